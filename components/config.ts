@@ -1,0 +1,132 @@
+/** Typed cluster configuration and its validation. Pure: no Pulumi resources, no I/O. */
+
+export const DEFAULT_SSH_USER = "root";
+export const DEFAULT_SSH_PORT = 22;
+export const DEFAULT_INSTALL_SCRIPT_URL = "https://get.k3s.io";
+export const DEFAULT_VRRP_INTERFACE = "eth1";
+export const DEFAULT_VRRP_ROUTER_ID = 51;
+export const DEFAULT_NGINX_MODE = "native";
+export const DEFAULT_NGINX_IMAGE = "nginx:stable";
+/** The K3s supervisor and apiserver port, and the port the load balancer listens on. */
+export const K3S_API_PORT = 6443;
+
+/** A host the program configures over SSH. */
+export interface HostConfig {
+  /** Node name; also the Kubernetes node name for servers and agents. */
+  name: string;
+  /** IPv4 or IPv6 address the program connects to and the cluster uses. */
+  address: string;
+  /** Optional pinned SSH host key (as in known_hosts: "ssh-ed25519 AAAA..."). */
+  hostKey?: string;
+}
+
+/** A K3s server or agent. */
+export interface NodeConfig extends HostConfig {
+  /** Kubernetes node labels, applied at registration. */
+  labels: Record<string, string>;
+  /** Kubernetes node taints, `key[=value]:Effect`. */
+  taints: string[];
+}
+
+/** A load-balancer host. */
+export interface LbHostConfig extends HostConfig {
+  /** VRRP priority (HAProxy + KeepAlived only). */
+  priority: number;
+}
+
+export interface BastionConfig {
+  host: string;
+  user: string;
+  port: number;
+  hostKey?: string;
+}
+
+export interface SshConfig {
+  user: string;
+  port: number;
+  /** Path of a private key file on the machine running Pulumi; else the `sshPrivateKey` secret, else ssh-agent. */
+  privateKeyPath?: string;
+  bastion?: BastionConfig;
+}
+
+export interface K3sConfig {
+  /** Pinned K3s version, e.g. v1.27.3+k3s1. */
+  version: string;
+  installScriptUrl: string;
+  /** sha256 of the install script; when set, the script is verified before it runs. */
+  installScriptSha256?: string;
+  /** INSTALL_K3S_MIRROR, e.g. "cn". */
+  installMirror?: string;
+  extraServerArgs: string[];
+  extraAgentArgs: string[];
+}
+
+export interface HaproxyLbConfig {
+  kind: "haproxy";
+  /** The virtual IP address, without prefix. */
+  vip: string;
+  /** Prefix length of the VIP's subnet. */
+  vipPrefixLength: number;
+  /** Interface KeepAlived binds the VIP to on both LB hosts. */
+  interface: string;
+  virtualRouterId: number;
+  /** Unicast VRRP between the LB hosts instead of multicast (clouds filter multicast). */
+  unicast: boolean;
+  /** Both hosts start BACKUP and the VIP stays where it is when a peer returns. */
+  nopreempt: boolean;
+  /** Exactly two hosts, distinct priorities. */
+  hosts: LbHostConfig[];
+}
+
+export interface NginxLbConfig {
+  kind: "nginx";
+  mode: "native" | "docker";
+  image: string;
+  /** Exactly one host. */
+  hosts: LbHostConfig[];
+}
+
+export type LoadBalancerConfig = HaproxyLbConfig | NginxLbConfig;
+
+export interface ClusterConfig {
+  ssh: SshConfig;
+  k3s: K3sConfig;
+  servers: NodeConfig[];
+  agents: NodeConfig[];
+  loadBalancer: LoadBalancerConfig;
+  /** Non-fatal findings, e.g. an even number of servers. */
+  warnings: string[];
+}
+
+/** Raw stack configuration as `index.ts` reads it (secrets are not part of it). */
+export interface RawClusterConfig {
+  sshUser?: unknown;
+  sshPort?: unknown;
+  sshPrivateKeyPath?: unknown;
+  sshBastion?: unknown;
+  k3sVersion?: unknown;
+  installScriptUrl?: unknown;
+  installScriptSha256?: unknown;
+  installMirror?: unknown;
+  extraServerArgs?: unknown;
+  extraAgentArgs?: unknown;
+  servers?: unknown;
+  agents?: unknown;
+  lbKind?: unknown;
+  lbHosts?: unknown;
+  vip?: unknown;
+  vrrpInterface?: unknown;
+  vrrpRouterId?: unknown;
+  vrrpUnicast?: unknown;
+  vrrpNopreempt?: unknown;
+  nginxMode?: unknown;
+  nginxImage?: unknown;
+}
+
+/** One error listing every problem with the stack configuration, each with its field path. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
