@@ -1,0 +1,64 @@
+/** Starting, signalling and finding the lab's long-running processes. */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+
+/** Starts a process with stdout+stderr appended to logFile. */
+export function startLogged(cmd: string, args: string[], logFile: string): ChildProcess {
+  const fd = fs.openSync(logFile, "a");
+  const child = spawn(cmd, args, { stdio: ["ignore", fd, fd] });
+  fs.closeSync(fd);
+  child.on("error", () => undefined);
+  return child;
+}
+
+export function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  return signal(pid, 0 as unknown as NodeJS.Signals);
+}
+
+function readLink(path: string): string | undefined {
+  try {
+    return fs.readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Host-side pids of processes named `comm` that live in the same pid namespace as `nsPid`. */
+export function pidsInPidNamespace(nsPid: number, comm: string): number[] {
+  const ns = readLink(`/proc/${nsPid}/ns/pid`);
+  if (!ns) return [];
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    if (readLink(`/proc/${entry}/ns/pid`) !== ns) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim() === comm) pids.push(Number(entry));
+    } catch {
+      // exited while scanning
+    }
+  }
+  return pids;
+}
+
+/** Children of a process (needs CONFIG_PROC_CHILDREN, present on Debian kernels). */
+export function childPids(pid: number): number[] {
+  try {
+    return fs
+      .readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}

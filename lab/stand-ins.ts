@@ -1,0 +1,73 @@
+/** The three K3s server stand-ins (TLS servers on 6443, not K3s), each in its own netns. */
+import { ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { API_PORT, HOST_ADDRESSES, StandInName, nsName } from "./constants";
+import { CertPaths } from "./certs";
+import { isAlive, signal, startLogged } from "./processes";
+import { waitFor } from "./sh";
+
+export class StandIns {
+  private readonly procs = new Map<StandInName, ChildProcess>();
+
+  constructor(
+    private readonly script: string,
+    private readonly cert: CertPaths,
+    private readonly logDir: string,
+  ) {}
+
+  async start(name: StandInName): Promise<void> {
+    const log = path.join(this.logDir, `${name}.log`);
+    const before = fs.existsSync(log) ? fs.readFileSync(log, "utf8").length : 0;
+    const args = ["netns", "exec", nsName(name), process.execPath, this.script];
+    args.push("--name", name, "--cert", this.cert.cert, "--key", this.cert.key);
+    args.push("--port", String(API_PORT));
+    this.procs.set(name, startLogged("ip", args, log));
+    await waitFor(
+      `K3s server stand-in ${name} on ${HOST_ADDRESSES[name]}:${API_PORT}`,
+      () => fs.readFileSync(log, "utf8").slice(before).includes(`ready ${name}`),
+      10_000,
+      50,
+    );
+  }
+
+  /** pid of the stand-in's node process (`ip netns exec` execs in place). */
+  pid(name: StandInName): number {
+    const pid = this.procs.get(name)?.pid;
+    if (!pid || !isAlive(pid)) throw new Error(`K3s server stand-in ${name} is not running`);
+    return pid;
+  }
+
+  isRunning(name: StandInName): boolean {
+    const pid = this.procs.get(name)?.pid;
+    return pid !== undefined && isAlive(pid) && this.procs.get(name)?.exitCode === null;
+  }
+
+  kill(name: StandInName): void {
+    signal(this.pid(name), "SIGKILL");
+  }
+
+  hang(name: StandInName): void {
+    signal(this.pid(name), "SIGSTOP");
+  }
+
+  /** Restores a stand-in to serving: resumes a hung one, restarts a dead one. */
+  async restore(name: StandInName): Promise<void> {
+    const proc = this.procs.get(name);
+    if (proc?.pid && proc.exitCode === null && proc.signalCode === null) {
+      signal(proc.pid, "SIGCONT");
+      return;
+    }
+    await this.start(name);
+  }
+
+  stopAll(): void {
+    for (const proc of this.procs.values()) {
+      if (proc.pid && proc.exitCode === null) {
+        signal(proc.pid, "SIGCONT");
+        signal(proc.pid, "SIGKILL");
+      }
+    }
+    this.procs.clear();
+  }
+}
