@@ -1,0 +1,154 @@
+/**
+ * A load-balancer host: its own netns, plus its own mount and pid namespaces held open by a
+ * "holder" process (pid 1 of the host). Private /run, /etc/haproxy, /etc/keepalived, /etc/nginx
+ * and /var/log/nginx; a private pid namespace so `killall -0 haproxy` sees only this host's
+ * HAProxy, as on a real machine. Killing the holder kills every daemon on the host.
+ */
+import { ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { API_PORT, LbHostName, nsName } from "./constants";
+import { childPids, isAlive, pidsInPidNamespace, signal, startLogged } from "./processes";
+import { run, waitFor } from "./sh";
+
+export type Daemon = "haproxy" | "keepalived" | "nginx";
+
+const PRIVATE_DIRS = {
+  "etc-haproxy": "/etc/haproxy",
+  "etc-keepalived": "/etc/keepalived",
+  "etc-nginx": "/etc/nginx",
+  "var-log-nginx": "/var/log/nginx",
+} as const;
+
+export class LbHost {
+  readonly dir: string;
+  private holder?: ChildProcess;
+  private initPid = 0;
+
+  constructor(
+    readonly name: LbHostName,
+    labDir: string,
+  ) {
+    this.dir = path.join(labDir, name);
+  }
+
+  /** Fresh host: empty private trees, new mount + pid namespaces. */
+  async boot(): Promise<void> {
+    await this.shutdown();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    for (const sub of Object.keys(PRIVATE_DIRS)) {
+      fs.mkdirSync(path.join(this.dir, sub), { recursive: true, mode: 0o755 });
+    }
+    // Debian's haproxy.cfg names errorfiles under /etc/haproxy/errors.
+    fs.cpSync("/etc/haproxy/errors", path.join(this.dir, "etc-haproxy", "errors"), {
+      recursive: true,
+    });
+    const mounts = Object.entries(PRIVATE_DIRS)
+      .map(([sub, target]) => `mount --bind ${path.join(this.dir, sub)} ${target}`)
+      .join("\n");
+    const script = [
+      "set -e",
+      "mount -t tmpfs -o mode=755 tmpfs /run",
+      "mkdir -p /run/haproxy /run/keepalived /run/nginx",
+      mounts,
+      "exec sleep infinity",
+    ].join("\n");
+    const args = ["netns", "exec", nsName(this.name), "unshare", "--mount", "--pid", "--fork"];
+    args.push("--mount-proc", "--propagation", "private", "sh", "-c", script);
+    const holder = startLogged("ip", args, path.join(this.dir, "holder.log"));
+    this.holder = holder;
+    await waitFor(
+      `${this.name}'s namespace holder`,
+      () => {
+        const init = childPids(holder.pid ?? 0)[0];
+        if (!init || readComm(init) !== "sleep") return false;
+        this.initPid = init;
+        return true;
+      },
+      10_000,
+      20,
+    );
+  }
+
+  /** Writes a file into one of the host's private trees, e.g. ("etc-haproxy", "haproxy.cfg"). */
+  writeFile(tree: keyof typeof PRIVATE_DIRS, name: string, content: string, mode = 0o644): void {
+    const file = path.join(this.dir, tree, name);
+    fs.writeFileSync(file, content, { mode });
+    fs.chmodSync(file, mode);
+  }
+
+  /** Runs a command inside the host (its netns, mount ns and pid ns) and waits for it. */
+  exec(cmd: string, args: string[]): Promise<string> {
+    return run("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", cmd, ...args]);
+  }
+
+  startDaemon(daemon: Daemon): void {
+    const argv: Record<Daemon, string[]> = {
+      haproxy: ["haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy.pid"],
+      keepalived: [
+        "keepalived",
+        "--dont-fork",
+        "--log-console",
+        "--log-detail",
+        "--vrrp",
+        "-f",
+        "/etc/keepalived/keepalived.conf",
+        "--pid",
+        "/run/keepalived.pid",
+        "--vrrp_pid",
+        "/run/keepalived_vrrp.pid",
+      ],
+      nginx: ["nginx", "-g", "daemon off;", "-c", "/etc/nginx/nginx.conf"],
+    };
+    const args = ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv[daemon]];
+    startLogged("nsenter", args, path.join(this.dir, `${daemon}.log`));
+  }
+
+  async waitListening(what: string, port = API_PORT): Promise<void> {
+    await waitFor(
+      `${what} listening on ${this.name}:${port}`,
+      async () => (await this.exec("ss", ["-Hltn", `sport = :${port}`])).trim() !== "",
+      10_000,
+      50,
+    );
+  }
+
+  /** Host-side pids of a daemon's processes (master and workers) on this host. */
+  pids(daemon: Daemon): number[] {
+    return this.initPid ? pidsInPidNamespace(this.initPid, daemon) : [];
+  }
+
+  signalDaemon(daemon: Daemon, sig: NodeJS.Signals): number {
+    const pids = this.pids(daemon);
+    if (pids.length === 0) throw new Error(`no ${daemon} running on ${this.name}`);
+    for (const pid of pids) signal(pid, sig);
+    return pids.length;
+  }
+
+  log(daemon: Daemon): string {
+    const file = path.join(this.dir, `${daemon}.log`);
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  }
+
+  /** Kills pid 1 of the host's pid namespace: the kernel then kills every daemon on the host. */
+  async shutdown(): Promise<void> {
+    const init = this.initPid;
+    if (init) {
+      const stopped = pidsInPidNamespace(init, "haproxy").concat(pidsInPidNamespace(init, "nginx"));
+      for (const pid of stopped) signal(pid, "SIGCONT");
+      signal(init, "SIGKILL");
+      await waitFor(`${this.name}'s daemons to exit`, () => !isAlive(init), 10_000, 20);
+    }
+    if (this.holder?.pid) signal(this.holder.pid, "SIGKILL");
+    this.holder = undefined;
+    this.initPid = 0;
+  }
+}
+
+function readComm(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
