@@ -1,0 +1,103 @@
+/** Two load-balancer hosts running HAProxy, with KeepAlived moving a virtual IP between them. */
+import * as pulumi from "@pulumi/pulumi";
+import { HaproxyLbConfig, LbHostConfig } from "./config";
+import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
+import { hostStep } from "./remote/hostStep";
+import { LbBackend, renderHaproxyCfg } from "./render/haproxy";
+import {
+  KEEPALIVED_CHECK_SCRIPT_PATH,
+  renderHaproxyCheckScript,
+  renderKeepalivedConf,
+} from "./render/keepalived";
+import {
+  applyHaproxyCfgScript,
+  applyKeepalivedConfScript,
+  installCheckScriptScript,
+  removeCheckScriptScript,
+  removeHaproxyCfgScript,
+  removeKeepalivedConfScript,
+} from "./render/lbScripts";
+import { HAPROXY_LB_PAIR_TYPE } from "./tokens";
+
+export interface HaproxyLbPairArgs {
+  /** The VIP, interface, VRRP settings and the two hosts. */
+  lb: HaproxyLbConfig;
+  /** The K3s servers traffic is balanced over. */
+  backends: LbBackend[];
+  /** How to reach the hosts. */
+  ssh: SshSettings;
+}
+
+export class HaproxyLbPair extends pulumi.ComponentResource {
+  /** The registration address: the VIP. */
+  public readonly address: string;
+  /** Every step on both hosts; whatever needs the VIP serving depends on these. */
+  public readonly steps: pulumi.Resource[];
+
+  constructor(name: string, args: HaproxyLbPairArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(HAPROXY_LB_PAIR_TYPE, name, {}, opts);
+    const haproxyCfg = renderHaproxyCfg({ backends: args.backends });
+    const checkScript = renderHaproxyCheckScript();
+    this.steps = args.lb.hosts.flatMap((host) =>
+      this.configureHost(`${name}-${host.name}`, host, args, haproxyCfg, checkScript),
+    );
+    this.address = args.lb.vip;
+    this.registerOutputs({ address: this.address });
+  }
+
+  private configureHost(
+    prefix: string,
+    host: LbHostConfig,
+    args: HaproxyLbPairArgs,
+    haproxyCfg: string,
+    checkScript: string,
+  ): pulumi.Resource[] {
+    const connection = connectionFor(host, args.ssh);
+    const sudo = needsSudo(args.ssh);
+    const lb = args.lb;
+    const peers = lb.hosts.filter((h) => h.name !== host.name).map((h) => h.address);
+    const haproxy = hostStep(
+      `${prefix}-haproxy`,
+      {
+        connection,
+        sudo,
+        create: applyHaproxyCfgScript(),
+        delete: removeHaproxyCfgScript(),
+        stdin: haproxyCfg,
+      },
+      { parent: this },
+    );
+    const check = hostStep(
+      `${prefix}-keepalived-check`,
+      {
+        connection,
+        sudo,
+        create: installCheckScriptScript(KEEPALIVED_CHECK_SCRIPT_PATH),
+        delete: removeCheckScriptScript(KEEPALIVED_CHECK_SCRIPT_PATH),
+        stdin: checkScript,
+      },
+      { parent: this },
+    );
+    const keepalived = hostStep(
+      `${prefix}-keepalived`,
+      {
+        connection,
+        sudo,
+        create: applyKeepalivedConfScript(),
+        delete: removeKeepalivedConfScript(),
+        stdin: renderKeepalivedConf({
+          interface: lb.interface,
+          virtualRouterId: lb.virtualRouterId,
+          vip: lb.vip,
+          vipPrefixLength: lb.vipPrefixLength,
+          priority: host.priority,
+          nopreempt: lb.nopreempt,
+          ...(lb.unicast ? { unicast: { sourceAddress: host.address, peers } } : {}),
+        }),
+      },
+      // KeepAlived claims the VIP only once HAProxy serves behind it and its check exists.
+      { parent: this, dependsOn: [haproxy, check] },
+    );
+    return [haproxy, check, keepalived];
+  }
+}

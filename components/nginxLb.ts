@@ -1,0 +1,77 @@
+/** One Nginx stream proxy in front of the servers, run natively or in Docker. A single point of failure. */
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { K3S_API_PORT, NginxLbConfig } from "./config";
+import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
+import { hostStep } from "./remote/hostStep";
+import { LbBackend } from "./render/haproxy";
+import { applyNginxConfScript, removeNginxConfScript } from "./render/lbScripts";
+import { renderNginxConf } from "./render/nginx";
+import { NGINX_LB_TYPE } from "./tokens";
+
+export interface NginxLbArgs {
+  /** Mode, image and the one host. */
+  lb: NginxLbConfig;
+  /** The K3s servers traffic is balanced over. */
+  backends: LbBackend[];
+  /** How to reach the host. */
+  ssh: SshSettings;
+}
+
+export class NginxLb extends pulumi.ComponentResource {
+  /** The registration address: the Nginx host. */
+  public readonly address: string;
+  /** The steps that make Nginx serve; whatever needs it serving depends on these. */
+  public readonly steps: pulumi.Resource[];
+
+  constructor(name: string, args: NginxLbArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(NGINX_LB_TYPE, name, {}, opts);
+    const host = args.lb.hosts[0];
+    this.address = host.address;
+    this.steps =
+      args.lb.mode === "docker"
+        ? this.runInDocker(name, args, renderNginxConf({ backends: args.backends, mode: "docker" }))
+        : [
+            hostStep(
+              `${name}-nginx`,
+              {
+                connection: connectionFor(host, args.ssh),
+                sudo: needsSudo(args.ssh),
+                create: applyNginxConfScript(),
+                delete: removeNginxConfScript(),
+                stdin: renderNginxConf({ backends: args.backends, mode: "native" }),
+              },
+              { parent: this },
+            ),
+          ];
+    this.registerOutputs({ address: this.address });
+  }
+
+  /** The page's `docker run`, as resources on the host's Docker engine reached over SSH. */
+  private runInDocker(name: string, args: NginxLbArgs, nginxConf: string): pulumi.Resource[] {
+    const host = args.lb.hosts[0];
+    const hostPart = host.address.includes(":") ? `[${host.address}]` : host.address;
+    const provider = new docker.Provider(
+      `${name}-docker`,
+      { host: `ssh://${args.ssh.user}@${hostPart}:${args.ssh.port}` },
+      { parent: this },
+    );
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      { name: args.lb.image, keepLocally: true },
+      { parent: this, provider },
+    );
+    const container = new docker.Container(
+      `${name}-nginx`,
+      {
+        name: `${name}-nginx`,
+        image: image.imageId,
+        restart: "unless-stopped",
+        ports: [{ internal: K3S_API_PORT, external: K3S_API_PORT }],
+        uploads: [{ file: "/etc/nginx/nginx.conf", content: nginxConf }],
+      },
+      { parent: this, provider },
+    );
+    return [container];
+  }
+}

@@ -1,0 +1,51 @@
+/** SSH connection settings for the command provider, per host. */
+import * as pulumi from "@pulumi/pulumi";
+import { types } from "@pulumi/command";
+import { BastionConfig, HostConfig } from "../config";
+
+/** How the program reaches every host. */
+export interface SshSettings {
+  user: string;
+  port: number;
+  /** Secret private key; when absent the provider uses ssh-agent (SSH_AUTH_SOCK). */
+  privateKey?: pulumi.Input<string>;
+  bastion?: BastionConfig;
+}
+
+/** SSH dial retries: hosts that are still booting get about a minute before a step fails. */
+export const DIAL_ERROR_LIMIT = 6;
+export const PER_DIAL_TIMEOUT_SECONDS = 10;
+
+export function connectionFor(
+  host: HostConfig,
+  ssh: SshSettings,
+): types.input.remote.ConnectionArgs {
+  const bastion = ssh.bastion;
+  return {
+    host: host.address,
+    port: ssh.port,
+    user: ssh.user,
+    ...(ssh.privateKey !== undefined ? { privateKey: ssh.privateKey } : {}),
+    ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+    dialErrorLimit: DIAL_ERROR_LIMIT,
+    perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
+    ...(bastion
+      ? {
+          proxy: {
+            host: bastion.host,
+            port: bastion.port,
+            user: bastion.user,
+            ...(ssh.privateKey !== undefined ? { privateKey: ssh.privateKey } : {}),
+            ...(bastion.hostKey ? { hostKey: bastion.hostKey } : {}),
+            dialErrorLimit: DIAL_ERROR_LIMIT,
+            perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
+          },
+        }
+      : {}),
+  };
+}
+
+/** Any user but root runs host scripts through sudo. */
+export function needsSudo(ssh: SshSettings): boolean {
+  return ssh.user !== "root";
+}

@@ -1,0 +1,103 @@
+/** Shell building blocks shared by every script the program runs on a host. Pure. */
+
+/** Quotes a value for POSIX sh (single quotes; embedded quotes closed and escaped). */
+export function shQuote(value: string): string {
+  return `'${value.replace(/'/g, `'"'"'`)}'`;
+}
+
+/** The header every managed file starts with; scripts use it to tell our files from the distribution's. */
+export const MANAGED_HEADER = "# Managed by k3s-ha (Pulumi). Local edits are overwritten.";
+
+/**
+ * Functions every host script starts with. Services are managed with systemd when it is PID 1,
+ * else with the distribution's service scripts (containers, WSL, hosts without systemd).
+ */
+export const PRELUDE = `set -eu
+log() { printf '%s\\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+systemd_running() { [ -d /run/systemd/system ]; }
+svc() {
+  if systemd_running; then systemctl "$1" "$2"; else service "$2" "$1"; fi
+}
+svc_running() {
+  if systemd_running; then systemctl is-active --quiet "$1"; else service "$1" status >/dev/null 2>&1; fi
+}
+svc_enable() {
+  if systemd_running; then systemctl enable --quiet "$1"; fi
+}
+svc_disable() {
+  if systemd_running; then systemctl disable --quiet "$1" 2>/dev/null || true; fi
+}
+# Starts a stopped service, reloads a running one whose config changed, else leaves it alone.
+svc_apply() {
+  svc_enable "$1"
+  if ! svc_running "$1"; then svc start "$1"; log "$1: started"
+  elif [ "$2" = changed ]; then svc reload "$1"; log "$1: reloaded"
+  else log "$1: unchanged"; fi
+}
+# Installs packages that are missing, with whichever package manager the host has.
+# Each argument is probe=package: a command name or an absolute path that the package provides.
+ensure_packages() {
+  missing=""
+  for spec in "$@"; do
+    probe=\${spec%%=*}; pkg=\${spec#*=}
+    case $probe in
+      /*) [ -e "$probe" ] || missing="$missing $pkg" ;;
+      *) have "$probe" || missing="$missing $pkg" ;;
+    esac
+  done
+  [ -z "$missing" ] && return 0
+  log "installing:$missing"
+  if have apt-get; then
+    export DEBIAN_FRONTEND=noninteractive
+    # shellcheck disable=SC2086
+    apt-get install -y -q $missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }
+  elif have dnf; then
+    # shellcheck disable=SC2086
+    dnf install -y -q $missing
+  elif have yum; then
+    # shellcheck disable=SC2086
+    yum install -y -q $missing
+  else
+    log "no apt-get, dnf or yum on this host: install$missing by hand"; return 1
+  fi
+}
+# Writes stdin to $1 with mode $2 when the content differs; runs the checker $3 (if any) on the new
+# content first. Keeps the distribution's original once as $1.k3s-ha.orig. Prints changed/unchanged.
+write_file() {
+  dest=$1; mode=$2; checker=\${3:-}
+  mkdir -p "$(dirname "$dest")"
+  tmp=$(mktemp "$dest.XXXXXX")
+  if ! cat >"$tmp"; then rm -f "$tmp"; return 1; fi
+  chmod "$mode" "$tmp"
+  # shellcheck disable=SC2086
+  if [ -n "$checker" ] && ! $checker "$tmp" >&2; then
+    rm -f "$tmp"; log "$dest: new content rejected by: $checker"; return 1
+  fi
+  if [ -f "$dest" ] && cmp -s "$tmp" "$dest"; then
+    rm -f "$tmp"; chmod "$mode" "$dest"; echo unchanged; return 0
+  fi
+  if [ -f "$dest" ] && ! [ -e "$dest.k3s-ha.orig" ] && ! grep -qF '${MANAGED_HEADER}' "$dest"; then
+    cp -p "$dest" "$dest.k3s-ha.orig"
+  fi
+  mv -f "$tmp" "$dest"; echo changed
+}
+# Removes a managed file and puts the distribution's original back if we kept one.
+restore_file() {
+  if [ -e "$1.k3s-ha.orig" ]; then mv -f "$1.k3s-ha.orig" "$1"; else rm -f "$1"; fi
+}
+# Polls $2 (a command) every 2 s for up to $1 seconds; says what it waited for when it gives up.
+wait_for() {
+  limit=$1; what=$2; shift 2; waited=0
+  until "$@" >/dev/null 2>&1; do
+    if [ "$waited" -ge "$limit" ]; then log "gave up after \${limit}s waiting for $what"; return 1; fi
+    sleep 2; waited=$((waited + 2))
+  done
+}
+ping_ok() { [ "$(curl -ksS --max-time 3 "https://$1/ping" 2>/dev/null)" = pong ]; }
+`;
+
+/** A complete script: the prelude, then the body. */
+export function script(body: string): string {
+  return `${PRELUDE}\n${body.trim()}\n`;
+}

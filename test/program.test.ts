@@ -1,0 +1,278 @@
+import { expect } from "chai";
+import { parse } from "yaml";
+import { ProgramRun, isSecretValue, runProgram, FAKE_GENERATED_TOKEN } from "./support/mocks";
+import { loadStackConfig } from "./support/stacks";
+import {
+  COMMAND_TYPE,
+  commands,
+  dependsOn,
+  hostOf,
+  step,
+  stdinOf,
+  stepsByHost,
+} from "./support/program";
+
+const TOKEN = "lb-cluster-gd-but-secret-7f3a";
+const AGENT_TOKEN = "agent-only-token-91c2";
+
+describe("the program on the dev stack (the page's HAProxy + KeepAlived topology)", function () {
+  this.timeout(120_000);
+  let run: ProgramRun;
+  before(async () => {
+    run = await runProgram(
+      { ...loadStackConfig("dev"), "k3s-ha:token": TOKEN, "k3s-ha:agentToken": AGENT_TOKEN },
+      ["k3s-ha:token", "k3s-ha:agentToken"],
+      "dev",
+    );
+  });
+
+  it("runs each host's steps on that host", () => {
+    expect(stepsByHost(run)).to.deep.equal({
+      "10.10.10.50": [
+        "server-1-token",
+        "server-1-agent-token",
+        "server-1-config",
+        "server-1-install",
+        "server-1-read-kubeconfig",
+        "registration-gate",
+      ],
+      "10.10.10.51": [
+        "server-2-token",
+        "server-2-agent-token",
+        "server-2-config",
+        "server-2-install",
+      ],
+      "10.10.10.52": [
+        "server-3-token",
+        "server-3-agent-token",
+        "server-3-config",
+        "server-3-install",
+      ],
+      "10.10.10.98": ["lb-lb-1-haproxy", "lb-lb-1-keepalived-check", "lb-lb-1-keepalived"],
+      "10.10.10.99": ["lb-lb-2-haproxy", "lb-lb-2-keepalived-check", "lb-lb-2-keepalived"],
+      "10.10.10.101": ["agent-1-token", "agent-1-config", "agent-1-install"],
+      "10.10.10.102": ["agent-2-token", "agent-2-config", "agent-2-install"],
+      "10.10.10.103": ["agent-3-token", "agent-3-config", "agent-3-install"],
+    });
+  });
+
+  it("starts the cluster on server-1 and joins server-2 and server-3 to it directly, in order", () => {
+    const config = (name: string) => parse(stdinOf(run, `${name}-config`));
+    expect(config("server-1")).to.include({ "cluster-init": true });
+    expect(config("server-1")).to.not.have.property("server");
+    expect(config("server-2").server).to.equal("https://10.10.10.50:6443");
+    expect(config("server-3").server).to.equal("https://10.10.10.50:6443");
+    expect(dependsOn(run, "server-2-install", "server-1-install")).to.equal(true);
+    expect(dependsOn(run, "server-3-install", "server-2-install")).to.equal(true);
+    expect(dependsOn(run, "server-1-install", "server-2-install")).to.equal(false);
+  });
+
+  it("puts the VIP in every server's tls-san", () => {
+    for (const s of ["server-1", "server-2", "server-3"]) {
+      expect(parse(stdinOf(run, `${s}-config`))["tls-san"]).to.deep.equal(["10.10.10.100"]);
+    }
+  });
+
+  it("joins agents through the VIP, after the readiness gate, in parallel", () => {
+    expect(step(run, "registration-gate").inputs.create).to.contain("10.10.10.100:6443");
+    for (const a of ["agent-1", "agent-2", "agent-3"]) {
+      expect(parse(stdinOf(run, `${a}-config`)).server).to.equal("https://10.10.10.100:6443");
+      expect(dependsOn(run, `${a}-install`, "registration-gate")).to.equal(true);
+      for (const other of ["agent-1", "agent-2", "agent-3"].filter((o) => o !== a)) {
+        expect(dependsOn(run, `${a}-install`, `${other}-install`)).to.equal(false);
+      }
+    }
+    for (const before of ["lb-lb-1-keepalived", "lb-lb-2-haproxy", "server-3-install"]) {
+      expect(dependsOn(run, "registration-gate", before), before).to.equal(true);
+    }
+  });
+
+  it("starts KeepAlived only after HAProxy and the check script are in place", () => {
+    expect(dependsOn(run, "lb-lb-1-keepalived", "lb-lb-1-haproxy")).to.equal(true);
+    expect(dependsOn(run, "lb-lb-1-keepalived", "lb-lb-1-keepalived-check")).to.equal(true);
+  });
+
+  it("sends the tokens only on stdin, as secrets, into 0600 files, with logging off", () => {
+    for (const name of ["server-1-token", "server-2-token", "agent-1-token"]) {
+      const r = step(run, name);
+      expect(isSecretValue(r.inputs.stdin), name).to.equal(true);
+      expect(r.inputs.logging).to.equal("none");
+      expect(r.inputs.create).to.contain("write_file '/etc/rancher/k3s/cluster-token' 0600");
+    }
+    expect(stdinOf(run, "server-1-token")).to.equal(`${TOKEN}\n`);
+    expect(stdinOf(run, "agent-1-token")).to.equal(`${AGENT_TOKEN}\n`);
+    expect(stdinOf(run, "server-1-agent-token")).to.equal(`${AGENT_TOKEN}\n`);
+  });
+
+  it("never puts a secret into a non-secret input", () => {
+    for (const r of run.resources) {
+      const visible = JSON.stringify(r.inputs, (_k, v) => (isSecretValue(v) ? "[secret]" : v));
+      expect(visible, r.name).to.not.contain(TOKEN);
+      expect(visible, r.name).to.not.contain(AGENT_TOKEN);
+      expect(visible, r.name).to.not.contain("client-key-data");
+    }
+  });
+
+  it("runs every step as root over SSH with the connection settings from the stack", () => {
+    for (const c of commands(run)) {
+      expect(c.inputs.create as string).to.match(/^sh -c '/);
+      expect((c.inputs.connection as { user: string }).user).to.equal("root");
+      expect(c.inputs.addPreviousOutputInEnv).to.equal(false);
+    }
+  });
+
+  it("gives every host step an undo, except the read-only probes", () => {
+    const readOnly = ["server-1-read-kubeconfig", "registration-gate"];
+    for (const c of commands(run)) {
+      if (readOnly.includes(c.name)) expect(c.inputs.delete, c.name).to.equal(undefined);
+      else expect(c.inputs.delete, c.name).to.be.a("string");
+    }
+  });
+
+  it("exports the API endpoint, the registration address and the hosts", () => {
+    expect(run.outputs.apiEndpoint).to.equal("https://10.10.10.100:6443");
+    expect(run.outputs.registrationAddress).to.equal("10.10.10.100:6443");
+    expect(run.outputs.loadBalancerKind).to.equal("haproxy");
+    expect(run.outputs.servers).to.deep.equal([
+      { name: "server-1", address: "10.10.10.50" },
+      { name: "server-2", address: "10.10.10.51" },
+      { name: "server-3", address: "10.10.10.52" },
+    ]);
+    expect((run.outputs.loadBalancers as unknown[]).length).to.equal(2);
+    expect((run.outputs.agents as unknown[]).length).to.equal(3);
+  });
+
+  it("exports the kubeconfig as a secret that points at the VIP", () => {
+    const kubeconfig = run.outputs.kubeconfig;
+    expect(isSecretValue(kubeconfig)).to.equal(true);
+    const doc = parse((kubeconfig as { secret: string }).secret);
+    expect(doc.clusters[0].cluster.server).to.equal("https://10.10.10.100:6443");
+    expect(doc["current-context"]).to.equal("k3s-ha");
+  });
+
+  it("uses a type token of three parts for every component and parents each step under one", () => {
+    const components = run.resources.filter((r) => r.type.startsWith("k3s-ha:"));
+    expect(components.map((c) => c.type).sort()).to.deep.equal([
+      "k3s-ha:cluster:K3sAgent",
+      "k3s-ha:cluster:K3sAgent",
+      "k3s-ha:cluster:K3sAgent",
+      "k3s-ha:cluster:K3sServer",
+      "k3s-ha:cluster:K3sServer",
+      "k3s-ha:cluster:K3sServer",
+      "k3s-ha:lb:HaproxyLbPair",
+    ]);
+    const urns = run.resources.map((r) => r.urn);
+    expect(new Set(urns).size).to.equal(urns.length);
+    for (const c of commands(run).filter((c) => c.name !== "registration-gate")) {
+      expect(c.parent, c.name).to.match(/k3s-ha:(cluster|lb):/);
+    }
+  });
+});
+
+describe("the program on the staging stack (Nginx, non-root user)", function () {
+  this.timeout(120_000);
+  let run: ProgramRun;
+  before(async () => {
+    run = await runProgram(loadStackConfig("staging"), [], "staging");
+  });
+
+  it("serves the registration address from the Nginx host, not the page's wrong lb-2 or unused VIP", () => {
+    expect(run.outputs.apiEndpoint).to.equal("https://10.10.10.98:6443");
+    for (const s of ["server-1", "server-2", "server-3"]) {
+      expect(parse(stdinOf(run, `${s}-config`))["tls-san"]).to.deep.equal(["10.10.10.98"]);
+    }
+    for (const a of ["agent-1", "agent-2", "agent-3"]) {
+      expect(parse(stdinOf(run, `${a}-config`)).server).to.equal("https://10.10.10.98:6443");
+    }
+    expect(step(run, "registration-gate").inputs.create).to.contain("10.10.10.98:6443");
+  });
+
+  it("configures Nginx natively on lb-1 only, with the stream module", () => {
+    const nginx = commands(run).filter((c) => hostOf(c) === "10.10.10.98");
+    expect(nginx.map((c) => c.name)).to.deep.equal(["lb-nginx"]);
+    expect(nginx[0].inputs.create).to.contain("libnginx-mod-stream");
+    expect(stdinOf(run, "lb-nginx")).to.contain("stream {");
+  });
+
+  it("runs every step through sudo for the ubuntu user", () => {
+    for (const c of commands(run)) {
+      expect(c.inputs.create as string, c.name).to.match(/^sudo -n sh -c '/);
+      expect((c.inputs.connection as { user: string }).user).to.equal("ubuntu");
+    }
+  });
+
+  it("reads the token server-1 generated and hands it to the other servers and the agents as a secret", () => {
+    expect(run.resources.some((r) => r.name === "server-1-token")).to.equal(false);
+    const read = step(run, "server-1-read-token");
+    expect(read.inputs.logging).to.equal("none");
+    for (const name of ["server-2-token", "agent-1-token"]) {
+      expect(isSecretValue(step(run, name).inputs.stdin), name).to.equal(true);
+      expect(stdinOf(run, name)).to.equal(`${FAKE_GENERATED_TOKEN}\n`);
+      expect(dependsOn(run, name, "server-1-read-token"), name).to.equal(true);
+    }
+  });
+
+  it("applies labels, taints and extra args", () => {
+    expect(parse(stdinOf(run, "server-1-config"))["node-label"]).to.deep.equal([
+      "topology.kubernetes.io/zone=zone-a",
+    ]);
+    expect(parse(stdinOf(run, "agent-2-config"))["node-taint"]).to.deep.equal([
+      "dedicated=batch:NoSchedule",
+    ]);
+    expect(step(run, "server-1-install").inputs.create).to.contain("server --disable=traefik");
+  });
+});
+
+describe("the program with Nginx in Docker", function () {
+  this.timeout(120_000);
+  it("runs the page's docker run as a container on the LB host's engine over ssh://", async () => {
+    const run = await runProgram(
+      { ...loadStackConfig("staging"), "k3s-ha:nginxMode": "docker" },
+      [],
+      "docker",
+    );
+    const provider = run.resources.find((r) => r.type === "pulumi:providers:docker")!;
+    expect(provider.inputs.host).to.equal("ssh://ubuntu@10.10.10.98:22");
+    const container = run.resources.find((r) => r.type === "docker:index/container:Container")!;
+    expect(container.inputs.restart).to.equal("unless-stopped");
+    const uploads = container.inputs.uploads as { file: string; content: string }[];
+    expect(uploads[0].file).to.equal("/etc/nginx/nginx.conf");
+    expect(uploads[0].content).to.contain("proxy_pass k3s_servers");
+    expect(run.resources.filter((r) => r.type === COMMAND_TYPE && hostOf(r) === "10.10.10.98")).to
+      .be.empty;
+    expect(dependsOn(run, "registration-gate", "lb-nginx")).to.equal(true);
+  });
+});
+
+describe("the program with bad input", function () {
+  this.timeout(120_000);
+  it("fails with one error naming every problem, before any host is touched", async () => {
+    const config = {
+      ...loadStackConfig("dev"),
+      "k3s-ha:vrrpRouterId": 300,
+      "k3s-ha:token": "do-not-print-me",
+    };
+    let error: Error | undefined;
+    let resources: unknown[] = [];
+    try {
+      const run = await runProgram(config, ["k3s-ha:token"], "bad");
+      resources = run.resources;
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error?.name).to.equal("ConfigError");
+    expect(error?.message).to.contain("vrrpRouterId");
+    expect(error?.message).to.not.contain("do-not-print-me");
+    expect(resources).to.be.empty;
+  });
+});
+
+describe("evaluating the program twice", function () {
+  this.timeout(120_000);
+  it("yields byte-identical inputs, so the engine would plan no change", async () => {
+    const config = { ...loadStackConfig("dev"), "k3s-ha:token": TOKEN };
+    const a = await runProgram(config, ["k3s-ha:token"], "dev");
+    const b = await runProgram(config, ["k3s-ha:token"], "dev");
+    expect(JSON.stringify(b.resources)).to.equal(JSON.stringify(a.resources));
+  });
+});

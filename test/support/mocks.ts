@@ -1,0 +1,171 @@
+/**
+ * Runs the real program under `pulumi.runtime.setMocks` and records every resource it registers:
+ * type, name, URN, parent, dependencies and inputs (secrets kept recognisable as secrets).
+ */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+
+export const PROJECT = "k3s-ha";
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  urn: string;
+  parent: string;
+  /** URNs this resource depends on (explicit dependsOn plus those found in its inputs). */
+  dependencies: string[];
+  /** Inputs as the engine receives them; a secret is `{ secret: value }` (see `isSecretValue`). */
+  inputs: Record<string, unknown>;
+}
+
+/** A recorded secret input. */
+export interface SecretValue {
+  secret: unknown;
+}
+
+export function isSecretValue(v: unknown): v is SecretValue {
+  return typeof v === "object" && v !== null && "secret" in v && Object.keys(v).length === 1;
+}
+
+/** An input with secrets unwrapped. */
+export function reveal(v: unknown): unknown {
+  if (isSecretValue(v)) return reveal(v.secret);
+  if (Array.isArray(v)) return v.map(reveal);
+  if (typeof v === "object" && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]));
+  }
+  return v;
+}
+
+function markSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(markSecrets);
+  if (typeof v === "object" && v !== null) {
+    const o = v as Record<string, unknown>;
+    if (o[rpc.specialSigKey] === rpc.specialSecretSig) return { secret: markSecrets(o.value) };
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, markSecrets(x)]));
+  }
+  return v;
+}
+
+/** What a mocked step prints, for the few steps whose stdout the program reads. */
+export const FAKE_GENERATED_TOKEN = "K10fakecahash::server:generated-by-server-1";
+export const FAKE_KUBECONFIG = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: RkFLRQ==
+    server: https://127.0.0.1:6443
+  name: default
+contexts:
+- context:
+    cluster: default
+    user: default
+  name: default
+current-context: default
+kind: Config
+preferences: {}
+users:
+- name: default
+  user:
+    client-certificate-data: RkFLRQ==
+    client-key-data: RkFLRQ==
+`;
+
+function fakeStdout(name: string): string {
+  if (name.endsWith("-read-token")) return `${FAKE_GENERATED_TOKEN}\n`;
+  if (name.endsWith("-read-kubeconfig")) return FAKE_KUBECONFIG;
+  return "";
+}
+
+export interface ProgramRun {
+  resources: RecordedResource[];
+  /** The program's stack outputs, resolved; secret outputs are `{ secret: value }`. */
+  outputs: Record<string, unknown>;
+}
+
+/** Stack config as written in a Pulumi.<stack>.yaml (`k3s-ha:key` → value). */
+export type StackConfig = Record<string, unknown>;
+
+const PROGRAM = path.resolve(__dirname, "..", "..", "index.ts");
+
+/**
+ * Evaluates the program with the given stack config and secret config keys.
+ * Each call loads a fresh copy of the program.
+ */
+export async function runProgram(
+  stackConfig: StackConfig,
+  secretKeys: string[] = [],
+  stack = "test",
+): Promise<ProgramRun> {
+  const resources: RecordedResource[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({
+        id: `${args.name}-id`,
+        state: { ...args.inputs, stdout: fakeStdout(args.name), stderr: "" },
+      }),
+      call: (args) => {
+        throw new Error(`unexpected provider function call: ${args.token}`);
+      },
+    },
+    PROJECT,
+    stack,
+  );
+  const monitor = settings.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, cb: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
+    const parent = req.getParent();
+    const type = req.getType();
+    resources.push({
+      type,
+      name: req.getName(),
+      urn: urnOf(stack, parent, type, req.getName()),
+      parent,
+      dependencies: req.getDependenciesList(),
+      inputs: markSecrets(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+    });
+    return register(req, cb);
+  };
+
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(stackConfig)) {
+    values[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  pulumi.runtime.setAllConfig(values, secretKeys);
+
+  delete require.cache[require.resolve(PROGRAM)];
+  const program = (await import(PROGRAM)) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) {
+    outputs[key] = await resolve(value);
+  }
+  await settings.waitForRPCs();
+  return { resources, outputs };
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+
+function urnOf(stack: string, parent: string, type: string, name: string): string {
+  let qualified = type;
+  if (parent) qualified = `${parent.split("::")[2].split("$").pop()}$${type}`;
+  return `urn:pulumi:${stack}::${PROJECT}::${qualified}::${name}`;
+}
+
+async function resolve(value: unknown): Promise<unknown> {
+  if (!pulumi.Output.isInstance(value)) return value;
+  const out = value as pulumi.Output<unknown>;
+  const [plain, secret] = await Promise.all([
+    new Promise((done) => out.apply((v) => done(v))),
+    out.isSecret,
+  ]);
+  return secret ? { secret: plain } : plain;
+}
