@@ -2,7 +2,7 @@
 import * as os from "os";
 import * as path from "path";
 
-export const PREFIX = "k3sha-";
+export const PREFIX = "k3sha-lab-";
 /** The netns holding the bridge that joins every host ("the switch"). */
 export const SWITCH_NS = `${PREFIX}sw`;
 export const BRIDGE = "br0";
@@ -33,4 +33,4 @@ export function nsName(host: HostName): string {
 }
 
 /** Lab working directory: certs, per-host /etc trees, logs. Root-owned, removed on teardown. */
-export const LAB_DIR = path.join(os.tmpdir(), `${PREFIX}lab`);
+export const LAB_DIR = path.join(os.tmpdir(), "k3sha-lab");

@@ -43,6 +43,11 @@ export class LbHost {
     fs.cpSync("/etc/haproxy/errors", path.join(this.dir, "etc-haproxy", "errors"), {
       recursive: true,
     });
+    // Debian's libnginx-mod-stream load_module line lives here (symlinks, copied as such).
+    fs.cpSync("/etc/nginx/modules-enabled", path.join(this.dir, "etc-nginx", "modules-enabled"), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
     const mounts = Object.entries(PRIVATE_DIRS)
       .map(([sub, target]) => `mount --bind ${path.join(this.dir, sub)} ${target}`)
       .join("\n");
@@ -70,6 +75,12 @@ export class LbHost {
     );
   }
 
+  /** A path as seen inside the host's mount namespace, reachable from outside through /proc. */
+  hostPath(p: string): string {
+    if (!this.initPid) throw new Error(`${this.name} is not booted`);
+    return `/proc/${this.initPid}/root${p}`;
+  }
+
   /** Writes a file into one of the host's private trees, e.g. ("etc-haproxy", "haproxy.cfg"). */
   writeFile(tree: keyof typeof PRIVATE_DIRS, name: string, content: string, mode = 0o644): void {
     const file = path.join(this.dir, tree, name);
@@ -84,7 +95,16 @@ export class LbHost {
 
   startDaemon(daemon: Daemon): void {
     const argv: Record<Daemon, string[]> = {
-      haproxy: ["haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy.pid"],
+      haproxy: [
+        "haproxy",
+        "-W",
+        "-db",
+        "-f",
+        "/etc/haproxy/haproxy.cfg",
+        "-p",
+        "/run/haproxy.pid",
+        ...haproxyMaxconnOverride(),
+      ],
       keepalived: [
         "keepalived",
         "--dont-fork",
@@ -143,6 +163,28 @@ export class LbHost {
     this.holder = undefined;
     this.initPid = 0;
   }
+}
+
+/**
+ * HAProxy needs 2 x maxconn + a few descriptors and refuses to start when it cannot raise its
+ * limit that far (the rendered `maxconn 10000` needs 20034). Some CI containers cap the hard
+ * limit at 20000 without CAP_SYS_RESOURCE to lift it; there, `-n` (HAProxy's documented
+ * override, which takes precedence over the global maxconn) lowers maxconn to what fits.
+ * A real host (systemd's default hard limit is 524288) needs no override.
+ */
+export function haproxyMaxconnOverride(): string[] {
+  const hard = readNofileHardLimit();
+  const fits = Math.floor((hard - 100) / 2);
+  return fits < 10_000 ? ["-n", String(fits)] : [];
+}
+
+function readNofileHardLimit(): number {
+  const line = fs
+    .readFileSync("/proc/self/limits", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Max open files"));
+  const hard = line?.split(/\s{2,}/)[2];
+  return hard === undefined || hard === "unlimited" ? Infinity : Number(hard);
 }
 
 function readComm(pid: number): string {

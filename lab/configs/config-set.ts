@@ -1,0 +1,45 @@
+/** The two configurations every fault runs with: the page's (baseline) and the program's (ours). */
+import { LbHostName } from "../constants";
+import { baselineHaproxyCfg, baselineKeepalivedConf, baselineNginxConf } from "./baseline";
+import {
+  OUR_CHECK_SCRIPT_PATH,
+  oursCheckScript,
+  oursHaproxyCfg,
+  oursKeepalivedConf,
+  oursNginxConf,
+} from "./ours";
+
+export type ConfigName = "baseline" | "ours";
+export type VrrpMode = "multicast" | "unicast";
+
+export interface ConfigSet {
+  name: ConfigName;
+  /** The HAProxy backend holding the stand-ins, as named in haproxyCfg(). */
+  haproxyBackend: string;
+  haproxyCfg(): string;
+  keepalivedConf(host: LbHostName, vrrp: VrrpMode): string;
+  /** A check script to install, if the keepalived.conf names one. */
+  checkScript?: { path: string; content: string };
+  nginxConf(): string;
+}
+
+export const CONFIG_SETS: Record<ConfigName, ConfigSet> = {
+  baseline: {
+    name: "baseline",
+    haproxyBackend: "k3s-backend",
+    haproxyCfg: baselineHaproxyCfg,
+    keepalivedConf: (host, vrrp) => {
+      if (vrrp === "unicast") throw new Error("the page's keepalived.conf has no unicast mode");
+      return baselineKeepalivedConf(host);
+    },
+    nginxConf: baselineNginxConf,
+  },
+  ours: {
+    name: "ours",
+    haproxyBackend: "k3s-servers",
+    haproxyCfg: oursHaproxyCfg,
+    keepalivedConf: (host, vrrp) => oursKeepalivedConf(host, vrrp === "unicast"),
+    checkScript: { path: OUR_CHECK_SCRIPT_PATH, content: oursCheckScript() },
+    nginxConf: oursNginxConf,
+  },
+};

@@ -1,0 +1,48 @@
+/** What the program renders, for the lab's hosts: the exact renderer output, nothing edited. */
+import { LbBackend, renderHaproxyCfg } from "../../components/render/haproxy";
+import {
+  KEEPALIVED_CHECK_SCRIPT_PATH,
+  renderHaproxyCheckScript,
+  renderKeepalivedConf,
+} from "../../components/render/keepalived";
+import { renderNginxConf } from "../../components/render/nginx";
+import { HOST_ADDRESSES, HOST_IF, LbHostName, PREFIX_LENGTH, STAND_INS, VIP } from "../constants";
+
+/** Same router id and priorities as the page, so only the configuration differs. */
+export const OUR_VIRTUAL_ROUTER_ID = 51;
+export const OUR_PRIORITIES: Record<LbHostName, number> = { "lb-1": 200, "lb-2": 100 };
+
+export const OUR_BACKENDS: LbBackend[] = STAND_INS.map((name) => ({
+  name,
+  address: HOST_ADDRESSES[name],
+}));
+
+export function oursHaproxyCfg(): string {
+  return renderHaproxyCfg({ backends: OUR_BACKENDS });
+}
+
+export function oursKeepalivedConf(host: LbHostName, unicast: boolean): string {
+  const peer: LbHostName = host === "lb-1" ? "lb-2" : "lb-1";
+  return renderKeepalivedConf({
+    interface: HOST_IF,
+    virtualRouterId: OUR_VIRTUAL_ROUTER_ID,
+    vip: VIP,
+    vipPrefixLength: PREFIX_LENGTH,
+    priority: OUR_PRIORITIES[host],
+    peerPriority: OUR_PRIORITIES[peer],
+    nopreempt: true,
+    unicast: unicast
+      ? { sourceAddress: HOST_ADDRESSES[host], peers: [HOST_ADDRESSES[peer]] }
+      : undefined,
+  });
+}
+
+export const OUR_CHECK_SCRIPT_PATH = KEEPALIVED_CHECK_SCRIPT_PATH;
+
+export function oursCheckScript(): string {
+  return renderHaproxyCheckScript();
+}
+
+export function oursNginxConf(): string {
+  return renderNginxConf({ backends: OUR_BACKENDS, mode: "native" });
+}
