@@ -27,6 +27,24 @@ export default defineConfig([
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_" },
       ],
+      // pulumi.log.* return promises the Pulumi runtime itself waits for before the program ends.
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: "package",
+              package: "@pulumi/pulumi",
+              name: ["debug", "info", "warn", "error"],
+            },
+          ],
+        },
+      ],
     },
+  },
+  {
+    // chai's property assertions (`expect(x).to.be.empty`) are expressions by design.
+    files: ["test/**/*.ts"],
+    rules: { "@typescript-eslint/no-unused-expressions": "off" },
   },
 ]);

@@ -44,6 +44,19 @@ describe("ESLint configuration", () => {
     expect(await lint(code)).to.deep.equal([]);
   });
 
+  it("lets pulumi.log calls go unawaited but no other promise", async () => {
+    const code = [
+      'import * as pulumi from "@pulumi/pulumi";',
+      'pulumi.log.warn("an even number of servers");',
+      "Promise.resolve(1);",
+      "",
+    ].join("\n");
+    const messages = await lint(code);
+    expect(messages.map((m) => [m.ruleId, m.line])).to.deep.equal([
+      ["@typescript-eslint/no-floating-promises", 3],
+    ]);
+  });
+
   it("applies the typescript-eslint recommended rules", async () => {
     const messages = await lint("export const anything: any = 1;\n");
     expect(messages.map((m) => m.ruleId)).to.deep.equal(["@typescript-eslint/no-explicit-any"]);
