@@ -1,16 +1,16 @@
 import { expect } from "chai";
 import { parse } from "yaml";
-import { ProgramRun, isSecretValue, runProgram, FAKE_GENERATED_TOKEN } from "./support/mocks";
-import { loadStackConfig } from "./support/stacks";
 import {
-  COMMAND_TYPE,
-  commands,
-  dependsOn,
-  hostOf,
-  step,
-  stdinOf,
-  stepsByHost,
-} from "./support/program";
+  ProgramRun,
+  isSecretValue,
+  reveal,
+  runProgram,
+  FAKE_GENERATED_TOKEN,
+} from "./support/mocks";
+import { FAKE_PRIVATE_KEY, testStackConfig } from "./support/stacks";
+import { unwrapCommandLine } from "./support/scripts";
+import { COMMAND_TYPE, commands, hostOf, step, stdinOf, stepsByHost } from "./support/program";
+import { dependsOn } from "./support/graph";
 
 const TOKEN = "lb-cluster-gd-but-secret-7f3a";
 const AGENT_TOKEN = "agent-only-token-91c2";
@@ -20,14 +20,17 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
   let run: ProgramRun;
   before(async () => {
     run = await runProgram(
-      { ...loadStackConfig("dev"), "k3s-ha:token": TOKEN, "k3s-ha:agentToken": AGENT_TOKEN },
+      { ...testStackConfig("dev"), "k3s-ha:token": TOKEN, "k3s-ha:agentToken": AGENT_TOKEN },
       ["k3s-ha:token", "k3s-ha:agentToken"],
       "dev",
     );
   });
 
   it("runs each host's steps on that host", () => {
-    expect(stepsByHost(run)).to.deep.equal({
+    const sorted = Object.fromEntries(
+      Object.entries(stepsByHost(run)).map(([host, steps]) => [host, [...steps].sort()]),
+    );
+    const expected: Record<string, string[]> = {
       "10.10.10.50": [
         "server-1-token",
         "server-1-agent-token",
@@ -53,7 +56,9 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
       "10.10.10.101": ["agent-1-token", "agent-1-config", "agent-1-install"],
       "10.10.10.102": ["agent-2-token", "agent-2-config", "agent-2-install"],
       "10.10.10.103": ["agent-3-token", "agent-3-config", "agent-3-install"],
-    });
+    };
+    for (const steps of Object.values(expected)) steps.sort();
+    expect(sorted).to.deep.equal(expected);
   });
 
   it("starts the cluster on server-1 and joins server-2 and server-3 to it directly, in order", () => {
@@ -97,7 +102,9 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
       const r = step(run, name);
       expect(isSecretValue(r.inputs.stdin), name).to.equal(true);
       expect(r.inputs.logging).to.equal("none");
-      expect(r.inputs.create).to.contain("write_file '/etc/rancher/k3s/cluster-token' 0600");
+      expect(unwrapCommandLine(r.inputs.create as string)).to.contain(
+        "write_file '/etc/rancher/k3s/cluster-token' 0600",
+      );
     }
     expect(stdinOf(run, "server-1-token")).to.equal(`${TOKEN}\n`);
     expect(stdinOf(run, "agent-1-token")).to.equal(`${AGENT_TOKEN}\n`);
@@ -110,13 +117,19 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
       expect(visible, r.name).to.not.contain(TOKEN);
       expect(visible, r.name).to.not.contain(AGENT_TOKEN);
       expect(visible, r.name).to.not.contain("client-key-data");
+      expect(visible, r.name).to.not.contain("fake-key-material");
     }
   });
 
   it("runs every step as root over SSH with the connection settings from the stack", () => {
     for (const c of commands(run)) {
       expect(c.inputs.create as string).to.match(/^sh -c '/);
-      expect((c.inputs.connection as { user: string }).user).to.equal("root");
+      expect((reveal(c.inputs.connection) as { user: string }).user).to.equal("root");
+      expect((reveal(c.inputs.connection) as { privateKey: string }).privateKey).to.equal(
+        FAKE_PRIVATE_KEY,
+      );
+      // The command SDK lifts the connection into one Output: a secret key hides all of it.
+      expect(isSecretValue(c.inputs.connection), c.name).to.equal(true);
       expect(c.inputs.addPreviousOutputInEnv).to.equal(false);
     }
   });
@@ -173,7 +186,7 @@ describe("the program on the staging stack (Nginx, non-root user)", function () 
   this.timeout(120_000);
   let run: ProgramRun;
   before(async () => {
-    run = await runProgram(loadStackConfig("staging"), [], "staging");
+    run = await runProgram(testStackConfig("staging"), [], "staging");
   });
 
   it("serves the registration address from the Nginx host, not the page's wrong lb-2 or unused VIP", () => {
@@ -197,7 +210,7 @@ describe("the program on the staging stack (Nginx, non-root user)", function () 
   it("runs every step through sudo for the ubuntu user", () => {
     for (const c of commands(run)) {
       expect(c.inputs.create as string, c.name).to.match(/^sudo -n sh -c '/);
-      expect((c.inputs.connection as { user: string }).user).to.equal("ubuntu");
+      expect((reveal(c.inputs.connection) as { user: string }).user).to.equal("ubuntu");
     }
   });
 
@@ -227,7 +240,7 @@ describe("the program with Nginx in Docker", function () {
   this.timeout(120_000);
   it("runs the page's docker run as a container on the LB host's engine over ssh://", async () => {
     const run = await runProgram(
-      { ...loadStackConfig("staging"), "k3s-ha:nginxMode": "docker" },
+      { ...testStackConfig("staging"), "k3s-ha:nginxMode": "docker" },
       [],
       "docker",
     );
@@ -248,7 +261,7 @@ describe("the program with bad input", function () {
   this.timeout(120_000);
   it("fails with one error naming every problem, before any host is touched", async () => {
     const config = {
-      ...loadStackConfig("dev"),
+      ...testStackConfig("dev"),
       "k3s-ha:vrrpRouterId": 300,
       "k3s-ha:token": "do-not-print-me",
     };
@@ -270,9 +283,12 @@ describe("the program with bad input", function () {
 describe("evaluating the program twice", function () {
   this.timeout(120_000);
   it("yields byte-identical inputs, so the engine would plan no change", async () => {
-    const config = { ...loadStackConfig("dev"), "k3s-ha:token": TOKEN };
+    const config = { ...testStackConfig("dev"), "k3s-ha:token": TOKEN };
     const a = await runProgram(config, ["k3s-ha:token"], "dev");
     const b = await runProgram(config, ["k3s-ha:token"], "dev");
-    expect(JSON.stringify(b.resources)).to.equal(JSON.stringify(a.resources));
+    // Registration order follows when outputs resolve; the engine matches resources by URN.
+    const byUrn = (run: ProgramRun) =>
+      JSON.stringify([...run.resources].sort((x, y) => x.urn.localeCompare(y.urn)));
+    expect(byUrn(b)).to.equal(byUrn(a));
   });
 });

@@ -19,6 +19,7 @@ export function applyHaproxyCfgScript(): string {
   return script(`
 ensure_packages ${HAPROXY_PACKAGES.join(" ")}
 mkdir -p /run/haproxy
+keep_original ${HAPROXY_CFG_PATH}
 changed=$(write_file ${HAPROXY_CFG_PATH} 0644 "haproxy -c -q -f")
 svc_apply haproxy "$changed"`);
 }
@@ -45,6 +46,7 @@ export function removeCheckScriptScript(path: string): string {
 export function applyKeepalivedConfScript(): string {
   return script(`
 ensure_packages ${KEEPALIVED_PACKAGES.join(" ")}
+keep_original ${KEEPALIVED_CONF_PATH}
 changed=$(write_file ${KEEPALIVED_CONF_PATH} 0644 "keepalived -t -f")
 svc_apply keepalived "$changed"`);
 }
@@ -60,6 +62,7 @@ restore_file ${KEEPALIVED_CONF_PATH}`);
 export function applyNginxConfScript(): string {
   return script(`
 ensure_packages ${NGINX_PACKAGES.join(" ")}
+keep_original ${NGINX_CONF_PATH}
 changed=$(write_file ${NGINX_CONF_PATH} 0644 "nginx -t -q -c")
 svc_apply nginx "$changed"`);
 }

@@ -63,7 +63,7 @@ ensure_packages() {
   fi
 }
 # Writes stdin to $1 with mode $2 when the content differs; runs the checker $3 (if any) on the new
-# content first. Keeps the distribution's original once as $1.k3s-ha.orig. Prints changed/unchanged.
+# content first. Prints changed or unchanged.
 write_file() {
   dest=$1; mode=$2; checker=\${3:-}
   mkdir -p "$(dirname "$dest")"
@@ -77,10 +77,13 @@ write_file() {
   if [ -f "$dest" ] && cmp -s "$tmp" "$dest"; then
     rm -f "$tmp"; chmod "$mode" "$dest"; echo unchanged; return 0
   fi
-  if [ -f "$dest" ] && ! [ -e "$dest.k3s-ha.orig" ] && ! grep -qF '${MANAGED_HEADER}' "$dest"; then
-    cp -p "$dest" "$dest.k3s-ha.orig"
-  fi
   mv -f "$tmp" "$dest"; echo changed
+}
+# Keeps a distribution's file once as $1.k3s-ha.orig before we first replace it.
+keep_original() {
+  if [ -f "$1" ] && ! [ -e "$1.k3s-ha.orig" ] && ! grep -qF '${MANAGED_HEADER}' "$1"; then
+    cp -p "$1" "$1.k3s-ha.orig"
+  fi
 }
 # Removes a managed file and puts the distribution's original back if we kept one.
 restore_file() {

@@ -142,7 +142,8 @@ export async function runProgram(
   for (const [key, value] of Object.entries(program)) {
     outputs[key] = await resolve(value);
   }
-  await settings.waitForRPCs();
+  // waitForRPCs is internal to the SDK: it drains the registrations still in flight.
+  await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   return { resources, outputs };
 }
 
@@ -165,7 +166,7 @@ async function resolve(value: unknown): Promise<unknown> {
   const out = value as pulumi.Output<unknown>;
   const [plain, secret] = await Promise.all([
     new Promise((done) => out.apply((v) => done(v))),
-    out.isSecret,
+    pulumi.isSecret(out),
   ]);
   return secret ? { secret: plain } : plain;
 }

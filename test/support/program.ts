@@ -25,26 +25,6 @@ export function stepsByHost(run: ProgramRun): Record<string, string[]> {
   return byHost;
 }
 
-/** True when `a` depends on `b`, directly or through other resources' dependencies. */
-export function dependsOn(run: ProgramRun, a: string, b: string): boolean {
-  const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
-  const target = step(run, b).urn;
-  const seen = new Set<string>();
-  const stack = [...step(run, a).dependencies];
-  while (stack.length > 0) {
-    const urn = stack.pop()!;
-    if (urn === target) return true;
-    if (seen.has(urn)) continue;
-    seen.add(urn);
-    const r = byUrn.get(urn);
-    if (!r) continue;
-    stack.push(...r.dependencies);
-    // A dependency on a component means a dependency on all its children.
-    for (const child of run.resources) if (child.parent === urn) stack.push(child.urn);
-  }
-  return false;
-}
-
 /** The content a step sends on stdin (the file it writes), secrets revealed. */
 export function stdinOf(run: ProgramRun, name: string): string {
   return reveal(step(run, name).inputs.stdin) as string;

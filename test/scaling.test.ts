@@ -1,0 +1,26 @@
+import { expect } from "chai";
+import { criticalPath } from "./support/graph";
+import { runProgram } from "./support/mocks";
+import { commands } from "./support/program";
+import { devStackWithAgents } from "../bench/topology";
+
+describe("the program's size as agents are added", function () {
+  this.timeout(120_000);
+  it("adds a fixed number of steps per agent and never lengthens the critical path", async () => {
+    const small = await runProgram(devStackWithAgents(3), [], "scale3");
+    const large = await runProgram(devStackWithAgents(30), [], "scale30");
+    expect(commands(large).length - commands(small).length).to.equal(27 * 3);
+    expect(criticalPath(large)).to.have.length(criticalPath(small).length);
+    expect(criticalPath(small)).to.deep.equal([
+      "server-1-config",
+      "server-1-install",
+      "server-1-read-token",
+      "server-2-token",
+      "server-2-install",
+      "server-3-install",
+      "registration-gate",
+      criticalPath(small)[7],
+    ]);
+    expect(criticalPath(small)[7]).to.match(/^agent-\d+-install$/);
+  });
+});
