@@ -1,0 +1,387 @@
+import { expect } from "chai";
+import { ChildProcess, spawn } from "child_process";
+import { mkdtemp, rm } from "fs/promises";
+import { tmpdir } from "os";
+import * as path from "path";
+import {
+  HAPROXY_HEALTH_PORT,
+  HAPROXY_STATS_PORT,
+  LbBackend,
+  renderHaproxyCfg,
+} from "../../components/render/haproxy";
+import { renderHaproxyCheckScript } from "../../components/render/keepalived";
+import { CheckResult, checkHaproxy, run, writeText } from "./checkers";
+import { createNetns, deleteNetns } from "./netns";
+
+const HEADER = "# Managed by k3s-ha (Pulumi). Local edits are overwritten.";
+const DEV_BACKENDS: LbBackend[] = [
+  { name: "server-1", address: "10.10.10.50" },
+  { name: "server-2", address: "10.10.10.51" },
+  { name: "server-3", address: "10.10.10.52" },
+];
+const V6_BACKENDS: LbBackend[] = [
+  { name: "server-1", address: "fd00:10::50" },
+  { name: "server-2", address: "FD00:10:0::51" },
+  { name: "server-3", address: "10.10.10.52" },
+];
+
+/** The trimmed lines of the section starting with `header` (up to the next blank line). */
+function section(cfg: string, header: string): string[] {
+  const lines = cfg.split("\n");
+  const start = lines.indexOf(header);
+  expect(start, `section ${header}`).to.be.greaterThan(-1);
+  const end = lines.indexOf("", start);
+  return lines.slice(start + 1, end).map((l) => l.trim());
+}
+
+function expectValid(result: CheckResult): void {
+  expect(result.code, result.output).to.equal(0);
+  expect(result.output).to.include("Configuration file is valid");
+  expect(result.output, "haproxy -c warnings").to.not.include("[WARNING]");
+}
+
+describe("renderHaproxyCfg", function () {
+  it("passes haproxy -c without warnings for the dev topology", async function () {
+    expectValid(await checkHaproxy(renderHaproxyCfg({ backends: DEV_BACKENDS })));
+  });
+
+  it("passes haproxy -c without warnings with IPv6 backends and the IPv6 listener", async function () {
+    expectValid(await checkHaproxy(renderHaproxyCfg({ backends: V6_BACKENDS })));
+    expectValid(
+      await checkHaproxy(
+        renderHaproxyCfg({ backends: DEV_BACKENDS, port: 7443, ipv6Listener: true }),
+      ),
+    );
+  });
+
+  describe("haproxy -c catches what it should (so the passes above mean something)", function () {
+    it("fails on a bad keyword value", async function () {
+      const cfg = renderHaproxyCfg({ backends: DEV_BACKENDS }).replace(
+        "balance leastconn",
+        "balance fastest",
+      );
+      const result = await checkHaproxy(cfg);
+      expect(result.code).to.not.equal(0);
+      expect(result.output).to.include("balance only supports");
+    });
+
+    it("fails on an SSL check without `verify none` or a CA", async function () {
+      const cfg = renderHaproxyCfg({ backends: DEV_BACKENDS }).replace(" verify none", "");
+      const result = await checkHaproxy(cfg);
+      expect(result.code).to.not.equal(0);
+      expect(result.output).to.include("verify is enabled by default but no CA file specified");
+    });
+  });
+
+  it("lists each backend once, on 6443, checked with GET /ping over TLS expecting pong", function () {
+    const backend = section(renderHaproxyCfg({ backends: DEV_BACKENDS }), "backend k3s-servers");
+    expect(backend.filter((l) => l.startsWith("server "))).to.deep.equal([
+      "server server-1 10.10.10.50:6443 check",
+      "server server-2 10.10.10.51:6443 check",
+      "server server-3 10.10.10.52:6443 check",
+    ]);
+    for (const line of [
+      "balance leastconn",
+      "option httpchk",
+      "http-check connect ssl",
+      "http-check send meth GET uri /ping",
+      "http-check expect string pong",
+      "default-server inter 2s fastinter 1s downinter 2s fall 3 rise 2 slowstart 30s on-marked-down shutdown-sessions check verify none",
+    ]) {
+      expect(backend, line).to.include(line);
+    }
+  });
+
+  it("sets its own defaults: TCP passthrough, long tunnels, retries on another server", function () {
+    const defaults = section(renderHaproxyCfg({ backends: DEV_BACKENDS }), "defaults");
+    for (const line of [
+      "mode tcp",
+      "option tcplog",
+      "option log-health-checks",
+      "option dontlognull",
+      "option clitcpka",
+      "option srvtcpka",
+      "option redispatch 1",
+      "retries 3",
+      "timeout connect 3s",
+      "timeout client 1h",
+      "timeout server 1h",
+      "timeout tunnel 4h",
+      "timeout client-fin 30s",
+      "timeout server-fin 30s",
+      "timeout check 2s",
+    ]) {
+      expect(defaults, line).to.include(line);
+    }
+    const global = section(renderHaproxyCfg({ backends: DEV_BACKENDS }), "global");
+    expect(global).to.include("log /dev/log local0");
+    expect(global).to.include("hard-stop-after 30s");
+    expect(global).to.include("stats socket /run/haproxy/admin.sock mode 660 level admin");
+    expect(global.some((l) => l.startsWith("maxconn "))).to.equal(true);
+  });
+
+  it("binds the API on every address and health/stats on 127.0.0.1 only", function () {
+    const cfg = renderHaproxyCfg({ backends: DEV_BACKENDS });
+    expect(section(cfg, "frontend k3s-api")).to.deep.equal([
+      "bind *:6443",
+      "default_backend k3s-servers",
+    ]);
+    const health = section(cfg, "frontend health");
+    expect(health).to.include(`bind 127.0.0.1:${HAPROXY_HEALTH_PORT}`);
+    expect(health).to.include("monitor-uri /healthz");
+    expect(health).to.include("mode http");
+    const stats = section(cfg, "listen stats");
+    expect(stats).to.include(`bind 127.0.0.1:${HAPROXY_STATS_PORT}`);
+    expect(stats).to.include("stats enable");
+    expect(stats).to.include("stats uri /");
+    expect(cfg.split("\n").filter((l) => l.trim().startsWith("bind "))).to.have.length(3);
+    expect(cfg).to.not.match(/killall|tcp-check|roundrobin|inter 10s|timeout client 50/);
+  });
+
+  it("brackets IPv6 backends and adds the IPv6 listener for them", function () {
+    const cfg = renderHaproxyCfg({ backends: V6_BACKENDS, port: 7443 });
+    expect(
+      section(cfg, "backend k3s-servers").filter((l) => l.startsWith("server ")),
+    ).to.deep.equal([
+      "server server-1 [fd00:10::50]:6443 check",
+      "server server-2 [fd00:10::51]:6443 check",
+      "server server-3 10.10.10.52:6443 check",
+    ]);
+    expect(section(cfg, "frontend k3s-api")).to.deep.equal([
+      "bind *:7443",
+      "bind :::7443 v6only",
+      "default_backend k3s-servers",
+    ]);
+    const forcedOff = renderHaproxyCfg({ backends: V6_BACKENDS, ipv6Listener: false });
+    expect(forcedOff).to.not.include(":::");
+  });
+
+  it("is deterministic, starts with the header and ends with a newline", function () {
+    const cfg = renderHaproxyCfg({ backends: DEV_BACKENDS });
+    expect(renderHaproxyCfg({ backends: DEV_BACKENDS.map((b) => ({ ...b })) })).to.equal(cfg);
+    expect(cfg.startsWith(`${HEADER}\n`)).to.equal(true);
+    expect(cfg.endsWith("\n")).to.equal(true);
+    expect(cfg.endsWith("\n\n")).to.equal(false);
+  });
+
+  it("rejects bad input with one error naming every problem", function () {
+    expect(() =>
+      renderHaproxyCfg({
+        backends: [
+          { name: "server 1", address: "10.10.10.50" },
+          { name: "server-2", address: "k3s.example.com" },
+          { name: "server-3", address: "fd00::50" },
+          { name: "server-3", address: "fd00:0::50" },
+        ],
+        port: 8405,
+        adminSocketPath: "admin.sock",
+      }),
+    ).to.throw(
+      [
+        "cannot render haproxy.cfg:",
+        "  - backends[0].name: \"server 1\" must be 1-63 letters, digits, '.', '_' or '-'",
+        '  - backends[1].address: "k3s.example.com" is not an IPv4 or IPv6 address',
+        "  - backends[3].name: server-3 appears more than once",
+        "  - backends[3].address: [fd00::50] appears more than once",
+        "  - port: 8405 is taken by HAProxy's health or stats listener",
+        '  - adminSocketPath: "admin.sock" must be an absolute path',
+      ].join("\n"),
+    );
+    expect(() => renderHaproxyCfg({ backends: [] })).to.throw("at least one backend is required");
+  });
+});
+
+// Stand-in for a K3s supervisor: TLS on <host>:6443, answers GET /ping with <body>.
+const STAND_IN = `
+const [host, body, cert, key] = process.argv.slice(1);
+const fs = require("fs");
+require("https")
+  .createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (req, res) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end(req.url === "/ping" ? body : "not found");
+  })
+  .listen(6443, host, () => console.log("ready"));
+`;
+
+describe("haproxy running the rendered config in a private network namespace", function () {
+  this.timeout(60_000);
+  const PORT = 16443; // the frontend; stand-ins hold 6443 on other loopback addresses
+  let netns: string;
+  let dir = "";
+  const children: ChildProcess[] = [];
+  let haproxy: ChildProcess;
+  let haproxyLog = "";
+
+  function inNetns(argv: string[], timeoutMs = 10_000): Promise<CheckResult> {
+    return run(["ip", "netns", "exec", netns, ...argv], timeoutMs);
+  }
+
+  /** Starts a long-running process in the namespace; resolves once its output matches `ready`. */
+  function start(argv: string[], ready?: RegExp, log: (s: string) => void = () => {}) {
+    const child = spawn("ip", ["netns", "exec", netns, ...argv], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(child);
+    return new Promise<ChildProcess>((resolve, reject) => {
+      let seen = "";
+      const timer = setTimeout(
+        () => reject(new Error(`${argv[0]} not ready in 10 s: ${seen}`)),
+        10_000,
+      );
+      const onData = (chunk: Buffer) => {
+        seen += chunk.toString();
+        log(chunk.toString());
+        if (ready?.test(seen)) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      if (!ready) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+      child.on("exit", (code) => reject(new Error(`${argv[0]} exited ${code}: ${seen}`)));
+    });
+  }
+
+  /** Polls `probe` every 250 ms until it returns true; gives up after `timeoutMs`. */
+  async function waitFor(what: () => string, probe: () => Promise<boolean>, timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await probe()) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(
+      `gave up after ${timeoutMs} ms waiting for ${what()}; haproxy said:\n${haproxyLog}`,
+    );
+  }
+
+  /** server name -> "<status> <check_status>", from the stats page's CSV export. */
+  async function serverStatus(): Promise<Record<string, string>> {
+    const result = await inNetns([
+      "curl",
+      "-fsS",
+      "-m",
+      "2",
+      `http://127.0.0.1:${HAPROXY_STATS_PORT}/;csv`,
+    ]);
+    if (result.code !== 0) return {};
+    const [header, ...rows] = result.output.trim().split("\n");
+    const cols = header.replace(/^# /, "").split(",");
+    const [px, sv, st, ck] = ["pxname", "svname", "status", "check_status"].map((c) =>
+      cols.indexOf(c),
+    );
+    return Object.fromEntries(
+      rows
+        .map((r) => r.split(","))
+        .filter((r) => r[px] === "k3s-servers" && r[sv] !== "BACKEND")
+        .map((r) => [r[sv], `${r[st]} ${r[ck]}`]),
+    );
+  }
+
+  before(async function () {
+    netns = await createNetns("hap");
+    dir = await mkdtemp(path.join(tmpdir(), "k3s-ha-haproxy-run-"));
+    const tls = await run([
+      ...(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 " +
+        "-subj /CN=k3s-stand-in"
+      ).split(" "),
+      ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
+    ]);
+    expect(tls.code, tls.output).to.equal(0);
+    const standIn = (host: string, body: string) =>
+      start(
+        [process.execPath, "-e", STAND_IN, host, body, `${dir}/cert.pem`, `${dir}/key.pem`],
+        /ready/,
+      );
+    await standIn("127.0.0.2", "pong");
+    await standIn("::1", "pong");
+    await standIn("127.0.0.3", "not k3s"); // answers 200, but not pong: must be DOWN
+    const cfg = renderHaproxyCfg({
+      port: PORT,
+      adminSocketPath: `${dir}/admin.sock`,
+      backends: [
+        { name: "server-1", address: "127.0.0.2" },
+        { name: "server-2", address: "::1" },
+        { name: "server-3", address: "127.0.0.3" },
+        { name: "server-4", address: "127.0.0.4" }, // nothing listens: must be DOWN
+      ],
+    });
+    const cfgPath = await writeText(dir, "haproxy.cfg", cfg);
+    haproxy = await start(["haproxy", "-db", "-f", cfgPath], undefined, (s) => (haproxyLog += s));
+    const healthz = `http://127.0.0.1:${HAPROXY_HEALTH_PORT}/healthz`;
+    await waitFor(
+      () => "haproxy's monitor URI",
+      async () => (await inNetns(["curl", "-fsS", "-m", "1", healthz])).code === 0,
+      10_000,
+    );
+  });
+
+  after(async function () {
+    for (const child of children) {
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+    }
+    if (dir) await rm(dir, { recursive: true, force: true });
+    if (netns) await deleteNetns(netns);
+  });
+
+  it("marks pong-answering servers UP (IPv4 and IPv6) and the others DOWN", async function () {
+    // L7OK: pong seen; L7RSP: answered without pong; L4CON: connection refused.
+    const want = {
+      "server-1": "UP L7OK",
+      "server-2": "UP L7OK",
+      "server-3": "DOWN L7RSP",
+      "server-4": "DOWN L4CON",
+    };
+    let last: Record<string, string> = {};
+    await waitFor(
+      () => `server states ${JSON.stringify(want)} (last seen ${JSON.stringify(last)})`,
+      async () => {
+        last = await serverStatus();
+        return JSON.stringify(last) === JSON.stringify(want);
+      },
+      20_000,
+    );
+  });
+
+  it("proxies TLS through to a healthy server on the IPv4 and IPv6 listeners", async function () {
+    for (const url of [`https://127.0.0.1:${PORT}/ping`, `https://[::1]:${PORT}/ping`]) {
+      for (let i = 0; i < 5; i++) {
+        const result = await inNetns(["curl", "-fsSk", "-m", "3", url]);
+        expect(result.code, `${url}: ${result.output}`).to.equal(0);
+        expect(result.output).to.equal("pong");
+      }
+    }
+  });
+
+  it("the rendered check script passes while HAProxy runs and fails within 2 s while it is stopped", async function () {
+    const script = await writeText(dir, "check_haproxy.sh", renderHaproxyCheckScript(), 0o755);
+    const up = await inNetns([script]);
+    expect(up.code, up.output).to.equal(0);
+    haproxy.kill("SIGSTOP");
+    try {
+      const started = Date.now();
+      const hung = await inNetns([script]);
+      const ms = Date.now() - started;
+      expect(hung.code, hung.output).to.not.equal(0);
+      expect(ms).to.be.lessThan(2000);
+      // The kernel still completes TCP handshakes for the stopped process: a TCP-only check passes.
+      const tcp = await inNetns([
+        process.execPath,
+        "-e",
+        `require("net").connect(${HAPROXY_HEALTH_PORT}, "127.0.0.1")
+           .on("connect", () => { console.log("connected"); process.exit(0); })
+           .on("error", (e) => { console.log(e.message); process.exit(1); });`,
+      ]);
+      expect(tcp.output.trim(), "TCP connect to the stopped HAProxy").to.equal("connected");
+    } finally {
+      haproxy.kill("SIGCONT");
+    }
+    const back = await inNetns([script]);
+    expect(back.code, back.output).to.equal(0);
+  });
+});

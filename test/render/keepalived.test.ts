@@ -1,0 +1,365 @@
+import { expect } from "chai";
+import { ChildProcess, spawn } from "child_process";
+import * as http from "http";
+import { AddressInfo } from "net";
+import {
+  KEEPALIVED_CHECK_SCRIPT_PATH,
+  KeepalivedArgs,
+  renderHaproxyCheckScript,
+  renderKeepalivedConf,
+} from "../../components/render/keepalived";
+import { HAPROXY_HEALTH_PORT } from "../../components/render/haproxy";
+import { checkKeepalived, checkShell, run, withTempDir, writeText } from "./checkers";
+import { createNetns, deleteNetns } from "./netns";
+
+const HEADER = "# Managed by k3s-ha (Pulumi). Local edits are overwritten.";
+
+// The dev topology: lb-1 (10.10.10.98, priority 200) and lb-2 (10.10.10.99, priority 100).
+const LB_HOSTS = [
+  { name: "lb-1", address: "10.10.10.98", priority: 200 },
+  { name: "lb-2", address: "10.10.10.99", priority: 100 },
+];
+
+function devArgs(host: number, unicast: boolean, nopreempt: boolean): KeepalivedArgs {
+  const self = LB_HOSTS[host];
+  const peer = LB_HOSTS[1 - host];
+  return {
+    interface: "eth1",
+    virtualRouterId: 51,
+    vip: "10.10.10.100",
+    vipPrefixLength: 24,
+    priority: self.priority,
+    peerPriority: peer.priority,
+    nopreempt,
+    ...(unicast ? { unicast: { sourceAddress: self.address, peers: [peer.address] } } : {}),
+  };
+}
+
+const VARIANTS = LB_HOSTS.flatMap((_, host) =>
+  [false, true].flatMap((unicast) =>
+    [true, false].map((nopreempt) => ({
+      label: `${LB_HOSTS[host].name} ${unicast ? "unicast" : "multicast"} nopreempt=${nopreempt}`,
+      args: devArgs(host, unicast, nopreempt),
+    })),
+  ),
+);
+
+/** The lines between `<name> {` and its closing brace at column 0, trimmed. */
+function block(conf: string, name: string): string[] {
+  const lines = conf.split("\n");
+  const start = lines.indexOf(`${name} {`);
+  expect(start, `block ${name}`).to.be.greaterThan(-1);
+  const end = lines.indexOf("}", start);
+  return lines.slice(start + 1, end).map((l) => l.trim());
+}
+
+describe("renderKeepalivedConf", function () {
+  let netns: string;
+  before(async function () {
+    netns = await createNetns("kad");
+  });
+  after(async function () {
+    if (netns) await deleteNetns(netns);
+  });
+
+  for (const { label, args } of VARIANTS) {
+    it(`passes keepalived -t: ${label}`, async function () {
+      const result = await checkKeepalived(
+        netns,
+        (checkScriptPath) => renderKeepalivedConf({ ...args, checkScriptPath }),
+        renderHaproxyCheckScript(),
+      );
+      expect(result.code, result.output).to.equal(0);
+    });
+  }
+
+  it("passes keepalived -t with an IPv6 VIP, multicast and unicast", async function () {
+    for (const unicast of [undefined, { sourceAddress: "fd00::98", peers: ["fd00::99"] }]) {
+      const args: KeepalivedArgs = {
+        ...devArgs(0, false, true),
+        vip: "fd00::100",
+        vipPrefixLength: 64,
+        ...(unicast ? { unicast } : {}),
+      };
+      const result = await checkKeepalived(
+        netns,
+        (checkScriptPath) => renderKeepalivedConf({ ...args, checkScriptPath }),
+        renderHaproxyCheckScript(),
+      );
+      expect(result.code, result.output).to.equal(0);
+      expect(renderKeepalivedConf(args)).to.include("\n    fd00::100/64 dev eth1\n");
+    }
+  });
+
+  describe("keepalived -t catches what it should (so the passes above mean something)", function () {
+    it("fails on an unknown keyword", async function () {
+      const result = await checkKeepalived(
+        netns,
+        (p) =>
+          renderKeepalivedConf({ ...devArgs(0, true, true), checkScriptPath: p }).replace(
+            "advert_int",
+            "advert_intx",
+          ),
+        renderHaproxyCheckScript(),
+      );
+      expect(result.code).to.not.equal(0);
+      expect(result.output).to.include("Unknown keyword 'advert_intx'");
+    });
+
+    it("fails when the check script is writable by others (enable_script_security)", async function () {
+      const result = await checkKeepalived(
+        netns,
+        (p) => renderKeepalivedConf({ ...devArgs(0, true, true), checkScriptPath: p }),
+        renderHaproxyCheckScript(),
+        0o777,
+      );
+      expect(result.code).to.not.equal(0);
+      expect(result.output).to.include("insecure");
+    });
+
+    it("fails on nopreempt with state MASTER, which the renderer never emits", async function () {
+      const result = await checkKeepalived(
+        netns,
+        (p) =>
+          renderKeepalivedConf({ ...devArgs(0, true, true), checkScriptPath: p }).replace(
+            "state BACKUP",
+            "state MASTER",
+          ),
+        renderHaproxyCheckScript(),
+      );
+      expect(result.code).to.not.equal(0);
+      expect(result.output).to.include("nopreempt will not work with initial state MASTER");
+    });
+  });
+
+  it("starts both hosts BACKUP with nopreempt, and the higher one MASTER without it", function () {
+    const state = (host: number, nopreempt: boolean) =>
+      block(renderKeepalivedConf(devArgs(host, true, nopreempt)), "vrrp_instance k3s-api-vip").find(
+        (l) => l.startsWith("state "),
+      );
+    expect(state(0, true)).to.equal("state BACKUP");
+    expect(state(1, true)).to.equal("state BACKUP");
+    expect(state(0, false)).to.equal("state MASTER");
+    expect(state(1, false)).to.equal("state BACKUP");
+    const { peerPriority: _, ...withoutPeer } = devArgs(0, true, false);
+    expect(renderKeepalivedConf(withoutPeer)).to.include("\n  state BACKUP\n");
+  });
+
+  it("renders the instance the dev topology needs", function () {
+    const conf = renderKeepalivedConf(devArgs(0, true, true));
+    expect(block(conf, "global_defs")).to.deep.equal([
+      "enable_script_security",
+      "script_user root",
+      "vrrp_garp_master_refresh 60",
+    ]);
+    expect(block(conf, "vrrp_script chk_haproxy")).to.deep.equal([
+      `script "${KEEPALIVED_CHECK_SCRIPT_PATH}"`,
+      "interval 1",
+      "timeout 2",
+      "fall 2",
+      "rise 2",
+    ]);
+    const instance = block(conf, "vrrp_instance k3s-api-vip");
+    for (const line of [
+      "interface eth1",
+      "virtual_router_id 51",
+      "priority 200",
+      "advert_int 1",
+      "nopreempt",
+      "unicast_src_ip 10.10.10.98",
+      "10.10.10.99",
+      "unicast_fault_no_peer",
+      "10.10.10.100/24 dev eth1",
+      "chk_haproxy",
+    ]) {
+      expect(instance, line).to.include(line);
+    }
+    expect(conf).to.not.match(/authentication|auth_pass|killall|weight/);
+  });
+
+  it("renders multicast without unicast lines and without nopreempt when preempting", function () {
+    const conf = renderKeepalivedConf(devArgs(1, false, false));
+    expect(conf).to.not.include("unicast");
+    expect(conf).to.not.include("nopreempt");
+    expect(conf).to.include("\n  priority 100\n");
+  });
+
+  it("sets router_id and the check script path when given", function () {
+    const conf = renderKeepalivedConf({
+      ...devArgs(0, false, true),
+      routerId: "lb-1",
+      checkScriptPath: "/usr/local/lib/k3s-ha/check.sh",
+    });
+    expect(block(conf, "global_defs")).to.include("router_id lb-1");
+    expect(conf).to.include('\n  script "/usr/local/lib/k3s-ha/check.sh"\n');
+  });
+
+  it("is deterministic, starts with the header and ends with a newline", function () {
+    for (const { args } of VARIANTS) {
+      const conf = renderKeepalivedConf(args);
+      expect(renderKeepalivedConf(args)).to.equal(conf);
+      expect(conf.startsWith(`${HEADER}\n`)).to.equal(true);
+      expect(conf.endsWith("}\n")).to.equal(true);
+    }
+  });
+
+  it("rejects bad input with one error naming every problem", function () {
+    expect(() =>
+      renderKeepalivedConf({
+        interface: "eth1; rm -rf /",
+        virtualRouterId: 256,
+        vip: "10.10.10.300",
+        vipPrefixLength: 33,
+        priority: 255,
+        peerPriority: 255,
+        nopreempt: true,
+        unicast: { sourceAddress: "fd00::98", peers: [] },
+        checkScriptPath: "check haproxy.sh",
+        routerId: "lb 1",
+      }),
+    ).to.throw(
+      [
+        "cannot render keepalived.conf:",
+        '  - interface: "eth1; rm -rf /" is not an interface name',
+        "  - virtualRouterId: 256 must be an integer in 1..255",
+        "  - priority: 255 must be an integer in 1..254",
+        "  - peerPriority: 255 must be an integer in 1..254",
+        "  - peerPriority: equals priority (255); the pair needs distinct priorities",
+        '  - vip: "10.10.10.300" is not an IPv4 or IPv6 address',
+        "  - vipPrefixLength: 33 must be an integer in 1..32",
+        "  - unicast.peers: at least one peer is required",
+        '  - checkScriptPath: "check haproxy.sh" must be an absolute path without spaces or quotes',
+        "  - routerId: \"lb 1\" must be 1-63 letters, digits, '.', '_' or '-'",
+      ].join("\n"),
+    );
+  });
+
+  it("rejects peers of the other family and the host's own address", function () {
+    expect(() =>
+      renderKeepalivedConf({
+        ...devArgs(0, false, true),
+        unicast: { sourceAddress: "10.10.10.98", peers: ["10.10.10.98", "fd00::99"] },
+      }),
+    ).to.throw(
+      /peers\[0\]: 10.10.10.98 is this host's own address[\s\S]*peers\[1\]: fd00::99 is IPv6 but the VIP is IPv4/,
+    );
+  });
+});
+
+describe("renderHaproxyCheckScript", function () {
+  it("passes shellcheck", async function () {
+    const result = await checkShell(renderHaproxyCheckScript());
+    expect(result.code, result.output).to.equal(0);
+  });
+
+  it("shellcheck catches a flawed script (so the pass above means something)", async function () {
+    const flawed = renderHaproxyCheckScript().replace(
+      "exec curl",
+      "for f in $(ls /tmp); do echo $f; done\nexec curl",
+    );
+    const result = await checkShell(flawed);
+    expect(result.code).to.not.equal(0);
+    expect(result.output).to.match(/SC2045|SC2086/);
+  });
+
+  it("probes the local HAProxy monitor URI with a one-second limit, never killall", function () {
+    const script = renderHaproxyCheckScript();
+    expect(script.startsWith(`#!/bin/sh\n${HEADER}\n`)).to.equal(true);
+    expect(script).to.include(
+      `exec curl --noproxy '*' -fsS -m 1 -o /dev/null http://127.0.0.1:${HAPROXY_HEALTH_PORT}/healthz\n`,
+    );
+    expect(script).to.not.include("killall");
+    expect(renderHaproxyCheckScript({ healthPort: 18405 })).to.include(
+      "http://127.0.0.1:18405/healthz",
+    );
+    expect(renderHaproxyCheckScript()).to.equal(script);
+    expect(() => renderHaproxyCheckScript({ healthPort: 0 })).to.throw(
+      "healthPort: 0 is not a TCP port",
+    );
+  });
+
+  describe("run against real listeners on 127.0.0.1", function () {
+    async function runScript(
+      port: number,
+    ): Promise<{ code: number | null; ms: number; output: string }> {
+      return withTempDir(async (dir) => {
+        const script = await writeText(
+          dir,
+          "check.sh",
+          renderHaproxyCheckScript({ healthPort: port }),
+          0o755,
+        );
+        const started = Date.now();
+        const result = await run([script], 10_000);
+        return { ...result, ms: Date.now() - started };
+      });
+    }
+
+    function listen(server: http.Server): Promise<number> {
+      return new Promise((resolve) =>
+        server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)),
+      );
+    }
+
+    it("exits 0 while the monitor URI answers, non-zero at once after the listener stops", async function () {
+      const server = http.createServer((req, res) => {
+        res.writeHead(req.url === "/healthz" ? 200 : 404).end();
+      });
+      const port = await listen(server);
+      const up = await runScript(port);
+      expect(up.code, up.output).to.equal(0);
+      await new Promise((resolve) => server.close(resolve));
+      const down = await runScript(port);
+      expect(down.code).to.not.equal(0);
+      expect(down.ms).to.be.lessThan(2000);
+    });
+
+    it("exits non-zero when something else answers on the port with an error", async function () {
+      const server = http.createServer((_req, res) => res.writeHead(503).end());
+      const port = await listen(server);
+      try {
+        const result = await runScript(port);
+        expect(result.code).to.not.equal(0);
+      } finally {
+        server.close();
+      }
+    });
+
+    it("exits non-zero within 2 s when the listener is stopped (SIGSTOP) but its port accepts", async function () {
+      // A separate process, so SIGSTOP freezes the listener and not the test; the kernel keeps
+      // completing handshakes into its backlog, as for a hung HAProxy.
+      const child: ChildProcess = spawn(
+        process.execPath,
+        [
+          "-e",
+          `require("http").createServer((q, s) => s.writeHead(200).end())
+             .listen(0, "127.0.0.1", function () { console.log(this.address().port); });`,
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error("listener did not report its port in 10 s")),
+            10_000,
+          );
+          child.stdout!.once("data", (d: Buffer) => {
+            clearTimeout(timer);
+            resolve(Number(d.toString().trim()));
+          });
+        });
+        const up = await runScript(port);
+        expect(up.code, up.output).to.equal(0);
+        child.kill("SIGSTOP");
+        const hung = await runScript(port);
+        expect(hung.code, "curl exit code").to.equal(28); // operation timed out
+        expect(hung.ms).to.be.lessThan(2000);
+        child.kill("SIGCONT");
+        const back = await runScript(port);
+        expect(back.code, back.output).to.equal(0);
+      } finally {
+        child.kill("SIGKILL");
+      }
+    });
+  });
+});

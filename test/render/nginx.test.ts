@@ -1,0 +1,172 @@
+import { expect } from "chai";
+import type { LbBackend } from "../../components/render/haproxy";
+import { renderNginxConf } from "../../components/render/nginx";
+import { checkNginx } from "./checkers";
+
+const HEADER = "# Managed by k3s-ha (Pulumi). Local edits are overwritten.";
+const DEV_BACKENDS: LbBackend[] = [
+  { name: "server-1", address: "10.10.10.50" },
+  { name: "server-2", address: "10.10.10.51" },
+  { name: "server-3", address: "10.10.10.52" },
+];
+const V6_BACKENDS: LbBackend[] = [
+  { name: "server-1", address: "fd00:10::50" },
+  { name: "server-2", address: "FD00:10:0::51" },
+  { name: "server-3", address: "10.10.10.52" },
+];
+const MODES = ["native", "docker"] as const;
+
+/** The trimmed lines inside `<name> {` ... the first closing brace at the same indent. */
+function block(conf: string, name: string): string[] {
+  const lines = conf.split("\n");
+  const start = lines.findIndex((l) => l.trim() === `${name} {`);
+  expect(start, `block ${name}`).to.be.greaterThan(-1);
+  const indent = lines[start].length - lines[start].trimStart().length;
+  const end = lines.indexOf(`${" ".repeat(indent)}}`, start);
+  return lines.slice(start + 1, end).map((l) => l.trim());
+}
+
+describe("renderNginxConf", function () {
+  for (const mode of MODES) {
+    for (const [label, backends] of [
+      ["IPv4", DEV_BACKENDS],
+      ["IPv6", V6_BACKENDS],
+    ] as const) {
+      it(`passes nginx -t: ${mode}, ${label} backends`, async function () {
+        const result = await checkNginx(renderNginxConf({ backends, mode }), mode);
+        expect(result.code, result.output).to.equal(0);
+        expect(result.output).to.include("test is successful");
+        // e.g. "worker_connections exceed open file resource limit" would show up as [warn].
+        expect(result.output, "nginx -t warnings").to.not.match(/\[(warn|emerg|alert)\]/);
+      });
+    }
+  }
+
+  describe("nginx -t catches what it should (so the passes above mean something)", function () {
+    it("fails on a bad directive value", async function () {
+      const conf = renderNginxConf({ backends: DEV_BACKENDS, mode: "native" }).replace(
+        "proxy_timeout 4h;",
+        "proxy_timeout forever;",
+      );
+      const result = await checkNginx(conf, "native");
+      expect(result.code).to.not.equal(0);
+      expect(result.output).to.include('"proxy_timeout" directive invalid value');
+    });
+
+    it("fails on Debian without the modules-enabled include (stream is a dynamic module there)", async function () {
+      const conf = renderNginxConf({ backends: DEV_BACKENDS, mode: "native" }).replace(
+        "include /etc/nginx/modules-enabled/*.conf;\n",
+        "",
+      );
+      const result = await checkNginx(conf, "native");
+      expect(result.code).to.not.equal(0);
+      expect(result.output).to.include('unknown directive "stream"');
+    });
+  });
+
+  it("balances over each backend once with passive health checks and shared state", function () {
+    const upstream = block(
+      renderNginxConf({ backends: DEV_BACKENDS, mode: "native" }),
+      "upstream k3s_servers",
+    );
+    expect(upstream.filter((l) => l.startsWith("server "))).to.deep.equal([
+      "server 10.10.10.50:6443 max_fails=2 fail_timeout=10s; # server-1",
+      "server 10.10.10.51:6443 max_fails=2 fail_timeout=10s; # server-2",
+      "server 10.10.10.52:6443 max_fails=2 fail_timeout=10s; # server-3",
+    ]);
+    expect(upstream).to.include("zone k3s_servers 64k;");
+    expect(upstream).to.include("least_conn;");
+  });
+
+  it("proxies with short connects, long idle sessions and retries on another server", function () {
+    for (const mode of MODES) {
+      const server = block(renderNginxConf({ backends: DEV_BACKENDS, mode }), "server");
+      expect(server).to.deep.equal([
+        "listen 6443 so_keepalive=on;",
+        "proxy_pass k3s_servers;",
+        "proxy_connect_timeout 3s;",
+        "# Idle exec, logs -f and watches; the 10 min default cuts them.",
+        "proxy_timeout 4h;",
+        "proxy_next_upstream on;",
+        "proxy_next_upstream_tries 3;",
+        "proxy_next_upstream_timeout 10s;",
+        "proxy_socket_keepalive on;",
+      ]);
+    }
+  });
+
+  it("loads the stream module and logs to Debian's log natively, to stderr in Docker", function () {
+    const native = renderNginxConf({ backends: DEV_BACKENDS, mode: "native" });
+    const docker = renderNginxConf({ backends: DEV_BACKENDS, mode: "docker" });
+    expect(native.split("\n")[2]).to.equal("include /etc/nginx/modules-enabled/*.conf;");
+    expect(native).to.include("\nerror_log /var/log/nginx/error.log;\n");
+    expect(native).to.include("\npid /run/nginx.pid;\n");
+    expect(native).to.include("\nuser www-data;\n");
+    expect(docker).to.not.include("modules-enabled");
+    expect(docker).to.not.include("load_module");
+    expect(docker).to.not.match(/^user /m);
+    expect(docker).to.not.match(/^daemon /m); // the image's entrypoint passes -g 'daemon off;'
+    expect(docker).to.include("\nerror_log stderr;\n");
+    for (const conf of [native, docker]) {
+      for (const line of [
+        "worker_processes auto;",
+        "worker_shutdown_timeout 30s;",
+        "events {\n  worker_connections 4096;\n}",
+      ]) {
+        expect(conf, line).to.include(line);
+      }
+    }
+  });
+
+  it("brackets IPv6 backends and listens on IPv6 for them", function () {
+    const conf = renderNginxConf({ backends: V6_BACKENDS, mode: "docker", port: 7443 });
+    expect(
+      block(conf, "upstream k3s_servers").filter((l) => l.startsWith("server ")),
+    ).to.deep.equal([
+      "server [fd00:10::50]:6443 max_fails=2 fail_timeout=10s; # server-1",
+      "server [fd00:10::51]:6443 max_fails=2 fail_timeout=10s; # server-2",
+      "server 10.10.10.52:6443 max_fails=2 fail_timeout=10s; # server-3",
+    ]);
+    const server = block(conf, "server");
+    expect(server.slice(0, 2)).to.deep.equal([
+      "listen 7443 so_keepalive=on;",
+      "listen [::]:7443 so_keepalive=on;",
+    ]);
+    expect(renderNginxConf({ backends: DEV_BACKENDS, mode: "native" })).to.not.include("[::]");
+    expect(
+      renderNginxConf({ backends: DEV_BACKENDS, mode: "native", ipv6Listener: true }),
+    ).to.include("listen [::]:6443 so_keepalive=on;");
+  });
+
+  it("is deterministic, starts with the header and ends with a newline", function () {
+    for (const mode of MODES) {
+      const conf = renderNginxConf({ backends: DEV_BACKENDS, mode });
+      expect(renderNginxConf({ backends: DEV_BACKENDS.map((b) => ({ ...b })), mode })).to.equal(
+        conf,
+      );
+      expect(conf.startsWith(`${HEADER}\n`)).to.equal(true);
+      expect(conf.endsWith("}\n")).to.equal(true);
+    }
+  });
+
+  it("rejects bad input with one error naming every problem", function () {
+    expect(() =>
+      renderNginxConf({
+        backends: [
+          { name: "server-1", address: "10.10.10.50:6443" },
+          { name: "server-2;", address: "10.10.10.51" },
+        ],
+        port: 70000,
+        mode: "podman" as "docker",
+      }),
+    ).to.throw(
+      [
+        "cannot render nginx.conf:",
+        '  - backends[0].address: "10.10.10.50:6443" is not an IPv4 or IPv6 address',
+        "  - backends[1].name: \"server-2;\" must be 1-63 letters, digits, '.', '_' or '-'",
+        "  - port: 70000 is not a TCP port (1-65535)",
+        '  - mode: "podman" must be "native" or "docker"',
+      ].join("\n"),
+    );
+  });
+});
