@@ -1,10 +1,27 @@
 /** Typed cluster configuration and its validation. Pure: no Pulumi resources, no I/O. */
 
+import { isAbsent } from "./validate/fields";
+import {
+  checkServerCount,
+  checkUniqueHosts,
+  readLbHostList,
+  readNodeList,
+} from "./validate/hostsSection";
+import { readK3sSection } from "./validate/k3sSection";
+import { readLoadBalancerSection } from "./validate/loadBalancerSection";
+import { Problems } from "./validate/problems";
+import { readSshSection } from "./validate/sshSection";
+
+export { isShellSafeToken } from "./validate/shell";
+export { LB_KINDS, NGINX_MODES } from "./validate/loadBalancerSection";
+
 export const DEFAULT_SSH_USER = "root";
 export const DEFAULT_SSH_PORT = 22;
 export const DEFAULT_INSTALL_SCRIPT_URL = "https://get.k3s.io";
 export const DEFAULT_VRRP_INTERFACE = "eth1";
 export const DEFAULT_VRRP_ROUTER_ID = 51;
+export const DEFAULT_VRRP_UNICAST = false;
+export const DEFAULT_VRRP_NOPREEMPT = true;
 export const DEFAULT_NGINX_MODE = "native";
 export const DEFAULT_NGINX_IMAGE = "nginx:stable";
 /** The K3s supervisor and apiserver port, and the port the load balancer listens on. */
@@ -129,4 +146,40 @@ export class ConfigError extends Error {
     super(`invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
   }
+}
+
+/**
+ * Checks the raw stack configuration and applies defaults. Throws one ConfigError listing every
+ * problem, each prefixed with its field path; values are echoed only when short and not secret.
+ */
+export function validateClusterConfig(raw: RawClusterConfig): ClusterConfig {
+  const p = new Problems();
+  const ssh = readSshSection(p, raw, { user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT });
+  const k3s = readK3sSection(p, raw, { installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL });
+  const servers = readNodeList(p, "servers", raw.servers);
+  if (isAbsent(raw.servers) || Array.isArray(raw.servers)) checkServerCount(p, servers.count);
+  const agents = readNodeList(p, "agents", raw.agents);
+  const lbHosts = readLbHostList(p, raw.lbHosts);
+  const allHosts = [...servers.refs, ...agents.refs, ...lbHosts.refs];
+  checkUniqueHosts(p, allHosts);
+  const loadBalancer = readLoadBalancerSection(p, raw, lbHosts, allHosts, {
+    vrrpInterface: DEFAULT_VRRP_INTERFACE,
+    vrrpRouterId: DEFAULT_VRRP_ROUTER_ID,
+    vrrpUnicast: DEFAULT_VRRP_UNICAST,
+    vrrpNopreempt: DEFAULT_VRRP_NOPREEMPT,
+    nginxMode: DEFAULT_NGINX_MODE,
+    nginxImage: DEFAULT_NGINX_IMAGE,
+  });
+  if (p.errors.length > 0) throw new ConfigError(p.errors);
+  if (!k3s || !loadBalancer) {
+    throw new Error("validateClusterConfig: a section was incomplete without reporting why");
+  }
+  return {
+    ssh,
+    k3s,
+    servers: servers.nodes,
+    agents: agents.nodes,
+    loadBalancer,
+    warnings: p.warnings,
+  };
 }

@@ -1,0 +1,95 @@
+/** IP addresses and CIDRs, parsed strictly with ipaddr.js. */
+import * as ipaddr from "ipaddr.js";
+
+export interface IpAddress {
+  /** The address as written. */
+  text: string;
+  /** A canonical form, so that equal addresses written differently compare equal. */
+  canonical: string;
+  parsed: ipaddr.IPv4 | ipaddr.IPv6;
+}
+
+export interface Cidr {
+  address: IpAddress;
+  prefixLength: number;
+}
+
+/** Ranges that can never be a host's own address. */
+const NOT_A_HOST: Record<string, string> = {
+  unspecified: "the unspecified address",
+  broadcast: "the broadcast address",
+  multicast: "a multicast address",
+};
+
+/**
+ * Parses a host address, or returns why it is not one. `ipaddr.isValid` is too lax ("10" and
+ * "0x0a.1.1.1" pass), so IPv4 must be four decimal parts.
+ */
+export function parseIpAddress(text: string): IpAddress | string {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
+    parsed = ipaddr.IPv4.parse(text);
+  } else if (ipaddr.IPv6.isValid(text)) {
+    parsed = ipaddr.IPv6.parse(text);
+    if (parsed.zoneId !== undefined) return "has an IPv6 zone index, which is not supported";
+  } else {
+    return "is not an IPv4 or IPv6 address";
+  }
+  const range = NOT_A_HOST[parsed.range()];
+  if (range) return `is ${range}, not a host address`;
+  return { text, canonical: parsed.toNormalizedString(), parsed };
+}
+
+/** Parses `address/prefix`, or returns why it is not a CIDR. */
+export function parseCidr(text: string): Cidr | string {
+  const slash = text.indexOf("/");
+  if (slash < 0) return "has no prefix length (expected a CIDR such as 10.10.10.100/24)";
+  const address = parseIpAddress(text.slice(0, slash));
+  if (typeof address === "string") return `is not a CIDR: its address ${address}`;
+  const maxPrefix = address.parsed.kind() === "ipv4" ? 32 : 128;
+  const prefixText = text.slice(slash + 1);
+  const prefixLength = /^[0-9]{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+  if (!(prefixLength >= 0 && prefixLength <= maxPrefix)) {
+    return `is not a CIDR: the prefix length must be an integer from 0 to ${maxPrefix}`;
+  }
+  return { address, prefixLength };
+}
+
+export function cidrContains(cidr: Cidr, address: IpAddress): boolean {
+  const network = cidr.address.parsed;
+  const host = address.parsed;
+  if (network.kind() === "ipv4" && host.kind() === "ipv4") {
+    return (host as ipaddr.IPv4).match(network as ipaddr.IPv4, cidr.prefixLength);
+  }
+  if (network.kind() === "ipv6" && host.kind() === "ipv6") {
+    return (host as ipaddr.IPv6).match(network as ipaddr.IPv6, cidr.prefixLength);
+  }
+  return false;
+}
+
+/** `network/prefix` for messages, e.g. 10.10.10.0/24. */
+export function networkOf(cidr: Cidr): string {
+  const text = `${cidr.address.text}/${cidr.prefixLength}`;
+  const network =
+    cidr.address.parsed.kind() === "ipv4"
+      ? ipaddr.IPv4.networkAddressFromCIDR(text)
+      : ipaddr.IPv6.networkAddressFromCIDR(text);
+  return `${network.toString()}/${cidr.prefixLength}`;
+}
+
+/**
+ * Why the CIDR's own address cannot be used as a VIP inside its subnet (the IPv4 network or
+ * broadcast address), or undefined.
+ */
+export function reservedInSubnet(cidr: Cidr): string | undefined {
+  if (cidr.address.parsed.kind() !== "ipv4" || cidr.prefixLength > 30) return undefined;
+  const text = `${cidr.address.text}/${cidr.prefixLength}`;
+  const own = cidr.address.canonical;
+  if (ipaddr.IPv4.networkAddressFromCIDR(text).toNormalizedString() === own) {
+    return `the network address of ${networkOf(cidr)}`;
+  }
+  if (ipaddr.IPv4.broadcastAddressFromCIDR(text).toNormalizedString() === own) {
+    return `the broadcast address of ${networkOf(cidr)}`;
+  }
+  return undefined;
+}
