@@ -12,6 +12,21 @@ import { unwrapCommandLine } from "./support/scripts";
 import { COMMAND_TYPE, commands, hostOf, step, stdinOf, stepsByHost } from "./support/program";
 import { dependsOn } from "./support/graph";
 
+/** The K3s config.yaml a step writes. */
+interface K3sYaml {
+  server?: string;
+  "cluster-init"?: boolean;
+  "tls-san"?: string[];
+  "node-label"?: string[];
+  "node-taint"?: string[];
+}
+const k3sYaml = (run: ProgramRun, stepName: string) => parse(stdinOf(run, stepName)) as K3sYaml;
+
+interface Kubeconfig {
+  clusters: { cluster: { server: string } }[];
+  "current-context": string;
+}
+
 const TOKEN = "lb-cluster-gd-but-secret-7f3a";
 const AGENT_TOKEN = "agent-only-token-91c2";
 
@@ -62,7 +77,7 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
   });
 
   it("starts the cluster on server-1 and joins server-2 and server-3 to it directly, in order", () => {
-    const config = (name: string) => parse(stdinOf(run, `${name}-config`));
+    const config = (name: string) => k3sYaml(run, `${name}-config`);
     expect(config("server-1")).to.include({ "cluster-init": true });
     expect(config("server-1")).to.not.have.property("server");
     expect(config("server-2").server).to.equal("https://10.10.10.50:6443");
@@ -74,14 +89,14 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
 
   it("puts the VIP in every server's tls-san", () => {
     for (const s of ["server-1", "server-2", "server-3"]) {
-      expect(parse(stdinOf(run, `${s}-config`))["tls-san"]).to.deep.equal(["10.10.10.100"]);
+      expect(k3sYaml(run, `${s}-config`)["tls-san"]).to.deep.equal(["10.10.10.100"]);
     }
   });
 
   it("joins agents through the VIP, after the readiness gate, in parallel", () => {
     expect(step(run, "registration-gate").inputs.create).to.contain("10.10.10.100:6443");
     for (const a of ["agent-1", "agent-2", "agent-3"]) {
-      expect(parse(stdinOf(run, `${a}-config`)).server).to.equal("https://10.10.10.100:6443");
+      expect(k3sYaml(run, `${a}-config`).server).to.equal("https://10.10.10.100:6443");
       expect(dependsOn(run, `${a}-install`, "registration-gate")).to.equal(true);
       for (const other of ["agent-1", "agent-2", "agent-3"].filter((o) => o !== a)) {
         expect(dependsOn(run, `${a}-install`, `${other}-install`)).to.equal(false);
@@ -113,7 +128,9 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
 
   it("never puts a secret into a non-secret input", () => {
     for (const r of run.resources) {
-      const visible = JSON.stringify(r.inputs, (_k, v) => (isSecretValue(v) ? "[secret]" : v));
+      const visible = JSON.stringify(r.inputs, (_k, v: unknown) =>
+        isSecretValue(v) ? "[secret]" : v,
+      );
       expect(visible, r.name).to.not.contain(TOKEN);
       expect(visible, r.name).to.not.contain(AGENT_TOKEN);
       expect(visible, r.name).to.not.contain("client-key-data");
@@ -123,7 +140,7 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
 
   it("runs every step as root over SSH with the connection settings from the stack", () => {
     for (const c of commands(run)) {
-      expect(c.inputs.create as string).to.match(/^sh -c '/);
+      expect(c.inputs.create).to.match(/^sh -c '/);
       expect((reveal(c.inputs.connection) as { user: string }).user).to.equal("root");
       expect((reveal(c.inputs.connection) as { privateKey: string }).privateKey).to.equal(
         FAKE_PRIVATE_KEY,
@@ -158,7 +175,7 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
   it("exports the kubeconfig as a secret that points at the VIP", () => {
     const kubeconfig = run.outputs.kubeconfig;
     expect(isSecretValue(kubeconfig)).to.equal(true);
-    const doc = parse((kubeconfig as { secret: string }).secret);
+    const doc = parse((kubeconfig as { secret: string }).secret) as Kubeconfig;
     expect(doc.clusters[0].cluster.server).to.equal("https://10.10.10.100:6443");
     expect(doc["current-context"]).to.equal("k3s-ha");
   });
@@ -192,10 +209,10 @@ describe("the program on the staging stack (Nginx, non-root user)", function () 
   it("serves the registration address from the Nginx host, not the page's wrong lb-2 or unused VIP", () => {
     expect(run.outputs.apiEndpoint).to.equal("https://10.10.10.98:6443");
     for (const s of ["server-1", "server-2", "server-3"]) {
-      expect(parse(stdinOf(run, `${s}-config`))["tls-san"]).to.deep.equal(["10.10.10.98"]);
+      expect(k3sYaml(run, `${s}-config`)["tls-san"]).to.deep.equal(["10.10.10.98"]);
     }
     for (const a of ["agent-1", "agent-2", "agent-3"]) {
-      expect(parse(stdinOf(run, `${a}-config`)).server).to.equal("https://10.10.10.98:6443");
+      expect(k3sYaml(run, `${a}-config`).server).to.equal("https://10.10.10.98:6443");
     }
     expect(step(run, "registration-gate").inputs.create).to.contain("10.10.10.98:6443");
   });
@@ -209,7 +226,7 @@ describe("the program on the staging stack (Nginx, non-root user)", function () 
 
   it("runs every step through sudo for the ubuntu user", () => {
     for (const c of commands(run)) {
-      expect(c.inputs.create as string, c.name).to.match(/^sudo -n sh -c '/);
+      expect(c.inputs.create, c.name).to.match(/^sudo -n sh -c '/);
       expect((reveal(c.inputs.connection) as { user: string }).user).to.equal("ubuntu");
     }
   });
@@ -226,10 +243,10 @@ describe("the program on the staging stack (Nginx, non-root user)", function () 
   });
 
   it("applies labels, taints and extra args", () => {
-    expect(parse(stdinOf(run, "server-1-config"))["node-label"]).to.deep.equal([
+    expect(k3sYaml(run, "server-1-config")["node-label"]).to.deep.equal([
       "topology.kubernetes.io/zone=zone-a",
     ]);
-    expect(parse(stdinOf(run, "agent-2-config"))["node-taint"]).to.deep.equal([
+    expect(k3sYaml(run, "agent-2-config")["node-taint"]).to.deep.equal([
       "dedicated=batch:NoSchedule",
     ]);
     expect(step(run, "server-1-install").inputs.create).to.contain("server --disable=traefik");

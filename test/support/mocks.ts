@@ -103,7 +103,11 @@ export async function runProgram(
     {
       newResource: (args) => ({
         id: `${args.name}-id`,
-        state: { ...args.inputs, stdout: fakeStdout(args.name), stderr: "" },
+        state: {
+          ...(args.inputs as Record<string, unknown>),
+          stdout: fakeStdout(args.name),
+          stderr: "",
+        },
       }),
       call: (args) => {
         throw new Error(`unexpected provider function call: ${args.token}`);
@@ -163,7 +167,7 @@ function urnOf(stack: string, parent: string, type: string, name: string): strin
 
 async function resolve(value: unknown): Promise<unknown> {
   if (!pulumi.Output.isInstance(value)) return value;
-  const out = value as pulumi.Output<unknown>;
+  const out = value;
   const [plain, secret] = await Promise.all([
     new Promise((done) => out.apply((v) => done(v))),
     pulumi.isSecret(out),

@@ -1,0 +1,154 @@
+/**
+ * Evaluates a stack file under mocks and prints, per host, the steps that would run and the files
+ * they would write, secrets masked. Needs no backend, no credentials and no hosts.
+ * Usage: npm run preview:offline -- --stack dev
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+  ProgramRun,
+  RecordedResource,
+  StackConfig,
+  isSecretValue,
+  reveal,
+  runProgram,
+} from "../test/support/mocks";
+import { stepDependencies } from "../test/support/graph";
+import { hostOf } from "../test/support/program";
+import { loadStackConfig } from "../test/support/stacks";
+import { unwrapCommandLine } from "../test/support/scripts";
+
+const MASK = "[secret]";
+
+/** Encrypted values (`secure: v1:...`) cannot be read offline: they become masked secrets. */
+function offlineConfig(stack: string): {
+  config: StackConfig;
+  secretKeys: string[];
+  keyFile: string;
+} {
+  const config = loadStackConfig(stack);
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (typeof value === "object" && value !== null && "secure" in value) {
+      config[key] = MASK;
+      secretKeys.push(key);
+    }
+  }
+  // The reviewer's machine need not hold the deploy key: a placeholder stands in for it.
+  const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-preview-")), "key");
+  fs.writeFileSync(keyFile, MASK, { mode: 0o600 });
+  if (config["k3s-ha:sshPrivateKeyPath"] !== undefined)
+    config["k3s-ha:sshPrivateKeyPath"] = keyFile;
+  return { config, secretKeys, keyFile };
+}
+
+/** Where a step writes its stdin, read from its own script. */
+function fileWritten(script: string): string | undefined {
+  const m = /write_file '?([^' ]+)'? (\d{4})/.exec(script);
+  return m ? `${m[1]} (mode ${m[2]})` : undefined;
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((l) => `${prefix}${l}`)
+    .join("\n");
+}
+
+function describeStep(
+  r: RecordedResource,
+  deps: Set<string>,
+  hostOfStep: Map<string, string>,
+): string {
+  const lines = [`  - ${r.name}`];
+  const elsewhere = [...deps].filter((d) => hostOfStep.get(d) !== hostOfStep.get(r.name));
+  if (elsewhere.length > 0) lines.push(`      after: ${elsewhere.sort().join(", ")}`);
+  const create = unwrapCommandLine(r.inputs.create as string);
+  const target = fileWritten(create);
+  const stdin = r.inputs.stdin;
+  if (target) {
+    lines.push(`      writes ${target}:`);
+    lines.push(isSecretValue(stdin) ? `        ${MASK}` : indent(String(stdin), "        | "));
+  }
+  if (typeof r.inputs.delete === "string") lines.push("      on delete: undoes the step");
+  if (r.inputs.logging === "none")
+    lines.push("      handles a secret: output hidden, nothing logged");
+  return lines.join("\n");
+}
+
+function describeDocker(run: ProgramRun): string[] {
+  return run.resources
+    .filter((r) => r.type === "docker:index/container:Container")
+    .map((c) => {
+      const uploads = (reveal(c.inputs.uploads) as { file: string; content: string }[]) ?? [];
+      return [
+        `docker container ${c.name} (restart ${String(c.inputs.restart)})`,
+        ...uploads.map((u) => `  writes ${u.file}:\n${indent(u.content, "    | ")}`),
+      ].join("\n");
+    });
+}
+
+export async function renderOfflinePreview(stack: string): Promise<string> {
+  const { config, secretKeys, keyFile } = offlineConfig(stack);
+  try {
+    const run = await runProgram(config, secretKeys, stack);
+    const deps = stepDependencies(run);
+    const commands = run.resources.filter((r) => r.type === "command:remote:Command");
+    const hostOfStep = new Map(commands.map((c) => [c.name, hostOf(c)]));
+    // Steps in an order the engine could run them: every step after the steps it depends on.
+    const ordered: RecordedResource[] = [];
+    const placed = new Set<string>();
+    while (ordered.length < commands.length) {
+      for (const c of commands) {
+        if (placed.has(c.name)) continue;
+        if ([...(deps.get(c.name) ?? [])].every((d) => placed.has(d) || !hostOfStep.has(d))) {
+          ordered.push(c);
+          placed.add(c.name);
+        }
+      }
+    }
+    const hosts = [...new Set(ordered.map(hostOf))];
+    const names = new Map<string, string>();
+    for (const key of ["servers", "agents", "loadBalancers"]) {
+      for (const h of run.outputs[key] as { name: string; address: string }[]) {
+        names.set(h.address, h.name);
+      }
+    }
+    const out = [
+      `stack ${stack}: API endpoint ${String(run.outputs.apiEndpoint)}, ` +
+        `registration address ${String(run.outputs.registrationAddress)}, ` +
+        `load balancer ${String(run.outputs.loadBalancerKind)}`,
+      "",
+    ];
+    for (const host of hosts) {
+      out.push(`host ${names.get(host) ?? host} (${host})`);
+      for (const c of ordered.filter((x) => hostOf(x) === host)) {
+        out.push(describeStep(c, deps.get(c.name) ?? new Set(), hostOfStep));
+      }
+      out.push("");
+    }
+    out.push(...describeDocker(run));
+    return `${out.join("\n").trimEnd()}\n`;
+  } finally {
+    fs.rmSync(path.dirname(keyFile), { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const i = process.argv.indexOf("--stack");
+  const stack = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!stack) {
+    console.error("usage: npm run preview:offline -- --stack <name>   (reads Pulumi.<name>.yaml)");
+    process.exit(2);
+  }
+  process.stdout.write(await renderOfflinePreview(stack));
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    console.error(err.name === "ConfigError" ? err.message : err);
+    process.exit(1);
+  });
+}
