@@ -23,7 +23,8 @@ export function scriptsOf(run: ProgramRun): Map<string, string> {
 }
 
 export function shellcheck(scriptText: string): { status: number; output: string } {
-  const r = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], {
+  const shell = /^#!.*bash/.test(scriptText) ? "bash" : "sh";
+  const r = spawnSync("shellcheck", [`--shell=${shell}`, "--severity=style", "-"], {
     input: scriptText,
     encoding: "utf8",
   });

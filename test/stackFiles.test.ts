@@ -1,0 +1,101 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import * as config from "../components/config";
+import { REPO_ROOT, loadStackConfig } from "./support/stacks";
+import { shellcheck } from "./support/scripts";
+
+interface ProjectFile {
+  name: string;
+  config: Record<string, { type: string; default?: unknown; description: string }>;
+}
+const project = parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as ProjectFile;
+
+/** Every key the program reads, as index.ts lists them (RawClusterConfig) plus the secrets. */
+const SECRET_KEYS = ["token", "agentToken", "sshPrivateKey"];
+
+describe("Pulumi.yaml", () => {
+  it("declares every scalar key with a type and a description", () => {
+    expect(project.name).to.equal("k3s-ha");
+    for (const [key, decl] of Object.entries(project.config)) {
+      expect(["string", "integer", "boolean"], key).to.include(decl.type);
+      expect(decl.description, key).to.be.a("string").and.not.equal("");
+    }
+  });
+
+  it("declares the same defaults the program applies", () => {
+    const d = (key: string) => project.config[key].default;
+    expect(d("sshUser")).to.equal(config.DEFAULT_SSH_USER);
+    expect(d("sshPort")).to.equal(config.DEFAULT_SSH_PORT);
+    expect(d("installScriptUrl")).to.equal(config.DEFAULT_INSTALL_SCRIPT_URL);
+    expect(d("vrrpInterface")).to.equal(config.DEFAULT_VRRP_INTERFACE);
+    expect(d("vrrpRouterId")).to.equal(config.DEFAULT_VRRP_ROUTER_ID);
+    expect(d("vrrpUnicast")).to.equal(config.DEFAULT_VRRP_UNICAST);
+    expect(d("vrrpNopreempt")).to.equal(config.DEFAULT_VRRP_NOPREEMPT);
+    expect(d("nginxMode")).to.equal(config.DEFAULT_NGINX_MODE);
+    expect(d("nginxImage")).to.equal(config.DEFAULT_NGINX_IMAGE);
+    // Required keys have no default: the CLI refuses a stack that lacks them.
+    expect(project.config.k3sVersion).to.not.have.property("default");
+    expect(project.config.lbKind).to.not.have.property("default");
+  });
+});
+
+describe("the example stack files", () => {
+  for (const stack of ["dev", "staging"]) {
+    it(`Pulumi.${stack}.yaml uses only keys the program reads, and validates`, () => {
+      const stackConfig = loadStackConfig(stack);
+      const raw: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(stackConfig)) {
+        const [namespace, name] = key.split(":");
+        expect(namespace, key).to.equal("k3s-ha");
+        expect(SECRET_KEYS, key).to.not.include(name); // secrets belong encrypted, not in examples
+        raw[name] = value;
+      }
+      const validated = config.validateClusterConfig(raw);
+      expect(validated.servers).to.have.length(3);
+      expect(validated.agents).to.have.length(3);
+      expect(validated.k3s.version).to.equal("v1.27.3+k3s1");
+    });
+  }
+
+  it("dev reproduces the page's HAProxy topology exactly", () => {
+    const dev = config.validateClusterConfig(
+      Object.fromEntries(
+        Object.entries(loadStackConfig("dev")).map(([k, v]) => [k.split(":")[1], v]),
+      ),
+    );
+    expect(dev.servers.map((s) => [s.name, s.address])).to.deep.equal([
+      ["server-1", "10.10.10.50"],
+      ["server-2", "10.10.10.51"],
+      ["server-3", "10.10.10.52"],
+    ]);
+    expect(dev.agents.map((s) => s.address)).to.deep.equal([
+      "10.10.10.101",
+      "10.10.10.102",
+      "10.10.10.103",
+    ]);
+    const lb = dev.loadBalancer;
+    if (lb.kind !== "haproxy") throw new Error("dev must use haproxy");
+    expect([lb.vip, lb.vipPrefixLength, lb.interface, lb.virtualRouterId]).to.deep.equal([
+      "10.10.10.100",
+      24,
+      "eth1",
+      51,
+    ]);
+    expect(lb.hosts.map((h) => [h.name, h.address, h.priority])).to.deep.equal([
+      ["lb-1", "10.10.10.98", 200],
+      ["lb-2", "10.10.10.99", 100],
+    ]);
+  });
+});
+
+describe("the repository's own shell scripts", () => {
+  for (const file of ["scripts/up.sh", ".ci/run"]) {
+    it(`${file} passes shellcheck`, () => {
+      const text = fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
+      const r = shellcheck(text.replace(/^#!.*\n/, "#!/usr/bin/env bash\n"));
+      expect(r.output).to.equal("");
+    });
+  }
+});
