@@ -465,8 +465,8 @@ describe("validateClusterConfig", () => {
       ]);
     });
 
-    it("rejects settings of the other load-balancer kind", () => {
-      expect(problemsOf({ ...nginxTopology(), vrrpRouterId: 51, vrrpUnicast: true })).to.deep.equal(
+    it("rejects settings of the other load-balancer kind unless they hold the default", () => {
+      expect(problemsOf({ ...nginxTopology(), vrrpRouterId: 52, vrrpUnicast: true })).to.deep.equal(
         [
           "vrrpRouterId: applies only to lbKind haproxy",
           "vrrpUnicast: applies only to lbKind haproxy",
@@ -474,6 +474,31 @@ describe("validateClusterConfig", () => {
       );
       expect(problemsOf({ ...devTopology(), nginxMode: "docker" })).to.deep.equal([
         "nginxMode: applies only to lbKind nginx",
+      ]);
+      expect(problemsOf({ ...devTopology(), nginxImage: "nginx:1.25" })).to.deep.equal([
+        "nginxImage: applies only to lbKind nginx",
+      ]);
+    });
+
+    it("accepts the Pulumi.yaml project defaults, which every stack receives, for both kinds", () => {
+      // What index.ts passes when a stack sets none of these keys.
+      const projectDefaults = {
+        vrrpInterface: "eth1",
+        vrrpRouterId: 51,
+        vrrpUnicast: false,
+        vrrpNopreempt: true,
+        nginxMode: "native",
+        nginxImage: "nginx:stable",
+      };
+      const haproxy = validateClusterConfig({ ...devTopology(), ...projectDefaults });
+      expect(haproxy).to.deep.equal(validateClusterConfig(devTopology()));
+      const nginx = validateClusterConfig({ ...nginxTopology(), ...projectDefaults });
+      expect(nginx).to.deep.equal(validateClusterConfig(nginxTopology()));
+    });
+
+    it("type-checks the settings of the other kind too", () => {
+      expect(problemsOf({ ...nginxTopology(), vrrpRouterId: "x" })).to.deep.equal([
+        'vrrpRouterId: expected an integer from 1 to 255, got "x"',
       ]);
     });
 
@@ -759,8 +784,8 @@ describe("validateClusterConfig", () => {
         'k3sVersion: "1.27" is not a K3s version (expected e.g. v1.27.3+k3s1 or v1.30.0-rc1+k3s1)',
         'servers[0].address: "10.10.10.5x" is not an IPv4 or IPv6 address',
         'servers[1].name: "server-1" duplicates servers[0].name',
-        "vip: 10.10.10.99 is also lbHosts[1].address; the VIP must be an address no host has",
         "vrrpRouterId: expected an integer from 1 to 255, got 300",
+        "vip: 10.10.10.99 is also lbHosts[1].address; the VIP must be an address no host has",
       ]);
       expect(errorOf(raw).message).to.equal(
         `invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`,

@@ -57,14 +57,9 @@ export function parseCidr(text: string): Cidr | string {
 
 export function cidrContains(cidr: Cidr, address: IpAddress): boolean {
   const network = cidr.address.parsed;
-  const host = address.parsed;
-  if (network.kind() === "ipv4" && host.kind() === "ipv4") {
-    return (host as ipaddr.IPv4).match(network as ipaddr.IPv4, cidr.prefixLength);
-  }
-  if (network.kind() === "ipv6" && host.kind() === "ipv6") {
-    return (host as ipaddr.IPv6).match(network as ipaddr.IPv6, cidr.prefixLength);
-  }
-  return false;
+  return (
+    network.kind() === address.parsed.kind() && address.parsed.match(network, cidr.prefixLength)
+  );
 }
 
 /** `network/prefix` for messages, e.g. 10.10.10.0/24. */

@@ -104,7 +104,8 @@ export function readArray(
     p.error(path, `expected ${expected}, got ${show(value, path)}`);
     return undefined;
   }
-  return value;
+  const list: unknown[] = value;
+  return list;
 }
 
 /** A plain object; with `allowedKeys`, every other key is reported (by name only, never its value). */

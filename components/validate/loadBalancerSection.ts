@@ -36,20 +36,29 @@ export interface LoadBalancerDefaults {
   nginxImage: string;
 }
 
-const VRRP_SETTINGS = ["vrrpInterface", "vrrpRouterId", "vrrpUnicast", "vrrpNopreempt"] as const;
-const NGINX_ONLY = ["nginxMode", "nginxImage"] as const;
 const VIP_EXAMPLE = "10.10.10.100/24";
 
-/** Settings of the other kind are errors, not silently ignored: the user expects them to act. */
-function rejectSettings(
+/** The kind-specific scalar settings, each read and type-checked whatever the kind. */
+type KindSettings = { [K in keyof LoadBalancerDefaults]?: LoadBalancerDefaults[K] };
+const VRRP_SETTINGS = ["vrrpInterface", "vrrpRouterId", "vrrpUnicast", "vrrpNopreempt"] as const;
+const NGINX_SETTINGS = ["nginxMode", "nginxImage"] as const;
+
+/**
+ * A setting of the other kind is an error rather than silently ignored, since the user expects it
+ * to act. Its default passes: Pulumi.yaml declares project defaults, so every stack receives them.
+ */
+function rejectOtherKind(
   p: Problems,
-  raw: RawClusterConfig,
-  keys: readonly (keyof RawClusterConfig)[],
+  settings: KindSettings,
+  keys: readonly (keyof LoadBalancerDefaults)[],
+  defaults: LoadBalancerDefaults,
   kind: string,
-  why = "",
 ): void {
   for (const key of keys) {
-    if (!isAbsent(raw[key])) p.error(key, `applies only to lbKind ${kind}${why}`);
+    const value = settings[key];
+    if (value !== undefined && value !== defaults[key]) {
+      p.error(key, `applies only to lbKind ${kind}`);
+    }
   }
 }
 
@@ -128,29 +137,25 @@ function readInterface(p: Problems, value: unknown): string | undefined {
 function readHaproxy(
   p: Problems,
   raw: RawClusterConfig,
+  settings: KindSettings,
   hosts: LbHostList,
   allRefs: HostRef[],
   defaults: LoadBalancerDefaults,
 ): HaproxyLbConfig | undefined {
-  rejectSettings(p, raw, NGINX_ONLY, "nginx");
+  rejectOtherKind(p, settings, NGINX_SETTINGS, defaults, "nginx");
   checkHostCount(p, hosts, "haproxy", 2);
   const lbHosts = readPriorities(p, hosts);
   const vip = readVip(p, raw.vip, allRefs);
   if (vip) checkVipSubnet(p, vip, hosts.refs);
-  const iface = readInterface(p, raw.vrrpInterface) ?? defaults.vrrpInterface;
-  const virtualRouterId =
-    readInt(p, "vrrpRouterId", raw.vrrpRouterId, 1, 255) ?? defaults.vrrpRouterId;
-  const unicast = readBool(p, "vrrpUnicast", raw.vrrpUnicast) ?? defaults.vrrpUnicast;
-  const nopreempt = readBool(p, "vrrpNopreempt", raw.vrrpNopreempt) ?? defaults.vrrpNopreempt;
   if (!vip) return undefined;
   return {
     kind: "haproxy",
     vip: vip.address.text,
     vipPrefixLength: vip.prefixLength,
-    interface: iface,
-    virtualRouterId,
-    unicast,
-    nopreempt,
+    interface: settings.vrrpInterface ?? defaults.vrrpInterface,
+    virtualRouterId: settings.vrrpRouterId ?? defaults.vrrpRouterId,
+    unicast: settings.vrrpUnicast ?? defaults.vrrpUnicast,
+    nopreempt: settings.vrrpNopreempt ?? defaults.vrrpNopreempt,
     hosts: lbHosts,
   };
 }
@@ -175,29 +180,31 @@ function readImage(p: Problems, value: unknown): string | undefined {
 function readNginx(
   p: Problems,
   raw: RawClusterConfig,
+  settings: KindSettings,
   hosts: LbHostList,
   defaults: LoadBalancerDefaults,
 ): NginxLbConfig {
-  const noVip = " (nginx has no virtual IP; agents join through the nginx host's address)";
-  rejectSettings(p, raw, ["vip"], "haproxy", noVip);
-  rejectSettings(p, raw, VRRP_SETTINGS, "haproxy");
+  if (!isAbsent(raw.vip)) {
+    p.error(
+      "vip",
+      "applies only to lbKind haproxy (nginx has no virtual IP; agents join through the nginx host's address)",
+    );
+  }
+  rejectOtherKind(p, settings, VRRP_SETTINGS, defaults, "haproxy");
   checkHostCount(p, hosts, "nginx", 1);
   for (const entry of hosts.entries) {
-    if (!isAbsent(entry.priority))
+    if (!isAbsent(entry.priority)) {
       p.error(`${entry.path}.priority`, "applies only to lbKind haproxy");
+    }
   }
-  const mode = readEnum(p, "nginxMode", raw.nginxMode, NGINX_MODES) ?? defaults.nginxMode;
-  const image = readImage(p, raw.nginxImage);
-  if (image !== undefined && mode !== "docker") {
+  const mode = settings.nginxMode ?? defaults.nginxMode;
+  const image = settings.nginxImage ?? defaults.nginxImage;
+  if (mode !== "docker" && image !== defaults.nginxImage) {
     p.error("nginxImage", 'applies only to nginxMode "docker"');
   }
-  return {
-    kind: "nginx",
-    mode,
-    image: image ?? defaults.nginxImage,
-    // An Nginx host has no VRRP priority; 0 marks it unused.
-    hosts: hosts.entries.flatMap((e) => (e.host ? [{ ...e.host, priority: 0 }] : [])),
-  };
+  // An Nginx host has no VRRP priority; 0 marks it unused.
+  const lbHosts = hosts.entries.flatMap((e) => (e.host ? [{ ...e.host, priority: 0 }] : []));
+  return { kind: "nginx", mode, image, hosts: lbHosts };
 }
 
 export function readLoadBalancerSection(
@@ -207,12 +214,18 @@ export function readLoadBalancerSection(
   allRefs: HostRef[],
   defaults: LoadBalancerDefaults,
 ): LoadBalancerConfig | undefined {
-  if (isAbsent(raw.lbKind)) {
-    reportMissing(p, "lbKind", `one of ${quoteAll(LB_KINDS)}`);
-    return undefined;
-  }
-  const kind = readEnum(p, "lbKind", raw.lbKind, LB_KINDS);
-  if (kind === "haproxy") return readHaproxy(p, raw, hosts, allRefs, defaults);
-  if (kind === "nginx") return readNginx(p, raw, hosts, defaults);
+  let kind: (typeof LB_KINDS)[number] | undefined;
+  if (isAbsent(raw.lbKind)) reportMissing(p, "lbKind", `one of ${quoteAll(LB_KINDS)}`);
+  else kind = readEnum(p, "lbKind", raw.lbKind, LB_KINDS);
+  const settings: KindSettings = {
+    vrrpInterface: readInterface(p, raw.vrrpInterface),
+    vrrpRouterId: readInt(p, "vrrpRouterId", raw.vrrpRouterId, 1, 255),
+    vrrpUnicast: readBool(p, "vrrpUnicast", raw.vrrpUnicast),
+    vrrpNopreempt: readBool(p, "vrrpNopreempt", raw.vrrpNopreempt),
+    nginxMode: readEnum(p, "nginxMode", raw.nginxMode, NGINX_MODES),
+    nginxImage: readImage(p, raw.nginxImage),
+  };
+  if (kind === "haproxy") return readHaproxy(p, raw, settings, hosts, allRefs, defaults);
+  if (kind === "nginx") return readNginx(p, raw, settings, hosts, defaults);
   return undefined;
 }
