@@ -55,7 +55,7 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
     const connection = connectionFor(host, args.ssh);
     const sudo = needsSudo(args.ssh);
     const lb = args.lb;
-    const peers = lb.hosts.filter((h) => h.name !== host.name).map((h) => h.address);
+    const others = lb.hosts.filter((h) => h.name !== host.name);
     const haproxy = hostStep(
       `${prefix}-haproxy`,
       {
@@ -91,8 +91,12 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
           vip: lb.vip,
           vipPrefixLength: lb.vipPrefixLength,
           priority: host.priority,
+          peerPriority: others[0]?.priority,
+          routerId: host.name,
           nopreempt: lb.nopreempt,
-          ...(lb.unicast ? { unicast: { sourceAddress: host.address, peers } } : {}),
+          ...(lb.unicast
+            ? { unicast: { sourceAddress: host.address, peers: others.map((h) => h.address) } }
+            : {}),
         }),
       },
       // KeepAlived claims the VIP only once HAProxy serves behind it and its check exists.
