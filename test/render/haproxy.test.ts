@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess } from "child_process";
 import { mkdtemp, rm } from "fs/promises";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -12,6 +12,7 @@ import {
 import { renderHaproxyCheckScript } from "../../components/render/keepalived";
 import { CheckResult, checkHaproxy, run, writeText } from "./checkers";
 import { createNetns, deleteNetns } from "./netns";
+import { ProcessGroup, waitFor } from "./processes";
 
 const HEADER = "# Managed by k3s-ha (Pulumi). Local edits are overwritten.";
 const DEV_BACKENDS: LbBackend[] = [
@@ -208,54 +209,11 @@ describe("haproxy running the rendered config in a private network namespace", f
   const PORT = 16443; // the frontend; stand-ins hold 6443 on other loopback addresses
   let netns: string;
   let dir = "";
-  const children: ChildProcess[] = [];
+  const processes = new ProcessGroup();
   let haproxy: ChildProcess;
-  let haproxyLog = "";
 
   function inNetns(argv: string[], timeoutMs = 10_000): Promise<CheckResult> {
     return run(["ip", "netns", "exec", netns, ...argv], timeoutMs);
-  }
-
-  /** Starts a long-running process in the namespace; resolves once its output matches `ready`. */
-  function start(argv: string[], ready?: RegExp, log: (s: string) => void = () => {}) {
-    const child = spawn("ip", ["netns", "exec", netns, ...argv], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.push(child);
-    return new Promise<ChildProcess>((resolve, reject) => {
-      let seen = "";
-      const timer = setTimeout(
-        () => reject(new Error(`${argv[0]} not ready in 10 s: ${seen}`)),
-        10_000,
-      );
-      const onData = (chunk: Buffer) => {
-        seen += chunk.toString();
-        log(chunk.toString());
-        if (ready?.test(seen)) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      };
-      child.stdout.on("data", onData);
-      child.stderr.on("data", onData);
-      if (!ready) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-      child.on("exit", (code) => reject(new Error(`${argv[0]} exited ${code}: ${seen}`)));
-    });
-  }
-
-  /** Polls `probe` every 250 ms until it returns true; gives up after `timeoutMs`. */
-  async function waitFor(what: () => string, probe: () => Promise<boolean>, timeoutMs: number) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (await probe()) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(
-      `gave up after ${timeoutMs} ms waiting for ${what()}; haproxy said:\n${haproxyLog}`,
-    );
   }
 
   /** server name -> "<status> <check_status>", from the stats page's CSV export. */
@@ -293,7 +251,8 @@ describe("haproxy running the rendered config in a private network namespace", f
     ]);
     expect(tls.code, tls.output).to.equal(0);
     const standIn = (host: string, body: string) =>
-      start(
+      processes.start(
+        netns,
         [process.execPath, "-e", STAND_IN, host, body, `${dir}/cert.pem`, `${dir}/key.pem`],
         /ready/,
       );
@@ -311,20 +270,17 @@ describe("haproxy running the rendered config in a private network namespace", f
       ],
     });
     const cfgPath = await writeText(dir, "haproxy.cfg", cfg);
-    haproxy = await start(["haproxy", "-db", "-f", cfgPath], undefined, (s) => (haproxyLog += s));
+    haproxy = await processes.start(netns, ["haproxy", "-db", "-f", cfgPath]);
     const healthz = `http://127.0.0.1:${HAPROXY_HEALTH_PORT}/healthz`;
     await waitFor(
-      () => "haproxy's monitor URI",
+      () => `haproxy's monitor URI; haproxy said: ${processes.output(haproxy)}`,
       async () => (await inNetns(["curl", "-fsS", "-m", "1", healthz])).code === 0,
       10_000,
     );
   });
 
   after(async function () {
-    for (const child of children) {
-      child.kill("SIGCONT");
-      child.kill("SIGKILL");
-    }
+    await processes.stopAll();
     if (dir) await rm(dir, { recursive: true, force: true });
     if (netns) await deleteNetns(netns);
   });
@@ -339,7 +295,7 @@ describe("haproxy running the rendered config in a private network namespace", f
     };
     let last: Record<string, string> = {};
     await waitFor(
-      () => `server states ${JSON.stringify(want)} (last seen ${JSON.stringify(last)})`,
+      () => `server states ${JSON.stringify(want)}, last seen ${JSON.stringify(last)}`,
       async () => {
         last = await serverStatus();
         return JSON.stringify(last) === JSON.stringify(want);

@@ -1,7 +1,10 @@
 import { expect } from "chai";
 import { ChildProcess, spawn } from "child_process";
+import { mkdtemp, rm } from "fs/promises";
 import * as http from "http";
 import { AddressInfo } from "net";
+import { tmpdir } from "os";
+import * as path from "path";
 import {
   KEEPALIVED_CHECK_SCRIPT_PATH,
   KeepalivedArgs,
@@ -10,7 +13,8 @@ import {
 } from "../../components/render/keepalived";
 import { HAPROXY_HEALTH_PORT } from "../../components/render/haproxy";
 import { checkKeepalived, checkShell, run, withTempDir, writeText } from "./checkers";
-import { createNetns, deleteNetns } from "./netns";
+import { createNetns, createNetnsPair, deleteNetns } from "./netns";
+import { ProcessGroup, waitFor } from "./processes";
 
 const HEADER = "# Managed by k3s-ha (Pulumi). Local edits are overwritten.";
 
@@ -361,5 +365,113 @@ describe("renderHaproxyCheckScript", function () {
         child.kill("SIGKILL");
       }
     });
+  });
+});
+
+// Answers the check script's probe inside a namespace, standing in for HAProxy's monitor URI.
+const HEALTH_PORT = 18405;
+const HEALTH_STAND_IN = `require("http")
+  .createServer((req, res) => res.writeHead(req.url === "/healthz" ? 200 : 404).end())
+  .listen(${HEALTH_PORT}, "127.0.0.1", () => console.log("ready"));`;
+
+describe("keepalived running the rendered configs on two namespaces", function () {
+  this.timeout(90_000);
+
+  /** Which of the two namespaces hold the VIP on eth1. */
+  async function holders(pair: [string, string]): Promise<boolean[]> {
+    return Promise.all(
+      pair.map(async (ns) => {
+        const out = await run(["ip", "-n", ns, "-o", "-4", "addr", "show", "dev", "eth1"]);
+        return out.output.includes(" 10.10.10.100/24 ");
+      }),
+    );
+  }
+
+  /**
+   * Starts lb-1 and lb-2 with the rendered files, freezes lb-1's health stand-in (a hung
+   * HAProxy) and returns how long the VIP took to move to lb-2, then resumes it and returns
+   * where the VIP is 8 s later.
+   */
+  async function failover(unicast: boolean, nopreempt: boolean) {
+    const processes = new ProcessGroup();
+    const pair = await createNetnsPair(unicast ? "kvu" : "kvm", [
+      "10.10.10.98/24",
+      "10.10.10.99/24",
+    ]);
+    const dir = await mkdtemp(path.join(tmpdir(), "k3s-ha-keepalived-run-"));
+    const describeAll = () =>
+      pair.map((ns, i) => `${ns}:\n${processes.output(keepalived[i])}`).join("\n");
+    const keepalived: ChildProcess[] = [];
+    try {
+      const script = await writeText(
+        dir,
+        "check_haproxy.sh",
+        renderHaproxyCheckScript({ healthPort: HEALTH_PORT }),
+        0o755,
+      );
+      const health: ChildProcess[] = [];
+      for (const [i, ns] of pair.entries()) {
+        health.push(await processes.start(ns, [process.execPath, "-e", HEALTH_STAND_IN], /ready/));
+        const conf = renderKeepalivedConf({
+          ...devArgs(i, unicast, nopreempt),
+          checkScriptPath: script,
+          routerId: LB_HOSTS[i].name,
+        });
+        const confPath = await writeText(dir, `keepalived-${i}.conf`, conf);
+        const pid = (what: string) => path.join(dir, `${LB_HOSTS[i].name}-${what}.pid`);
+        keepalived.push(
+          await processes.start(ns, [
+            ...["keepalived", "--dont-fork", "--log-console", "--log-detail", "--vrrp"],
+            ...["--no-syslog", "-f", confPath, "-p", pid("main"), "-r", pid("vrrp")],
+          ]),
+        );
+      }
+      const onlyOn = (i: number) => async () => {
+        const h = await holders(pair);
+        return h[i] && !h[1 - i];
+      };
+      const startMs = await waitFor(
+        () => `the VIP on lb-1 only\n${describeAll()}`,
+        onlyOn(0),
+        15_000,
+      );
+      health[0].kill("SIGSTOP");
+      const failoverMs = await waitFor(
+        () => `the VIP on lb-2 only\n${describeAll()}`,
+        onlyOn(1),
+        15_000,
+      );
+      health[0].kill("SIGCONT");
+      await new Promise((r) => setTimeout(r, 8_000)); // rise 2 at 1 s, then VRRP settles
+      return { startMs, failoverMs, after: await holders(pair) };
+    } finally {
+      await processes.stopAll();
+      await rm(dir, { recursive: true, force: true });
+      for (const ns of pair) await deleteNetns(ns);
+    }
+  }
+
+  it("multicast with preemption: moves the VIP off a hung HAProxy and back when it recovers", async function () {
+    const result = await failover(false, false);
+    console.log(
+      `      multicast/preempt: VIP up ${result.startMs} ms, failover ${result.failoverMs} ms`,
+    );
+    expect(result.failoverMs).to.be.lessThan(6_000);
+    expect(result.after, "VIP holders [lb-1, lb-2] after lb-1 recovers").to.deep.equal([
+      true,
+      false,
+    ]);
+  });
+
+  it("unicast with nopreempt: moves the VIP off a hung HAProxy and leaves it there", async function () {
+    const result = await failover(true, true);
+    console.log(
+      `      unicast/nopreempt: VIP up ${result.startMs} ms, failover ${result.failoverMs} ms`,
+    );
+    expect(result.failoverMs).to.be.lessThan(6_000);
+    expect(result.after, "VIP holders [lb-1, lb-2] after lb-1 recovers").to.deep.equal([
+      false,
+      true,
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-/** Throwaway network namespaces for render tests: loopback up and a veth named like the LB's NIC. */
+/** Throwaway network namespaces for render tests: loopback up and veths named like the LB NIC. */
 import { run } from "./checkers";
 
 async function ip(...args: string[]): Promise<void> {
@@ -20,4 +20,39 @@ export async function createNetns(tag: string, iface = "eth1"): Promise<string> 
 /** Deletes a namespace made by createNetns (its veth pair goes with it). */
 export async function deleteNetns(name: string): Promise<void> {
   await ip("netns", "del", name);
+}
+
+/**
+ * Two namespaces `k3sha-<tag>a-<pid>` and `k3sha-<tag>b-<pid>` joined by a veth pair, each end
+ * named `iface` and given the matching address (CIDR), as two LB hosts on one segment.
+ */
+export async function createNetnsPair(
+  tag: string,
+  cidrs: [string, string],
+  iface = "eth1",
+): Promise<[string, string]> {
+  const names: [string, string] = [`k3sha-${tag}a-${process.pid}`, `k3sha-${tag}b-${process.pid}`];
+  for (const name of names) {
+    await ip("netns", "add", name);
+    await ip("-n", name, "link", "set", "lo", "up");
+  }
+  await ip(
+    "-n",
+    names[0],
+    "link",
+    "add",
+    iface,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    iface,
+    "netns",
+    names[1],
+  );
+  for (const [i, name] of names.entries()) {
+    await ip("-n", name, "addr", "add", cidrs[i], "dev", iface);
+    await ip("-n", name, "link", "set", iface, "up");
+  }
+  return names;
 }
