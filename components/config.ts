@@ -1,6 +1,6 @@
 /** Typed cluster configuration and its validation. Pure: no Pulumi resources, no I/O. */
 
-import { isAbsent } from "./validate/fields";
+import { isAbsent, reportUnknownKeys } from "./validate/fields";
 import {
   checkServerCount,
   checkUniqueHosts,
@@ -140,6 +140,31 @@ export interface RawClusterConfig {
   nginxImage?: unknown;
 }
 
+/** Every key of RawClusterConfig; the type makes the compiler flag a key missing here. */
+const RAW_CONFIG_KEYS: Record<keyof RawClusterConfig, true> = {
+  sshUser: true,
+  sshPort: true,
+  sshPrivateKeyPath: true,
+  sshBastion: true,
+  k3sVersion: true,
+  installScriptUrl: true,
+  installScriptSha256: true,
+  installMirror: true,
+  extraServerArgs: true,
+  extraAgentArgs: true,
+  servers: true,
+  agents: true,
+  lbKind: true,
+  lbHosts: true,
+  vip: true,
+  vrrpInterface: true,
+  vrrpRouterId: true,
+  vrrpUnicast: true,
+  vrrpNopreempt: true,
+  nginxMode: true,
+  nginxImage: true,
+};
+
 /** One error listing every problem with the stack configuration, each with its field path. */
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -154,6 +179,7 @@ export class ConfigError extends Error {
  */
 export function validateClusterConfig(raw: RawClusterConfig): ClusterConfig {
   const p = new Problems();
+  reportUnknownKeys(p, "", raw as Record<string, unknown>, Object.keys(RAW_CONFIG_KEYS), false);
   const ssh = readSshSection(p, raw, { user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT });
   const k3s = readK3sSection(p, raw, { installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL });
   const servers = readNodeList(p, "servers", raw.servers);

@@ -727,6 +727,14 @@ describe("validateClusterConfig", () => {
       ]);
     });
 
+    it("reports unknown top-level settings by name only", () => {
+      const raw = { ...devTopology(), vrrpIntreface: "eth1", agentToken: "K10abcdef::node:x" };
+      expect(problemsOf(raw)).to.deep.equal([
+        'vrrpIntreface: unknown key (did you mean "vrrpInterface"?)',
+        "agentToken: unknown key (not a setting this program reads)",
+      ]);
+    });
+
     it("checks the SSH user, private key path and bastion", () => {
       expect(problemsOf({ ...devTopology(), sshUser: "root;id" })).to.deep.equal([
         'sshUser: "root;id" is not a valid user name: contains ";" (only letters, digits, "_", "." and "-")',

@@ -122,15 +122,31 @@ export function readObject(
     return undefined;
   }
   const object = value as RawObject;
-  if (allowedKeys) {
-    for (const key of Object.keys(object)) {
-      if (allowedKeys.includes(key)) continue;
-      const guess = closestKey(key, allowedKeys);
-      const hint = guess ? `did you mean "${guess}"?` : `allowed: ${allowedKeys.join(", ")}`;
-      p.error(childPath(path, key), `unknown key (${hint})`);
-    }
-  }
+  if (allowedKeys) reportUnknownKeys(p, path, object, allowedKeys);
   return object;
+}
+
+/**
+ * Reports every key of `object` not in `allowed`, by name only (never its value), suggesting the
+ * key a typo meant. `listAllowed: false` leaves out the list when it would be long.
+ */
+export function reportUnknownKeys(
+  p: Problems,
+  path: string,
+  object: RawObject,
+  allowed: readonly string[],
+  listAllowed = true,
+): void {
+  for (const key of Object.keys(object)) {
+    if (allowed.includes(key)) continue;
+    const guess = closestKey(key, allowed);
+    const hint = guess
+      ? `did you mean "${guess}"?`
+      : listAllowed
+        ? `allowed: ${allowed.join(", ")}`
+        : "not a setting this program reads";
+    p.error(childPath(path, key), `unknown key (${hint})`);
+  }
 }
 
 export function quoteAll(values: readonly string[]): string {
