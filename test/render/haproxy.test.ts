@@ -13,6 +13,7 @@ import { renderHaproxyCheckScript } from "../../components/render/keepalived";
 import { CheckResult, checkHaproxy, run, writeText } from "./checkers";
 import { createNetns, deleteNetns } from "./netns";
 import { ProcessGroup, waitFor } from "./processes";
+import { makeSelfSignedCert, startPingServer } from "./standIns";
 
 const HEADER = "# Managed by k3s-ha (Pulumi). Local edits are overwritten.";
 const DEV_BACKENDS: LbBackend[] = [
@@ -192,18 +193,6 @@ describe("renderHaproxyCfg", function () {
   });
 });
 
-// Stand-in for a K3s supervisor: TLS on <host>:6443, answers GET /ping with <body>.
-const STAND_IN = `
-const [host, body, cert, key] = process.argv.slice(1);
-const fs = require("fs");
-require("https")
-  .createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (req, res) => {
-    res.writeHead(200, { "content-type": "text/plain" });
-    res.end(req.url === "/ping" ? body : "not found");
-  })
-  .listen(6443, host, () => console.log("ready"));
-`;
-
 describe("haproxy running the rendered config in a private network namespace", function () {
   this.timeout(60_000);
   const PORT = 16443; // the frontend; stand-ins hold 6443 on other loopback addresses
@@ -242,20 +231,9 @@ describe("haproxy running the rendered config in a private network namespace", f
   before(async function () {
     netns = await createNetns("hap");
     dir = await mkdtemp(path.join(tmpdir(), "k3s-ha-haproxy-run-"));
-    const tls = await run([
-      ...(
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 " +
-        "-subj /CN=k3s-stand-in"
-      ).split(" "),
-      ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
-    ]);
-    expect(tls.code, tls.output).to.equal(0);
+    await makeSelfSignedCert(dir);
     const standIn = (host: string, body: string) =>
-      processes.start(
-        netns,
-        [process.execPath, "-e", STAND_IN, host, body, `${dir}/cert.pem`, `${dir}/key.pem`],
-        /ready/,
-      );
+      startPingServer(processes, netns, dir, host, body);
     await standIn("127.0.0.2", "pong");
     await standIn("::1", "pong");
     await standIn("127.0.0.3", "not k3s"); // answers 200, but not pong: must be DOWN

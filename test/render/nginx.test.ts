@@ -1,7 +1,13 @@
 import { expect } from "chai";
+import { mkdtemp, rm } from "fs/promises";
+import { tmpdir } from "os";
+import * as path from "path";
 import type { LbBackend } from "../../components/render/haproxy";
 import { renderNginxConf } from "../../components/render/nginx";
-import { checkNginx } from "./checkers";
+import { checkNginx, run, writeText } from "./checkers";
+import { createNetns, deleteNetns } from "./netns";
+import { ProcessGroup, waitFor } from "./processes";
+import { makeSelfSignedCert, startPingServer } from "./standIns";
 
 const HEADER = "# Managed by k3s-ha (Pulumi). Local edits are overwritten.";
 const DEV_BACKENDS: LbBackend[] = [
@@ -168,5 +174,69 @@ describe("renderNginxConf", function () {
         '  - mode: "podman" must be "native" or "docker"',
       ].join("\n"),
     );
+  });
+});
+
+describe("nginx running the rendered docker-mode config in a private network namespace", function () {
+  this.timeout(60_000);
+  const PORT = 16443; // the proxy; stand-ins hold 6443 on other loopback addresses
+  const processes = new ProcessGroup();
+  let netns = "";
+  let dir = "";
+
+  function inNetns(argv: string[]) {
+    return run(["ip", "netns", "exec", netns, ...argv], 10_000);
+  }
+
+  before(async function () {
+    netns = await createNetns("ngx");
+    dir = await mkdtemp(path.join(tmpdir(), "k3s-ha-nginx-run-"));
+    await makeSelfSignedCert(dir);
+    await startPingServer(processes, netns, dir, "127.0.0.2");
+    await startPingServer(processes, netns, dir, "::1");
+    const conf = renderNginxConf({
+      mode: "docker",
+      port: PORT,
+      backends: [
+        { name: "server-1", address: "127.0.0.2" },
+        { name: "server-2", address: "::1" },
+        { name: "server-3", address: "127.0.0.3" }, // nothing listens: connects are refused
+      ],
+    });
+    // As in checkNginx, plus a private pid file: /run/nginx.pid may belong to another nginx here.
+    const runnable = `load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n${conf}`.replace(
+      "\npid /run/nginx.pid;\n",
+      `\npid ${dir}/nginx.pid;\n`,
+    );
+    expect(runnable).to.include(`pid ${dir}/nginx.pid;`);
+    const confPath = await writeText(dir, "nginx.conf", runnable);
+    // How the official image runs it: `nginx -g 'daemon off;'`.
+    const nginx = await processes.start(netns, ["nginx", "-c", confPath, "-g", "daemon off;"]);
+    await waitFor(
+      () => `nginx on ${PORT}; nginx said: ${processes.output(nginx)}`,
+      async () =>
+        (await inNetns(["curl", "-fsSk", "-m", "2", `https://127.0.0.1:${PORT}/ping`])).code === 0,
+      10_000,
+    );
+  });
+
+  after(async function () {
+    await processes.stopAll();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    if (netns) await deleteNetns(netns);
+  });
+
+  it("answers every connection on both listeners although one server refuses them", async function () {
+    // least_conn spreads sequential connections over all three servers; each refused connect
+    // must be retried on the next server (proxy_next_upstream) before the client notices.
+    const failures: string[] = [];
+    for (const url of [`https://127.0.0.1:${PORT}/ping`, `https://[::1]:${PORT}/ping`]) {
+      for (let i = 0; i < 15; i++) {
+        const result = await inNetns(["curl", "-fsSk", "-m", "3", url]);
+        if (result.code !== 0 || result.output !== "pong")
+          failures.push(`${url}: ${result.output}`);
+      }
+    }
+    expect(failures).to.deep.equal([]);
   });
 });
