@@ -292,6 +292,17 @@ describe("haproxy running the rendered config in a private network namespace", f
     }
   });
 
+  it("accepts connections to an address added after it started, as the VIP is", async function () {
+    // The wildcard bind needs no net.ipv4.ip_nonlocal_bind; it is off in a fresh namespace.
+    const nonlocal = await inNetns(["sysctl", "-n", "net.ipv4.ip_nonlocal_bind"]);
+    expect(nonlocal.output.trim()).to.equal("0");
+    const added = await run(["ip", "-n", netns, "addr", "add", "10.10.10.100/24", "dev", "eth1"]);
+    expect(added.code, added.output).to.equal(0);
+    const result = await inNetns(["curl", "-fsSk", "-m", "3", `https://10.10.10.100:${PORT}/ping`]);
+    expect(result.code, result.output).to.equal(0);
+    expect(result.output).to.equal("pong");
+  });
+
   it("the rendered check script passes while HAProxy runs and fails within 2 s while it is stopped", async function () {
     const script = await writeText(dir, "check_haproxy.sh", renderHaproxyCheckScript(), 0o755);
     const up = await inNetns([script]);
