@@ -24,6 +24,8 @@ export class LbHost {
   readonly dir: string;
   private holder?: ChildProcess;
   private initPid = 0;
+  /** nsenter processes that started daemons; each waits for its daemon. */
+  private launchers: ChildProcess[] = [];
 
   constructor(
     readonly name: LbHostName,
@@ -121,7 +123,7 @@ export class LbHost {
       nginx: ["nginx", "-g", "daemon off;", "-c", "/etc/nginx/nginx.conf"],
     };
     const args = ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv[daemon]];
-    startLogged("nsenter", args, path.join(this.dir, `${daemon}.log`));
+    this.launchers.push(startLogged("nsenter", args, path.join(this.dir, `${daemon}.log`)));
   }
 
   async waitListening(what: string, port = API_PORT): Promise<void> {
@@ -154,13 +156,21 @@ export class LbHost {
   async shutdown(): Promise<void> {
     const init = this.initPid;
     if (init) {
+      // nsenter stops itself when its child stops (it mirrors job control) and must be running
+      // to reap the daemon; the namespace's init cannot finish exiting before that.
       const stopped = pidsInPidNamespace(init, "haproxy").concat(pidsInPidNamespace(init, "nginx"));
       for (const pid of stopped) signal(pid, "SIGCONT");
+      for (const launcher of this.launchers) if (launcher.pid) signal(launcher.pid, "SIGCONT");
       signal(init, "SIGKILL");
-      await waitFor(`${this.name}'s daemons to exit`, () => !isAlive(init), 10_000, 20);
+      await waitFor(`${this.name}'s daemons to exit`, () => !isAlive(init), 10_000, 20).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}; left: ${describeProcesses(init)}`);
+        },
+      );
     }
     if (this.holder?.pid) signal(this.holder.pid, "SIGKILL");
     this.holder = undefined;
+    this.launchers = [];
     this.initPid = 0;
   }
 }
@@ -185,6 +195,28 @@ function readNofileHardLimit(): number {
     .find((l) => l.startsWith("Max open files"));
   const hard = line?.split(/\s{2,}/)[2];
   return hard === undefined || hard === "unlimited" ? Infinity : Number(hard);
+}
+
+function describeProcesses(init: number): string {
+  const ns = fs.readlinkSync(`/proc/${init}/ns/pid`);
+  return fs
+    .readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        return fs.readlinkSync(`/proc/${e}/ns/pid`) === ns;
+      } catch {
+        return false;
+      }
+    })
+    .map((e) => {
+      try {
+        return `${e}:${fs.readFileSync(`/proc/${e}/stat`, "utf8").split(" ").slice(1, 4).join(" ")}`;
+      } catch {
+        return e;
+      }
+    })
+    .join(", ");
 }
 
 function readComm(pid: number): string {

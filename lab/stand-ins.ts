@@ -17,6 +17,7 @@ export class StandIns {
   ) {}
 
   async start(name: StandInName): Promise<void> {
+    if (this.isRunning(name)) return;
     const log = path.join(this.logDir, `${name}.log`);
     const before = fs.existsSync(log) ? fs.readFileSync(log, "utf8").length : 0;
     const args = ["netns", "exec", nsName(name), process.execPath, this.script];
@@ -40,7 +41,8 @@ export class StandIns {
 
   isRunning(name: StandInName): boolean {
     const pid = this.procs.get(name)?.pid;
-    return pid !== undefined && isAlive(pid) && this.procs.get(name)?.exitCode === null;
+    const proc = this.procs.get(name);
+    return pid !== undefined && isAlive(pid) && proc?.exitCode === null && proc.signalCode === null;
   }
 
   kill(name: StandInName): void {
@@ -51,12 +53,22 @@ export class StandIns {
     signal(this.pid(name), "SIGSTOP");
   }
 
-  /** Restores a stand-in to serving: resumes a hung one, restarts a dead one. */
+  /**
+   * Restores a stand-in to a fresh, serving process. A hung one is killed rather than resumed:
+   * resuming would replay the backlog of connections queued while it hung into the next run.
+   */
   async restore(name: StandInName): Promise<void> {
     const proc = this.procs.get(name);
     if (proc?.pid && proc.exitCode === null && proc.signalCode === null) {
+      if (readState(proc.pid) !== "T") return;
+      signal(proc.pid, "SIGKILL");
       signal(proc.pid, "SIGCONT");
-      return;
+      await waitFor(
+        `stand-in ${name} to exit`,
+        () => proc.exitCode !== null || proc.signalCode !== null,
+        5_000,
+        20,
+      );
     }
     await this.start(name);
   }
@@ -69,5 +81,14 @@ export class StandIns {
       }
     }
     this.procs.clear();
+  }
+}
+
+/** Process state letter from /proc (R, S, T for stopped, ...). */
+function readState(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] ?? "";
+  } catch {
+    return "";
   }
 }

@@ -43,7 +43,9 @@ function ping(): Promise<void> {
     });
     socket.on("data", (chunk: Buffer) => {
       body += chunk.toString();
-      if (body.endsWith("pong")) finish(true, "");
+      // The body may arrive chunked ("4\r\npong\r\n0\r\n\r\n").
+      const bodyStart = body.indexOf("\r\n\r\n");
+      if (bodyStart >= 0 && body.includes("pong", bodyStart)) finish(true, "");
     });
     socket.on("error", (err: NodeJS.ErrnoException) => finish(false, err.code ?? err.message));
     socket.on("close", () => finish(false, "closed"));
@@ -63,7 +65,7 @@ function openWatch(record: WatchRecord) {
     socket.destroy();
   };
   const stallTimer = setInterval(() => {
-    if (Date.now() - lastLine > spec.watchStallMs) lose("stalled", lastLine);
+    if (Date.now() - lastLine > spec.watchStallMs) lose("stalled", Date.now());
   }, 100);
   socket.on("secureConnect", () => socket.write(`GET /watch HTTP/1.1\r\nHost: ${host}\r\n\r\n`));
   socket.on("data", (chunk: Buffer) => {
