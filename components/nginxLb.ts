@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { K3S_API_PORT, NginxLbConfig } from "./config";
-import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
+import { SshSettings, connectionFor, needsSudo, systemSshOptions } from "./remote/connection";
 import { hostStep } from "./remote/hostStep";
 import { LbBackend } from "./render/haproxy";
 import { applyNginxConfScript, removeNginxConfScript } from "./render/lbScripts";
@@ -53,7 +53,10 @@ export class NginxLb extends pulumi.ComponentResource {
     const hostPart = host.address.includes(":") ? `[${host.address}]` : host.address;
     const provider = new docker.Provider(
       `${name}-docker`,
-      { host: `ssh://${args.ssh.user}@${hostPart}:${args.ssh.port}` },
+      {
+        host: `ssh://${args.ssh.user}@${hostPart}:${args.ssh.port}`,
+        sshOpts: systemSshOptions(args.ssh),
+      },
       { parent: this },
     );
     const image = new docker.RemoteImage(

@@ -263,6 +263,14 @@ describe("the program with Nginx in Docker", function () {
     );
     const provider = run.resources.find((r) => r.type === "pulumi:providers:docker")!;
     expect(provider.inputs.host).to.equal("ssh://ubuntu@10.10.10.98:22");
+    const keyFile = testStackConfig("staging")["k3s-ha:sshPrivateKeyPath"] as string;
+    // Provider inputs reach the engine as JSON strings.
+    expect(JSON.parse(provider.inputs.sshOpts as string)).to.deep.equal([
+      "-i",
+      keyFile,
+      "-o",
+      "BatchMode=yes",
+    ]);
     const container = run.resources.find((r) => r.type === "docker:index/container:Container")!;
     expect(container.inputs.restart).to.equal("unless-stopped");
     const uploads = container.inputs.uploads as { file: string; content: string }[];

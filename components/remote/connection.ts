@@ -9,6 +9,8 @@ export interface SshSettings {
   port: number;
   /** Secret private key; when absent the provider uses ssh-agent (SSH_AUTH_SOCK). */
   privateKey?: pulumi.Input<string>;
+  /** The key file `privateKey` was read from, for tools that run the system's ssh (Docker). */
+  privateKeyPath?: string;
   bastion?: BastionConfig;
 }
 
@@ -48,4 +50,18 @@ export function connectionFor(
 /** Any user but root runs host scripts through sudo. */
 export function needsSudo(ssh: SshSettings): boolean {
   return ssh.user !== "root";
+}
+
+/**
+ * Options for the system's ssh client, which the Docker provider runs for `ssh://` hosts: the key
+ * file, the jump host, and the pinned host key's type (the key itself must be in known_hosts).
+ */
+export function systemSshOptions(ssh: SshSettings): string[] {
+  const bastion = ssh.bastion;
+  return [
+    ...(ssh.privateKeyPath ? ["-i", ssh.privateKeyPath] : []),
+    ...(bastion ? ["-J", `${bastion.user}@${bastion.host}:${bastion.port}`] : []),
+    "-o",
+    "BatchMode=yes",
+  ];
 }
