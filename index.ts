@@ -4,11 +4,16 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, validateClusterConfig } from "./components/config";
 import { rawConfigFrom } from "./components/stackConfig";
+import { checkAirgapFiles } from "./components/airgapLocalFiles";
 import { deployCluster } from "./components/cluster";
 
 const config = new pulumi.Config();
-const cluster = validateClusterConfig(rawConfigFrom(pulumi.runtime.allConfig()));
-for (const warning of cluster.warnings) pulumi.log.warn(warning);
+const validated = validateClusterConfig(rawConfigFrom(pulumi.runtime.allConfig()));
+for (const warning of validated.warnings) pulumi.log.warn(warning);
+const airgap = validated.k3s.airgap;
+const cluster = airgap
+  ? { ...validated, k3s: { ...validated.k3s, airgap: checkAirgapFiles(airgap) } }
+  : validated;
 
 function readPrivateKey(keyPath: string): pulumi.Output<string> {
   const resolved = keyPath.startsWith("~/") ? path.join(os.homedir(), keyPath.slice(2)) : keyPath;
@@ -37,3 +42,4 @@ export const servers = outputs.servers;
 export const agents = outputs.agents;
 export const loadBalancers = outputs.loadBalancers;
 export const loadBalancerKind = outputs.loadBalancerKind;
+export const preUpgradeSnapshot = outputs.preUpgradeSnapshot;

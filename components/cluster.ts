@@ -4,6 +4,7 @@ import { ClusterConfig, K3S_API_PORT } from "./config";
 import { HaproxyLbPair } from "./haproxyLbPair";
 import { K3sAgent } from "./k3sAgent";
 import { K3sServer } from "./k3sServer";
+import { membershipStep } from "./membership";
 import { rewriteKubeconfigServer } from "./kubeconfig";
 import { NginxLb } from "./nginxLb";
 import { registrationGate } from "./registrationGate";
@@ -25,6 +26,8 @@ export interface ClusterOutputs {
   agents: { name: string; address: string }[];
   loadBalancers: { name: string; address: string }[];
   loadBalancerKind: string;
+  /** Name of the etcd snapshot taken before the last upgrade ("" when none was needed). */
+  preUpgradeSnapshot: pulumi.Output<string>;
 }
 
 export function deployCluster(
@@ -38,17 +41,26 @@ export function deployCluster(
   const tlsSans = [registrationAddress];
   const backends = config.servers.map((s) => ({ name: s.name, address: s.address }));
 
+  // The LB comes first: the servers' membership steps use it when a server's own API is gone.
+  const lb =
+    lbConfig.kind === "haproxy"
+      ? new HaproxyLbPair("lb", { lb: lbConfig, backends, ssh })
+      : new NginxLb("lb", { lb: lbConfig, backends, ssh });
+
   // Servers join server-1 directly (k3s#9661), one at a time, each after the previous answers ready.
+  // An upgrade, a config change or a token rotation rolls through the same chain.
   const [first, ...rest] = config.servers;
   const server1 = new K3sServer(first.name, {
     node: first,
     ssh,
     k3s: config.k3s,
+    upgrade: config.upgrade,
     tlsSans,
     token: secrets.token,
     agentToken: secrets.agentToken,
     readKubeconfig: true,
   });
+  const tokenAfter = server1.tokenRotation ? [server1.tokenRotation] : [];
   const servers = [server1];
   for (const node of rest) {
     servers.push(
@@ -56,19 +68,17 @@ export function deployCluster(
         node,
         ssh,
         k3s: config.k3s,
+        upgrade: config.upgrade,
         joinAddress: first.address,
         tlsSans,
         token: server1.token,
         agentToken: secrets.agentToken,
         installAfter: [servers[servers.length - 1].ready],
+        tokenAfter,
       }),
     );
   }
-
-  const lb =
-    lbConfig.kind === "haproxy"
-      ? new HaproxyLbPair("lb", { lb: lbConfig, backends, ssh })
-      : new NginxLb("lb", { lb: lbConfig, backends, ssh });
+  serverMemberships(config, ssh, servers, registrationAddress, lb.steps);
 
   const gate = registrationGate("registration-gate", {
     registrationAddress,
@@ -78,17 +88,28 @@ export function deployCluster(
     lbFingerprint: JSON.stringify({ lbConfig, backends }),
   });
 
+  // Agents join in parallel; with agentBatchSize, batch after batch, each once the previous batch's
+  // nodes are Ready (the membership steps), which bounds how many agents an upgrade takes at once.
   const agentToken = secrets.agentToken ?? server1.token;
-  for (const node of config.agents) {
-    new K3sAgent(node.name, {
+  const batchSize = config.upgrade.agentBatchSize;
+  let previousBatch: pulumi.Resource[] = [];
+  let batch: pulumi.Resource[] = [];
+  config.agents.forEach((node, i) => {
+    if (batchSize > 0 && i > 0 && i % batchSize === 0) [previousBatch, batch] = [batch, []];
+    const agent = new K3sAgent(node.name, {
       node,
       ssh,
       k3s: config.k3s,
+      upgrade: config.upgrade,
       registrationAddress,
       token: agentToken,
+      tokenAfter,
       registrationGate: gate,
+      installAfter: previousBatch,
+      membership: { actingHost: first, registrationAddress, after: [] },
     });
-  }
+    batch.push(agent.membership);
+  });
 
   const apiEndpoint = apiUrl(registrationAddress);
   const kubeconfig = pulumi.secret(
@@ -104,5 +125,35 @@ export function deployCluster(
     agents: config.agents.map(({ name, address }) => ({ name, address })),
     loadBalancers: lbConfig.hosts.map(({ name, address }) => ({ name, address })),
     loadBalancerKind: lbConfig.kind,
+    preUpgradeSnapshot: server1.preUpgradeSnapshot!.stdout.apply((out) => out.trim()),
   };
+}
+
+/**
+ * One membership step per server: server-1's runs on the next server, the others' on server-1.
+ * They are chained, so removals (and `pulumi destroy`) take servers out one at a time, last first;
+ * each also keeps its acting server and the LB in place until it has run.
+ */
+function serverMemberships(
+  config: ClusterConfig,
+  ssh: SshSettings,
+  servers: K3sServer[],
+  registrationAddress: string,
+  lbSteps: pulumi.Resource[],
+): void {
+  let previous: pulumi.Resource[] = [];
+  config.servers.forEach((node, i) => {
+    const acting = i === 0 ? Math.min(1, servers.length - 1) : 0;
+    const step = membershipStep(
+      `${node.name}-membership`,
+      { role: "server", node, ssh, k3s: config.k3s, upgrade: config.upgrade },
+      {
+        actingHost: config.servers[acting],
+        registrationAddress,
+        after: [servers[acting].ready, ...lbSteps, ...previous],
+      },
+      { parent: servers[i], dependsOn: [servers[i].ready] },
+    );
+    previous = [step];
+  });
 }

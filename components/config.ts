@@ -7,10 +7,12 @@ import {
   readLbHostList,
   readNodeList,
 } from "./validate/hostsSection";
+import { readAirgapSection } from "./validate/airgapSection";
 import { readK3sSection } from "./validate/k3sSection";
 import { readLoadBalancerSection } from "./validate/loadBalancerSection";
 import { Problems } from "./validate/problems";
 import { readSshSection } from "./validate/sshSection";
+import { readUpgradeSection } from "./validate/upgradeSection";
 
 export { isShellSafeToken } from "./validate/shell";
 export { LB_KINDS, NGINX_MODES } from "./validate/loadBalancerSection";
@@ -24,6 +26,10 @@ export const DEFAULT_VRRP_UNICAST = false;
 export const DEFAULT_VRRP_NOPREEMPT = true;
 export const DEFAULT_NGINX_MODE = "native";
 export const DEFAULT_NGINX_IMAGE = "nginx:stable";
+export const DEFAULT_DRAIN_BEFORE_UPGRADE = false;
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 180;
+/** 0: every agent upgrades at once. */
+export const DEFAULT_AGENT_BATCH_SIZE = 0;
 /** The K3s supervisor and apiserver port, and the port the load balancer listens on. */
 export const K3S_API_PORT = 6443;
 
@@ -76,6 +82,29 @@ export interface K3sConfig {
   installMirror?: string;
   extraServerArgs: string[];
   extraAgentArgs: string[];
+  /** Install from local files copied over SSH instead of downloading (hosts without internet). */
+  airgap?: AirgapConfig;
+}
+
+/** Local files (on the machine running Pulumi) for an air-gapped install, with their sha256 sums. */
+export interface AirgapConfig {
+  /** The k3s binary of the pinned version. */
+  k3sBinary: string;
+  /** The K3s install script (get.k3s.io saved to a file). */
+  installScript: string;
+  /** The images tarball (k3s-airgap-images-<arch>.tar[.gz|.zst|...]); absent with a registry mirror. */
+  imagesTarball?: string;
+  sha256: { k3s: string; installScript: string; images?: string };
+}
+
+/** How day-2 changes roll through the cluster. */
+export interface UpgradeConfig {
+  /** Drain each node (bounded) before its K3s is upgraded, uncordon it after. */
+  drainBeforeUpgrade: boolean;
+  /** Bound on every drain: before an upgrade and before a node is removed. */
+  drainTimeoutSeconds: number;
+  /** Agents install and upgrade this many at a time, batch after batch; 0 means all at once. */
+  agentBatchSize: number;
 }
 
 export interface HaproxyLbConfig {
@@ -111,6 +140,7 @@ export interface ClusterConfig {
   servers: NodeConfig[];
   agents: NodeConfig[];
   loadBalancer: LoadBalancerConfig;
+  upgrade: UpgradeConfig;
   /** Non-fatal findings, e.g. an even number of servers. */
   warnings: string[];
 }
@@ -138,6 +168,10 @@ export interface RawClusterConfig {
   vrrpNopreempt?: unknown;
   nginxMode?: unknown;
   nginxImage?: unknown;
+  drainBeforeUpgrade?: unknown;
+  drainTimeoutSeconds?: unknown;
+  agentBatchSize?: unknown;
+  airgap?: unknown;
 }
 
 /** Every key of RawClusterConfig; the type makes the compiler flag a key missing here. */
@@ -163,6 +197,10 @@ const RAW_CONFIG_KEYS: Record<keyof RawClusterConfig, true> = {
   vrrpNopreempt: true,
   nginxMode: true,
   nginxImage: true,
+  drainBeforeUpgrade: true,
+  drainTimeoutSeconds: true,
+  agentBatchSize: true,
+  airgap: true,
 };
 
 /** One error listing every problem with the stack configuration, each with its field path. */
@@ -182,6 +220,12 @@ export function validateClusterConfig(raw: RawClusterConfig): ClusterConfig {
   reportUnknownKeys(p, "", raw as Record<string, unknown>, Object.keys(RAW_CONFIG_KEYS), false);
   const ssh = readSshSection(p, raw, { user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT });
   const k3s = readK3sSection(p, raw, { installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL });
+  const airgap = readAirgapSection(p, raw);
+  const upgrade = readUpgradeSection(p, raw, {
+    drainBeforeUpgrade: DEFAULT_DRAIN_BEFORE_UPGRADE,
+    drainTimeoutSeconds: DEFAULT_DRAIN_TIMEOUT_SECONDS,
+    agentBatchSize: DEFAULT_AGENT_BATCH_SIZE,
+  });
   const servers = readNodeList(p, "servers", raw.servers);
   if (isAbsent(raw.servers) || Array.isArray(raw.servers)) checkServerCount(p, servers.count);
   const agents = readNodeList(p, "agents", raw.agents);
@@ -202,10 +246,11 @@ export function validateClusterConfig(raw: RawClusterConfig): ClusterConfig {
   }
   return {
     ssh,
-    k3s,
+    k3s: airgap ? { ...k3s, airgap } : k3s,
     servers: servers.nodes,
     agents: agents.nodes,
     loadBalancer,
+    upgrade,
     warnings: p.warnings,
   };
 }

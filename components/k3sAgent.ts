@@ -1,9 +1,11 @@
 /** One K3s agent, joined through the load balancer's registration address once it answers. */
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
-import { K3sConfig, NodeConfig } from "./config";
+import { airgapFiles } from "./airgapFiles";
+import { K3sConfig, NodeConfig, UpgradeConfig } from "./config";
+import { MembershipArgs, membershipStep } from "./membership";
 import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
-import { hostStep } from "./remote/hostStep";
+import { hostStep, sha256 } from "./remote/hostStep";
 import { K3S_CONFIG_PATH, K3S_TOKEN_PATH, renderAgentConfig } from "./render/k3sConfig";
 import {
   installK3sScript,
@@ -11,7 +13,9 @@ import {
   uninstallK3sScript,
   writeK3sFileScript,
 } from "./render/k3sScripts";
+import { drainAgentForUpgradeScript } from "./render/upgradeScripts";
 import { K3S_AGENT_TYPE } from "./tokens";
+import { imagesFileName } from "./validate/airgapSection";
 
 export interface K3sAgentArgs {
   /** The host and its node settings. */
@@ -20,17 +24,27 @@ export interface K3sAgentArgs {
   ssh: SshSettings;
   /** Version, installer and extra args. */
   k3s: K3sConfig;
+  /** Drain settings for upgrades. */
+  upgrade: UpgradeConfig;
   /** The load balancer's fixed registration address (VIP or Nginx host). */
   registrationAddress: string;
   /** Secret token agents join with (the agent token when one is set). */
   token: pulumi.Input<string>;
+  /** Steps that must finish before the token file is rewritten (the token rotation). */
+  tokenAfter?: pulumi.Resource[];
   /** The step proving the registration address answers; the agent installs only after it. */
   registrationGate: pulumi.Resource;
+  /** Steps that must finish before this agent is drained or installed (the previous batch). */
+  installAfter?: pulumi.Resource[];
+  /** The server the drain and membership steps run on, and what they wait for. */
+  membership: MembershipArgs;
 }
 
 export class K3sAgent extends pulumi.ComponentResource {
   /** The install step; it ends when the agent service runs. */
   public readonly ready: remote.Command;
+  /** Runs on a server: waits until the node is Ready; removes the node when the agent leaves. */
+  public readonly membership: remote.Command;
   public readonly address: string;
 
   constructor(name: string, args: K3sAgentArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -49,8 +63,12 @@ export class K3sAgent extends pulumi.ComponentResource {
         stdin: pulumi.secret(pulumi.output(args.token).apply((t) => `${t}\n`)),
         secret: true,
       },
-      { parent: this },
+      { parent: this, dependsOn: args.tokenAfter ?? [] },
     );
+    const configText = renderAgentConfig({
+      node: args.node,
+      registrationAddress: args.registrationAddress,
+    });
     const config = hostStep(
       `${name}-config`,
       {
@@ -58,22 +76,59 @@ export class K3sAgent extends pulumi.ComponentResource {
         sudo,
         create: writeK3sFileScript(role, K3S_CONFIG_PATH),
         delete: removeFileScript(K3S_CONFIG_PATH),
-        stdin: renderAgentConfig({
-          node: args.node,
-          registrationAddress: args.registrationAddress,
-        }),
+        stdin: configText,
       },
       { parent: this },
     );
+    const before: pulumi.Resource[] = [token, config, args.registrationGate];
+    before.push(...(args.installAfter ?? []));
+    const airgap = args.k3s.airgap;
+    if (airgap) before.push(airgapFiles(name, { connection, sudo, airgap }, this));
+    if (args.upgrade.drainBeforeUpgrade) {
+      // kubectl lives on the servers; the agent's node is drained from there, after every server.
+      before.push(
+        hostStep(
+          `${name}-drain`,
+          {
+            connection: connectionFor(args.membership.actingHost, args.ssh),
+            sudo,
+            create: drainAgentForUpgradeScript(
+              args.k3s.version,
+              args.node.name,
+              args.upgrade.drainTimeoutSeconds,
+            ),
+          },
+          {
+            parent: this,
+            dependsOn: [args.registrationGate, ...(args.installAfter ?? [])],
+          },
+        ),
+      );
+    }
+
     this.ready = hostStep(
       `${name}-install`,
       {
         connection,
         sudo,
-        create: installK3sScript(role, args.k3s, args.k3s.extraAgentArgs),
+        create: installK3sScript(role, args.k3s, args.k3s.extraAgentArgs, {
+          nodeName: args.node.name,
+          ...(airgap && { airgap: { imagesFile: imagesFileName(airgap) } }),
+        }),
         delete: uninstallK3sScript(role),
+        // A changed token or config restarts the agent from here.
+        triggers: [
+          pulumi.secret(pulumi.output(args.token).apply(sha256)),
+          pulumi.output(configText).apply(sha256),
+        ],
       },
-      { parent: this, dependsOn: [token, config, args.registrationGate] },
+      { parent: this, dependsOn: before },
+    );
+    this.membership = membershipStep(
+      `${name}-membership`,
+      { role, node: args.node, ssh: args.ssh, k3s: args.k3s, upgrade: args.upgrade },
+      args.membership,
+      { parent: this, dependsOn: [this.ready] },
     );
     this.address = args.node.address;
     this.registerOutputs({ address: this.address });

@@ -2,6 +2,9 @@ import { expect } from "chai";
 import {
   ClusterConfig,
   ConfigError,
+  DEFAULT_AGENT_BATCH_SIZE,
+  DEFAULT_DRAIN_BEFORE_UPGRADE,
+  DEFAULT_DRAIN_TIMEOUT_SECONDS,
   DEFAULT_INSTALL_SCRIPT_URL,
   DEFAULT_NGINX_IMAGE,
   DEFAULT_SSH_PORT,
@@ -109,6 +112,11 @@ describe("validateClusterConfig", () => {
             { name: "lb-1", address: "10.10.10.98", priority: 200 },
             { name: "lb-2", address: "10.10.10.99", priority: 100 },
           ],
+        },
+        upgrade: {
+          drainBeforeUpgrade: DEFAULT_DRAIN_BEFORE_UPGRADE,
+          drainTimeoutSeconds: DEFAULT_DRAIN_TIMEOUT_SECONDS,
+          agentBatchSize: DEFAULT_AGENT_BATCH_SIZE,
         },
         warnings: [],
       };

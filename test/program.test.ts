@@ -47,14 +47,23 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
     );
     const expected: Record<string, string[]> = {
       "10.10.10.50": [
+        "server-1-token-rotation",
         "server-1-token",
         "server-1-agent-token",
         "server-1-config",
+        "server-1-etcd-snapshot",
         "server-1-install",
         "server-1-read-kubeconfig",
         "registration-gate",
+        // Membership steps run on a server that stays: they remove a node before its uninstall.
+        "server-2-membership",
+        "server-3-membership",
+        "agent-1-membership",
+        "agent-2-membership",
+        "agent-3-membership",
       ],
       "10.10.10.51": [
+        "server-1-membership",
         "server-2-token",
         "server-2-agent-token",
         "server-2-config",
@@ -151,8 +160,14 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
     }
   });
 
-  it("gives every host step an undo, except the read-only probes", () => {
-    const readOnly = ["server-1-read-kubeconfig", "registration-gate"];
+  it("gives every host step an undo, except the read-only probes and the one-way day-2 steps", () => {
+    const readOnly = [
+      "server-1-read-kubeconfig",
+      "registration-gate",
+      // Neither a snapshot nor a token rotation can be undone by a delete.
+      "server-1-etcd-snapshot",
+      "server-1-token-rotation",
+    ];
     for (const c of commands(run)) {
       if (readOnly.includes(c.name)) expect(c.inputs.delete, c.name).to.equal(undefined);
       else expect(c.inputs.delete, c.name).to.be.a("string");

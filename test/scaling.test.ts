@@ -9,7 +9,8 @@ describe("the program's size as agents are added", function () {
   it("adds a fixed number of steps per agent and never lengthens the critical path", async () => {
     const small = await runProgram(devStackWithAgents(3), [], "scale3");
     const large = await runProgram(devStackWithAgents(30), [], "scale30");
-    expect(commands(large).length - commands(small).length).to.equal(27 * 3);
+    // Per agent: token, config, install on the agent, and its membership step on server-1.
+    expect(commands(large).length - commands(small).length).to.equal(27 * 4);
     expect(criticalPath(large)).to.have.length(criticalPath(small).length);
     expect(criticalPath(small)).to.deep.equal([
       "server-1-config",
@@ -20,7 +21,9 @@ describe("the program's size as agents are added", function () {
       "server-3-install",
       "registration-gate",
       criticalPath(small)[7],
+      criticalPath(small)[8],
     ]);
     expect(criticalPath(small)[7]).to.match(/^agent-\d+-install$/);
+    expect(criticalPath(small)[8]).to.equal(criticalPath(small)[7].replace("install", "membership"));
   });
 });

@@ -6,6 +6,21 @@ import {
   K3S_KUBECONFIG_PATH,
   hostPort,
 } from "./k3sConfig";
+import {
+  AIRGAP_INSTALLER_FILE,
+  AIRGAP_K3S_FILE,
+  AIRGAP_VERIFIED_DIR,
+  K3S_IMAGES_DIR,
+} from "./airgapScripts";
+import {
+  DRAIN_FUNCTIONS,
+  INSTALLED_VERSION,
+  K3S_HA_STATE_DIR,
+  KUBE_LOCAL,
+  NODE_FUNCTIONS,
+  VERSION_FUNCTIONS,
+  restartMarkerPath,
+} from "./k3sShell";
 import { script, shQuote } from "./shell";
 
 export type K3sRole = "server" | "agent";
@@ -25,15 +40,17 @@ export function uninstallScriptPath(role: K3sRole): string {
 }
 
 /**
- * Writes a K3s file (config or token) from stdin, mode 0600. When K3s is already running and the
- * content changed, restarts it so the change takes effect; otherwise restarts nothing.
+ * Writes a K3s file (config or token) from stdin, mode 0600. It never restarts K3s itself: when K3s
+ * is installed and the content changed, it leaves a marker and the install step, which servers run
+ * one at a time, restarts the service and waits until it is back.
  */
 export function writeK3sFileScript(role: K3sRole, path: string): string {
   const service = serviceName(role);
   return script(`
 changed=$(write_file ${shQuote(path)} 0600)
-if [ "$changed" = changed ] && have k3s && svc_running ${service}; then
-  svc restart ${service}; log "${service}: restarted for the new ${path}"
+if [ "$changed" = changed ] && have k3s; then
+  mkdir -p ${K3S_HA_STATE_DIR}; touch ${restartMarkerPath(service)}
+  log "${service}: ${path} changed; the install step restarts ${service}"
 fi`);
 }
 
@@ -42,28 +59,102 @@ export function removeFileScript(path: string): string {
   return script(`rm -f ${shQuote(path)}`);
 }
 
-/** Installs the pinned K3s version unless it is already installed and running; then waits until ready. */
-export function installK3sScript(role: K3sRole, k3s: K3sConfig, extraArgs: string[]): string {
+/** What the install step knows beyond the K3s settings. */
+export interface InstallOptions {
+  /** The Kubernetes node name, for messages and the node checks. */
+  nodeName: string;
+  /** Servers only: drain the node within this many seconds before an upgrade (off when absent). */
+  drainTimeoutSeconds?: number;
+  /** Install from the verified air-gap files instead of downloading; the images file's name. */
+  airgap?: { imagesFile?: string };
+}
+
+/** Seconds a server waits for the other etcd members to be Ready before it restarts. */
+export const ETCD_PEERS_TIMEOUT_SECONDS = 120;
+
+/**
+ * Installs or upgrades to the pinned K3s version, or restarts K3s when a config or token step left
+ * a marker; else changes nothing. Refuses a downgrade before touching anything. A server first
+ * checks that every other etcd member is Ready (restarting now must not cost quorum) and, when
+ * asked, drains itself; it ends only when it answers /ping, /readyz and /readyz/etcd and its node
+ * is Ready.
+ */
+export function installK3sScript(
+  role: K3sRole,
+  k3s: K3sConfig,
+  extraArgs: string[],
+  options: InstallOptions,
+): string {
   const service = serviceName(role);
-  const exec = [role, ...extraArgs].join(" ");
+  const isServer = role === "server";
+  const drain = isServer ? options.drainTimeoutSeconds : undefined;
+  const beforeRestart = isServer
+    ? `wait_for ${ETCD_PEERS_TIMEOUT_SECONDS} "every other etcd member to be Ready" etcd_others_ready "$node" || {
+      log "refusing to restart K3s on $node: etcd member(s) $(etcd_not_ready)not Ready, and restarting this one too could lose quorum"; exit 1; }`
+    : ":";
+  const drainStep =
+    drain === undefined ? "" : `drain_for_upgrade "$node" "$version" ${drain} || exit 1`;
+  const install = options.airgap
+    ? airgapInstall(role, extraArgs, options.airgap.imagesFile)
+    : onlineInstall(role, k3s, extraArgs);
+  return script(`
+${VERSION_FUNCTIONS}
+${isServer ? [KUBE_LOCAL, NODE_FUNCTIONS, DRAIN_FUNCTIONS].join("\n") : ""}
+version=${shQuote(k3s.version)}
+node=${shQuote(options.nodeName)}
+marker=${restartMarkerPath(service)}
+${INSTALLED_VERSION}
+refuse_downgrade "$node"
+if [ "$installed" = "$version" ] && svc_running ${service}; then
+  if [ -e "$marker" ]; then
+    ${beforeRestart}
+    svc restart ${service}; log "${service}: restarted for its changed config or token"
+  else
+    log "k3s $version already installed and running"
+  fi
+else
+  if [ -n "$installed" ] && svc_running ${service}; then
+    ${beforeRestart}
+    log "upgrading K3s on $node from $installed to $version"
+    ${drainStep}
+  fi
+  ${install}
+fi
+rm -f "$marker"
+${readyCheck(role)}`);
+}
+
+function installExec(role: K3sRole, extraArgs: string[]): string {
+  return shQuote([role, ...extraArgs].join(" "));
+}
+
+function onlineInstall(role: K3sRole, k3s: K3sConfig, extraArgs: string[]): string {
   const verify = k3s.installScriptSha256
     ? `echo ${shQuote(`${k3s.installScriptSha256}  `)}"$installer" | sha256sum -c - >/dev/null 2>&1 || {
-  log "install script from ${k3s.installScriptUrl} does not match installScriptSha256"; exit 1; }`
+    log "install script from ${k3s.installScriptUrl} does not match installScriptSha256"; exit 1; }`
     : "";
   const mirror = k3s.installMirror ? `INSTALL_K3S_MIRROR=${shQuote(k3s.installMirror)} ` : "";
-  return script(`
-version=${shQuote(k3s.version)}
-installed=$(k3s --version 2>/dev/null | awk 'NR==1 {print $3}') || installed=""
-if [ "$installed" = "$version" ] && svc_running ${service}; then
-  log "k3s $version already installed and running"
-else
-  ensure_packages curl=curl
+  return `ensure_packages curl=curl
   installer=$(mktemp); trap 'rm -f "$installer"' EXIT
   curl -sfL --retry 5 --retry-delay 2 -o "$installer" ${shQuote(k3s.installScriptUrl)}
   ${verify}
-  INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC=${shQuote(exec)} ${mirror}sh "$installer" >&2
-fi
-${readyCheck(role)}`);
+  INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC=${installExec(role, extraArgs)} ${mirror}sh "$installer" >&2`;
+}
+
+/** Puts the verified binary and images in place, then runs the verified installer without download. */
+function airgapInstall(role: K3sRole, extraArgs: string[], imagesFile?: string): string {
+  const staged = `${AIRGAP_VERIFIED_DIR}/${AIRGAP_K3S_FILE}`;
+  const images = imagesFile
+    ? `mkdir -p ${K3S_IMAGES_DIR}
+  install -m 0644 ${shQuote(`${AIRGAP_VERIFIED_DIR}/${imagesFile}`)} ${shQuote(`${K3S_IMAGES_DIR}/${imagesFile}`)}`
+    : "";
+  return `staged=$(${staged} --version 2>/dev/null | awk 'NR==1 {print $3}') || staged=""
+  if [ "$staged" != "$version" ]; then
+    log "the verified air-gap K3s binary is \${staged:-unreadable}, but k3sVersion is $version: point airgap.k3sBinary at the $version binary"; exit 1
+  fi
+  install -m 0755 ${staged} /usr/local/bin/k3s
+  ${images}
+  INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC=${installExec(role, extraArgs)} sh ${AIRGAP_VERIFIED_DIR}/${AIRGAP_INSTALLER_FILE} >&2`;
 }
 
 function readyCheck(role: K3sRole): string {
@@ -72,8 +163,11 @@ function readyCheck(role: K3sRole): string {
   }
   const local = hostPort("127.0.0.1", K3S_API_PORT);
   return `wait_for ${K3S_READY_TIMEOUT_SECONDS} "K3s to answer /ping on ${local}" ping_ok ${local}
-wait_for ${K3S_READY_TIMEOUT_SECONDS} "the apiserver to report /readyz" k3s kubectl get --raw=/readyz
-log "k3s server ready"`;
+wait_for ${K3S_READY_TIMEOUT_SECONDS} "the apiserver to report /readyz" kube get --raw=/readyz
+wait_for ${K3S_READY_TIMEOUT_SECONDS} "etcd to report healthy (/readyz/etcd)" kube get --raw=/readyz/etcd
+wait_for ${K3S_READY_TIMEOUT_SECONDS} "node $node to be Ready" node_ready "$node"
+uncordon_if_drained "$node"
+log "k3s server $node ready"`;
 }
 
 /** Uninstalls K3s with the uninstall script the installer left; a host without it is already clean. */
@@ -81,7 +175,7 @@ export function uninstallK3sScript(role: K3sRole): string {
   const uninstall = uninstallScriptPath(role);
   return script(`
 if [ -x ${uninstall} ]; then ${uninstall} >&2; else log "no ${uninstall}: K3s is not installed"; fi
-rm -f ${K3S_CONFIG_PATH}`);
+rm -f ${K3S_CONFIG_PATH} ${restartMarkerPath(serviceName(role))}`);
 }
 
 /** Prints the token a first server generated. Its output is a secret. */
