@@ -35,6 +35,9 @@ describe("Pulumi.yaml", () => {
     expect(d("vrrpNopreempt")).to.equal(config.DEFAULT_VRRP_NOPREEMPT);
     expect(d("nginxMode")).to.equal(config.DEFAULT_NGINX_MODE);
     expect(d("nginxImage")).to.equal(config.DEFAULT_NGINX_IMAGE);
+    expect(d("drainBeforeUpgrade")).to.equal(config.DEFAULT_DRAIN_BEFORE_UPGRADE);
+    expect(d("drainTimeoutSeconds")).to.equal(config.DEFAULT_DRAIN_TIMEOUT_SECONDS);
+    expect(d("agentBatchSize")).to.equal(config.DEFAULT_AGENT_BATCH_SIZE);
     // Required keys have no default: the CLI refuses a stack that lacks them.
     expect(project.config.k3sVersion).to.not.have.property("default");
     expect(project.config.lbKind).to.not.have.property("default");
