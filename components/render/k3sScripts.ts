@@ -90,7 +90,7 @@ export function installK3sScript(
   const drain = isServer ? options.drainTimeoutSeconds : undefined;
   const beforeRestart = isServer
     ? `wait_for ${ETCD_PEERS_TIMEOUT_SECONDS} "every other etcd member to be Ready" etcd_others_ready "$node" || {
-      log "refusing to restart K3s on $node: etcd member(s) $(etcd_not_ready)not Ready, and restarting this one too could lose quorum"; exit 1; }`
+      log "refusing to restart K3s on $node: etcd member(s) $(etcd_not_ready) not Ready, and restarting this one too could lose quorum"; exit 1; }`
     : ":";
   const drainStep =
     drain === undefined ? "" : `drain_for_upgrade "$node" "$version" ${drain} || exit 1`;

@@ -80,7 +80,7 @@ etcd_others_ready() {
 }
 # Names of the etcd member nodes that are not Ready, for messages.
 etcd_not_ready() {
-  etcd_nodes 2>/dev/null | awk -F= 'NF == 2 && $2 != "True" {printf "%s ", $1}'
+  etcd_nodes 2>/dev/null | awk -F= 'NF == 2 && $2 != "True" {list = list sep $1; sep = ", "} END {print list}'
 }`;
 
 /** Drain and uncordon through `kube`, marking the nodes the program cordoned for an upgrade. */
