@@ -4,6 +4,7 @@
  * and one lb-<fault>.svg timeline per fault. Needs root (network namespaces).
  *   --quick        short windows, for checking the harness (numbers not comparable)
  *   --out <dir>    write somewhere else than bench/results
+ *   --only <f1,f2> run only these faults (ids from lab/faults.ts)
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -15,7 +16,7 @@ import { Lab, requireRoot } from "../lab/lab";
 import { LbTier } from "../lab/lb-tier";
 import { DEFAULT_LOAD, ScenarioResult, runScenario } from "../lab/scenario";
 import { teardownOnSignals } from "../lab/signals";
-import { COST_PATHS, CostRun, measurePath } from "./lb/cost";
+import { measureCost } from "./lb/cost";
 import { BenchReport, renderMarkdown } from "./lb/report";
 import { timelineSvg } from "./lb/svg";
 
@@ -23,6 +24,10 @@ const quick = process.argv.includes("--quick");
 const outArg = process.argv.indexOf("--out");
 const OUT_DIR =
   outArg >= 0 ? path.resolve(process.argv[outArg + 1]) : path.join(__dirname, "results");
+
+const onlyArg = process.argv.indexOf("--only");
+const SELECTED: FaultId[] =
+  onlyArg >= 0 ? (process.argv[onlyArg + 1].split(",") as FaultId[]) : FAULT_IDS;
 
 const PRE_MS = quick ? 2_000 : 3_000;
 /** Long enough to see the page's 10 s check interval eject a server (or not). */
@@ -40,7 +45,8 @@ const POST_MS: Record<FaultId, number> = quick
     };
 /** Faults also run with unicast VRRP (ours only: the page has no unicast configuration). */
 const UNICAST_FAULTS: FaultId[] = ["haproxy-kill", "haproxy-hang", "link-down"];
-const COST_MS = quick ? 2_000 : 5_000;
+const COST_MS = quick ? 2_000 : 4_000;
+const COST_ROUNDS = quick ? 1 : 3;
 const COST_CONCURRENCY = 8;
 
 function versions(): string[] {
@@ -72,7 +78,8 @@ async function main(): Promise<void> {
   try {
     await lab.up();
     const runs: { fault: FaultId; config: ConfigName; vrrp: VrrpMode }[] = [];
-    for (const fault of FAULT_IDS) {
+    for (const fault of SELECTED) {
+      if (!FAULTS[fault]) throw new Error(`unknown fault ${fault}; known: ${FAULT_IDS.join(", ")}`);
       for (const config of ["baseline", "ours"] as const)
         runs.push({ fault, config, vrrp: "multicast" });
       if (UNICAST_FAULTS.includes(fault)) runs.push({ fault, config: "ours", vrrp: "unicast" });
@@ -96,13 +103,11 @@ async function main(): Promise<void> {
     }
     for (const config of ["ours", "baseline"] as const) {
       await tier.startHaproxyPair(CONFIG_SETS[config], "multicast");
-      const costRuns: CostRun[] = [];
-      for (const p of Object.values(COST_PATHS)) {
-        const r = await measurePath(lab, p.label, p.hosts, COST_CONCURRENCY, COST_MS);
+      const costRuns = await measureCost(lab, COST_ROUNDS, COST_CONCURRENCY, COST_MS);
+      for (const r of costRuns) {
         console.log(
-          `cost ${config}: ${p.label}: ${r.connPerSec.toFixed(0)}/s p50 ${r.p50Ms} p99 ${r.p99Ms}`,
+          `cost ${config}: ${r.path}: ${r.connPerSec.toFixed(0)}/s p50 ${r.p50Ms} p99 ${r.p99Ms}`,
         );
-        costRuns.push(r);
       }
       cost.push({ config, runs: costRuns });
       await tier.stop();

@@ -11,6 +11,9 @@ import { API_PORT, LbHostName, nsName } from "./constants";
 import { childPids, isAlive, pidsInPidNamespace, signal, startLogged } from "./processes";
 import { run, waitFor } from "./sh";
 
+/** Name of the host's pid 1 (a reaper), as /proc/<pid>/comm shows it. */
+const INIT_NAME = "lab-host-init";
+
 export type Daemon = "haproxy" | "keepalived" | "nginx";
 
 const PRIVATE_DIRS = {
@@ -58,7 +61,9 @@ export class LbHost {
       "mount -t tmpfs -o mode=755 tmpfs /run",
       "mkdir -p /run/haproxy /run/keepalived /run/nginx",
       mounts,
-      "exec sleep infinity",
+      // pid 1 must reap orphans as systemd does: HAProxy workers whose master was killed would
+      // otherwise linger as zombies, and `killall -0 haproxy` counts zombies as running.
+      `exec perl -e '$0 = "${INIT_NAME}"; while (1) { select(undef, undef, undef, 0.05) if wait == -1 }'`,
     ].join("\n");
     const args = ["netns", "exec", nsName(this.name), "unshare", "--mount", "--pid", "--fork"];
     args.push("--mount-proc", "--propagation", "private", "sh", "-c", script);
@@ -68,7 +73,7 @@ export class LbHost {
       `${this.name}'s namespace holder`,
       () => {
         const init = childPids(holder.pid ?? 0)[0];
-        if (!init || readComm(init) !== "sleep") return false;
+        if (!init || readComm(init) !== INIT_NAME) return false;
         this.initPid = init;
         return true;
       },

@@ -20,14 +20,19 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+interface RawRun {
+  elapsedMs: number;
+  latencies: number[];
+  failed: number;
+}
+
 /** One closed-loop run: `concurrency` loops back to back, bounded by time and by count. */
-export async function measurePath(
+async function closedLoop(
   lab: Lab,
-  path: string,
   hosts: string[],
   concurrency: number,
   durationMs: number,
-): Promise<CostRun> {
+): Promise<RawRun> {
   const load = startLoad(lab.programs.loadClient, {
     targets: hosts.map((host) => ({ host, port: API_PORT })),
     caFile: lab.cert.cert,
@@ -42,18 +47,44 @@ export async function measurePath(
   });
   const result = await load.result;
   const ok = result.conns.filter((c) => c[2]);
-  const latencies = ok.map((c) => c[4]).sort((a, b) => a - b);
-  const elapsed = result.endedAt - result.startedAt;
   return {
-    path,
-    concurrency,
-    durationMs: elapsed,
-    completed: ok.length,
+    elapsedMs: result.endedAt - result.startedAt,
+    latencies: ok.map((c) => c[4]),
     failed: result.conns.length - ok.length,
-    connPerSec: (ok.length * 1000) / elapsed,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
   };
+}
+
+/**
+ * Every path `rounds` times, interleaved (VIP, direct, direct, VIP, ...) so drift from other
+ * load on a shared machine spreads over all paths; rates and percentiles pool the rounds.
+ */
+export async function measureCost(
+  lab: Lab,
+  rounds: number,
+  concurrency: number,
+  durationMs: number,
+): Promise<CostRun[]> {
+  const paths = Object.values(COST_PATHS);
+  const raw = paths.map(() => [] as RawRun[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, p] of paths.entries()) {
+      raw[i].push(await closedLoop(lab, p.hosts, concurrency, durationMs));
+    }
+  }
+  return paths.map((p, i) => {
+    const latencies = raw[i].flatMap((r) => r.latencies).sort((a, b) => a - b);
+    const elapsed = raw[i].reduce((sum, r) => sum + r.elapsedMs, 0);
+    return {
+      path: p.label,
+      concurrency,
+      durationMs: elapsed,
+      completed: latencies.length,
+      failed: raw[i].reduce((sum, r) => sum + r.failed, 0),
+      connPerSec: (latencies.length * 1000) / elapsed,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+    };
+  });
 }
 
 export const COST_PATHS = {

@@ -155,7 +155,9 @@ export function renderMarkdown(rep: BenchReport): string {
     "## The LB's cost",
     "",
     "Closed loop from the client host (each loop opens a TLS connection, sends `GET /ping`, reads `pong`, closes), " +
-      "bounded by time. Latency = connect + handshake + first response byte, successful connections only.",
+      "bounded by time; the paths take turns over several rounds and the rounds are pooled. " +
+      "Latency = connect + handshake + first response byte, successful connections only. " +
+      "The client, the LB and the stand-ins share the same CPUs, so this is an upper bound on the LB's cost.",
     "",
     "| config | path | loops | new conns/s | p50 | p99 | failed | rate vs direct (one stand-in) | rate vs direct (three) |",
     "|---|---|---|---|---|---|---|---|---|",

@@ -23,6 +23,9 @@ function ping(): Promise<void> {
   return new Promise((resolve) => {
     const { host, port } = target();
     const start = Date.now();
+    // Durations from the monotonic clock, sub-millisecond; `start` stays epoch for timelines.
+    const t0 = performance.now();
+    const since = () => Math.round((performance.now() - t0) * 100) / 100;
     let handshakeMs = -1;
     let done = false;
     let body = "";
@@ -32,13 +35,13 @@ function ping(): Promise<void> {
       done = true;
       clearTimeout(timer);
       const end = Date.now();
-      conns.push([start, end, ok ? 1 : 0, handshakeMs, ok ? end - start : -1, error]);
+      conns.push([start, end, ok ? 1 : 0, handshakeMs, ok ? since() : -1, error]);
       socket.destroy();
       resolve();
     };
     const timer = setTimeout(() => finish(false, "timeout"), spec.timeoutMs);
     socket.on("secureConnect", () => {
-      handshakeMs = Date.now() - start;
+      handshakeMs = since();
       socket.write(`GET /ping HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
     });
     socket.on("data", (chunk: Buffer) => {
