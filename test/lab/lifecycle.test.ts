@@ -9,9 +9,16 @@ import { labNamespaces } from "../../lab/topology";
 
 const REPO = path.join(__dirname, "..", "..");
 
-async function standInPids(): Promise<string[]> {
-  const out = await run("pgrep", ["-f", `${LAB_DIR}/bin/standIn.js`], { allowFailure: true });
-  return out.split("\n").filter(Boolean);
+/** Processes running the lab's stand-in script (read from /proc: procps is not always there). */
+function standInPids(): string[] {
+  const script = `${LAB_DIR}/bin/standIn.js`;
+  return fs.readdirSync("/proc").filter((pid) => {
+    try {
+      return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(script);
+    } catch {
+      return false;
+    }
+  });
 }
 
 describe("lab lifecycle", function () {
@@ -61,11 +68,11 @@ describe("lab lifecycle", function () {
       "https://10.10.10.50:6443/ping",
     ]);
     expect(ping).to.equal("pong");
-    expect(await standInPids()).to.have.length(3);
+    expect(standInPids()).to.have.length(3);
 
     await lab.down();
     expect(await labNamespaces()).to.deep.equal([]);
-    expect(await standInPids()).to.deep.equal([]);
+    expect(standInPids()).to.deep.equal([]);
     expect(fs.existsSync(LAB_DIR)).to.equal(false);
   });
 });
