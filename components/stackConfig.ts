@@ -41,5 +41,5 @@ export function rawConfigFrom(values: Record<string, string>): RawClusterConfig 
       raw[key] = text; // validation names the key and the type it expected
     }
   }
-  return raw as RawClusterConfig;
+  return raw;
 }

@@ -60,7 +60,7 @@ verify_staged() {
     rm -f "$tmp"
     log "$name: sha256 on this host is $actual, $key says $sum; refusing to use it"; exit 1
   fi
-  chmod 0600 "$tmp"; mv -f "$tmp" "${AIRGAP_VERIFIED_DIR}/$name"
+  chmod 0700 "$tmp"; mv -f "$tmp" "${AIRGAP_VERIFIED_DIR}/$name"
   log "$name: sha256 verified"
 }
 ${checks}`);

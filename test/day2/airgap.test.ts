@@ -1,0 +1,291 @@
+/**
+ * Air-gap installs: validation of the `airgap` setting, the local file check index.ts runs, the
+ * copy and verification steps per host under mocks, and the staging, verification and install
+ * scripts run for real in a private mount namespace.
+ */
+import { expect } from "chai";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError, RawClusterConfig, validateClusterConfig } from "../../components/config";
+import {
+  AIRGAP_STAGING_DIR,
+  AIRGAP_VERIFIED_DIR,
+  airgapStagingScript,
+  airgapVerifyScript,
+} from "../../components/render/airgapScripts";
+import { installK3sScript } from "../../components/render/k3sScripts";
+import { shQuote } from "../../components/render/shell";
+import { dependsOn } from "../support/graph";
+import { ProgramRun, runProgram } from "../support/mocks";
+import { hostOf, step } from "../support/program";
+import { shellcheck, unwrapCommandLine } from "../support/scripts";
+import { loadStackConfig } from "../support/stacks";
+import { FakeHost } from "./fakeHost";
+import { SECRET_KEYS, devStack } from "./runs";
+
+const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+const VERSION = "v1.27.3+k3s1";
+
+/** Three small local files standing in for the K3s binary, the install script and the images. */
+function airgapFiles(dir: string) {
+  const content = {
+    k3s: `#!/bin/sh\necho "k3s version ${VERSION} (air-gap fake)"\n`,
+    installScript:
+      '#!/bin/sh\necho "installer skip=$INSTALL_K3S_SKIP_DOWNLOAD"\ntouch "$FAKE_K3S_STATE/running-k3s-agent"\n',
+    images: "not really a tarball\n",
+  };
+  const file = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, text, { mode: 0o755 });
+    return p;
+  };
+  return {
+    k3sBinary: file("k3s", content.k3s),
+    installScript: file("install.sh", content.installScript),
+    imagesTarball: file("k3s-airgap-images-amd64.tar.zst", content.images),
+    sha256: {
+      k3s: sha(content.k3s),
+      installScript: sha(content.installScript),
+      images: sha(content.images),
+    },
+  };
+}
+
+function problemsOf(raw: RawClusterConfig): string[] {
+  try {
+    validateClusterConfig(raw);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error("validateClusterConfig should have thrown");
+}
+
+const devRaw = (extra: Record<string, unknown>): RawClusterConfig => ({
+  ...Object.fromEntries(
+    Object.entries(loadStackConfig("dev")).map(([k, v]) => [k.split(":")[1], v]),
+  ),
+  ...extra,
+});
+
+describe("the airgap setting", function () {
+  this.timeout(180_000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-airgap-"));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  describe("validation", () => {
+    const sums = { k3s: "a".repeat(64), installScript: "B".repeat(64), images: "c".repeat(64) };
+    const airgap = {
+      k3sBinary: "dist/k3s",
+      installScript: "dist/install.sh",
+      imagesTarball: "dist/k3s-airgap-images-amd64.tar.zst",
+      sha256: sums,
+    };
+
+    it("accepts the three files and their sums, lower-casing the sums", () => {
+      const config = validateClusterConfig(devRaw({ airgap }));
+      expect(config.k3s.airgap).to.deep.equal({
+        ...airgap,
+        sha256: { ...sums, installScript: "b".repeat(64) },
+      });
+      expect(validateClusterConfig(devRaw({})).k3s).to.not.have.property("airgap");
+    });
+
+    it("names every bad field: sums, missing files, the tarball's type, a stray sum", () => {
+      const problems = problemsOf(
+        devRaw({
+          airgap: {
+            k3sBinary: "",
+            imagesTarball: "dist/images.zip",
+            sha256: { k3s: "123", installScript: "a".repeat(64), images: "nothex".repeat(11) },
+            extra: 1,
+          },
+        }),
+      );
+      expect(problems).to.include.members([
+        "airgap.extra: unknown key (allowed: k3sBinary, installScript, imagesTarball, sha256)",
+        "airgap.k3sBinary: must not be empty (expected a path to a file on the machine running Pulumi)",
+        "airgap.installScript: missing (expected a path to a file on the machine running Pulumi)",
+        'airgap.sha256.k3s: expected 64 hexadecimal digits, got "123"',
+      ]);
+      expect(problems.join("\n")).to.contain("airgap.imagesTarball: K3s imports only .tar");
+      expect(problems.join("\n")).to.contain(
+        "airgap.sha256.images: expected 64 hexadecimal digits",
+      );
+      const stray = problemsOf(
+        devRaw({ airgap: { k3sBinary: "k", installScript: "i", sha256: sums } }),
+      );
+      expect(stray).to.deep.equal([
+        "airgap.sha256.images: set airgap.imagesTarball too, or remove this sum",
+      ]);
+    });
+
+    it("warns that the online installer settings are ignored", () => {
+      const config = validateClusterConfig(
+        devRaw({ airgap, installMirror: "cn", installScriptSha256: "d".repeat(64) }),
+      );
+      expect(config.warnings).to.include.members([
+        "installScriptSha256: ignored with airgap: the install script comes from airgap.installScript",
+        "installMirror: ignored with airgap: the install script comes from airgap.installScript",
+      ]);
+    });
+  });
+
+  describe("under mocks", () => {
+    let run: ProgramRun;
+    before(async () => {
+      run = await runProgram(
+        devStack({ "k3s-ha:airgap": airgapFiles(dir) }),
+        SECRET_KEYS,
+        "airgap",
+      );
+    });
+
+    it("copies each file to every K3s host, verifies it there, and installs only after that", () => {
+      for (const [node, address] of [
+        ["server-1", "10.10.10.50"],
+        ["agent-2", "10.10.10.102"],
+      ]) {
+        const copies = run.resources.filter(
+          (r) => r.type === "command:remote:CopyToRemote" && r.name.startsWith(`${node}-airgap-`),
+        );
+        expect(copies.map((c) => c.name).sort()).to.deep.equal([
+          `${node}-airgap-images`,
+          `${node}-airgap-installer`,
+          `${node}-airgap-k3s`,
+        ]);
+        const verify = step(run, `${node}-airgap-verify`);
+        for (const c of copies) {
+          expect(String(c.inputs.remotePath)).to.match(new RegExp(`^${AIRGAP_STAGING_DIR}/`));
+          expect(JSON.stringify(c.inputs.source)).to.contain(dir);
+          expect(hostOf(c)).to.equal(address);
+          // CopyToRemote is not a command, so its edges are read off the recorded resources.
+          expect(c.dependencies, c.name).to.include(step(run, `${node}-airgap-staging`).urn);
+          expect(verify.dependencies, c.name).to.include(c.urn);
+        }
+        expect(hostOf(step(run, `${node}-airgap-verify`))).to.equal(address);
+        expect(dependsOn(run, `${node}-install`, `${node}-airgap-verify`)).to.equal(true);
+        const install = unwrapCommandLine(step(run, `${node}-install`).inputs.create as string);
+        expect(install).to.contain("INSTALL_K3S_SKIP_DOWNLOAD=true");
+        expect(install).to.contain(`${AIRGAP_VERIFIED_DIR}/install.sh`);
+        expect(install).to.not.contain("get.k3s.io");
+        expect(install).to.not.contain("ensure_packages curl=curl");
+      }
+      expect(run.resources.filter((r) => r.name.startsWith("lb-") && r.name.includes("airgap"))).to
+        .be.empty;
+    });
+
+    it("puts the configured sums into the verification script", () => {
+      const verify = unwrapCommandLine(step(run, "agent-1-airgap-verify").inputs.create as string);
+      for (const sum of Object.values(airgapFiles(dir).sha256)) expect(verify).to.contain(sum);
+      expect(shellcheck(verify).output).to.equal("");
+      expect(shellcheck(airgapStagingScript()).output).to.equal("");
+    });
+
+    it("refuses, before any host is touched, a local file that is missing or differs from its sum", async () => {
+      const files = airgapFiles(dir);
+      let error: Error | undefined;
+      try {
+        await runProgram(
+          devStack({
+            "k3s-ha:airgap": {
+              ...files,
+              k3sBinary: path.join(dir, "no-such-file"),
+              sha256: { ...files.sha256, installScript: "0".repeat(64) },
+            },
+          }),
+          SECRET_KEYS,
+          "airgap-bad",
+        );
+      } catch (err) {
+        error = err as Error;
+      }
+      expect(error?.name).to.equal("ConfigError");
+      expect(error?.message).to.contain(
+        `airgap.k3sBinary: cannot read ${dir}/no-such-file (ENOENT)`,
+      );
+      expect(error?.message).to.contain(
+        `airgap.installScript: ${dir}/install.sh has sha256 ${files.sha256.installScript}, but airgap.sha256.installScript is ${"0".repeat(64)}`,
+      );
+    });
+  });
+
+  describe("on a host (private mount namespace)", () => {
+    const hosts: FakeHost[] = [];
+    afterEach(() => hosts.splice(0).forEach((h) => h.remove()));
+    const files = () => airgapFiles(dir);
+    /** Shell that stages the local files as the copy steps would. */
+    const stage = () => {
+      const f = files();
+      return [
+        `mkdir -p ${AIRGAP_STAGING_DIR}`,
+        `cp ${f.k3sBinary} ${AIRGAP_STAGING_DIR}/k3s`,
+        `cp ${f.installScript} ${AIRGAP_STAGING_DIR}/install.sh`,
+      ].join("\n");
+    };
+    const verify = (k3sSum: string) =>
+      airgapVerifyScript([
+        { name: "k3s", sha256: k3sSum, sumKey: "airgap.sha256.k3s" },
+        {
+          name: "install.sh",
+          sha256: files().sha256.installScript,
+          sumKey: "airgap.sha256.installScript",
+        },
+      ]);
+
+    it("gives the staging dir to the SSH user alone, under a root-owned parent", async () => {
+      const host = new FakeHost({});
+      hosts.push(host);
+      const r = await host.run(
+        `${airgapStagingScript()}\nstat -c '%U %a' ${AIRGAP_STAGING_DIR} /var/lib/k3s-ha`,
+        { isolated: true, env: { SUDO_USER: "root" } },
+      );
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout.trim().split("\n")).to.deep.equal(["root 700", "root 755"]);
+    });
+
+    it("keeps a staged file only when its sha256 matches the config", async () => {
+      const host = new FakeHost({});
+      hosts.push(host);
+      const good = await host.run(`${verify(files().sha256.k3s)}\nls ${AIRGAP_VERIFIED_DIR}`, {
+        isolated: true,
+        setup: stage(),
+      });
+      expect(good.status, good.stderr).to.equal(0);
+      expect(good.stdout.trim().split("\n")).to.deep.equal(["install.sh", "k3s"]);
+
+      const bad = await host.run(`${verify("f".repeat(64))}`, { isolated: true, setup: stage() });
+      expect(bad.status).to.equal(1);
+      expect(bad.stderr).to.contain(`airgap.sha256.k3s says ${"f".repeat(64)}; refusing to use it`);
+    });
+
+    it("installs the verified binary with the verified installer and no download", async () => {
+      const host = new FakeHost({});
+      hosts.push(host);
+      const install = installK3sScript(
+        "agent",
+        {
+          version: VERSION,
+          installScriptUrl: "https://get.k3s.io",
+          extraServerArgs: [],
+          extraAgentArgs: [],
+        },
+        [],
+        { nodeName: "agent-1", airgap: {} },
+      );
+      const r = await host.run(
+        `sh -c ${shQuote(verify(files().sha256.k3s))}\nsh -c ${shQuote(install)}\n/usr/local/bin/k3s --version`,
+        { isolated: true, setup: stage() },
+      );
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stderr).to.contain("installer skip=true");
+      expect(r.stdout).to.contain(`k3s version ${VERSION} (air-gap fake)`);
+      expect(shellcheck(install).output).to.equal("");
+    });
+  });
+});
