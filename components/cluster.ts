@@ -38,7 +38,12 @@ export function deployCluster(
   const lbConfig = config.loadBalancer;
   const registrationAddress =
     lbConfig.kind === "haproxy" ? lbConfig.vip : lbConfig.hosts[0].address;
-  const tlsSans = [registrationAddress];
+  // Extra names come after the registration address; listing a new VIP here before moving to it
+  // keeps the servers' certificate valid for both during the move.
+  const tlsSans = [
+    registrationAddress,
+    ...config.k3s.extraTlsSans.filter((san) => san !== registrationAddress),
+  ];
   const backends = config.servers.map((s) => ({ name: s.name, address: s.address }));
 
   // The LB comes first: the servers' membership steps use it when a server's own API is gone.

@@ -12,6 +12,7 @@ import { readK3sSection } from "./validate/k3sSection";
 import { readLoadBalancerSection } from "./validate/loadBalancerSection";
 import { Problems } from "./validate/problems";
 import { readSshSection } from "./validate/sshSection";
+import { readExtraTlsSans } from "./validate/tlsSans";
 import { readUpgradeSection } from "./validate/upgradeSection";
 
 export { isShellSafeToken } from "./validate/shell";
@@ -82,6 +83,8 @@ export interface K3sConfig {
   installMirror?: string;
   extraServerArgs: string[];
   extraAgentArgs: string[];
+  /** More names for the servers' certificate besides the registration address (DNS names, a new VIP). */
+  extraTlsSans: string[];
   /** Install from local files copied over SSH instead of downloading (hosts without internet). */
   airgap?: AirgapConfig;
 }
@@ -172,6 +175,7 @@ export interface RawClusterConfig {
   drainTimeoutSeconds?: unknown;
   agentBatchSize?: unknown;
   airgap?: unknown;
+  extraTlsSans?: unknown;
 }
 
 /** Every key of RawClusterConfig; the type makes the compiler flag a key missing here. */
@@ -201,6 +205,7 @@ const RAW_CONFIG_KEYS: Record<keyof RawClusterConfig, true> = {
   drainTimeoutSeconds: true,
   agentBatchSize: true,
   airgap: true,
+  extraTlsSans: true,
 };
 
 /** One error listing every problem with the stack configuration, each with its field path. */
@@ -221,6 +226,7 @@ export function validateClusterConfig(raw: RawClusterConfig): ClusterConfig {
   const ssh = readSshSection(p, raw, { user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT });
   const k3s = readK3sSection(p, raw, { installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL });
   const airgap = readAirgapSection(p, raw);
+  const extraTlsSans = readExtraTlsSans(p, raw);
   const upgrade = readUpgradeSection(p, raw, {
     drainBeforeUpgrade: DEFAULT_DRAIN_BEFORE_UPGRADE,
     drainTimeoutSeconds: DEFAULT_DRAIN_TIMEOUT_SECONDS,
@@ -246,7 +252,7 @@ export function validateClusterConfig(raw: RawClusterConfig): ClusterConfig {
   }
   return {
     ssh,
-    k3s: airgap ? { ...k3s, airgap } : k3s,
+    k3s: { ...k3s, extraTlsSans, ...(airgap && { airgap }) },
     servers: servers.nodes,
     agents: agents.nodes,
     loadBalancer,

@@ -87,6 +87,7 @@ describe("validateClusterConfig", () => {
           installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL,
           extraServerArgs: [],
           extraAgentArgs: [],
+          extraTlsSans: [],
         },
         servers: [50, 51, 52].map((n, i) => ({
           name: `server-${i + 1}`,
@@ -199,6 +200,7 @@ describe("validateClusterConfig", () => {
         installMirror: "cn",
         extraServerArgs: ["--disable=traefik", "--node-ip=10.10.10.50"],
         extraAgentArgs: ["--node-label=disk=ssd"],
+        extraTlsSans: [],
       });
       expect(config.agents).to.deep.equal([
         {

@@ -24,6 +24,8 @@ describe("the program's size as agents are added", function () {
       criticalPath(small)[8],
     ]);
     expect(criticalPath(small)[7]).to.match(/^agent-\d+-install$/);
-    expect(criticalPath(small)[8]).to.equal(criticalPath(small)[7].replace("install", "membership"));
+    expect(criticalPath(small)[8]).to.equal(
+      criticalPath(small)[7].replace("install", "membership"),
+    );
   });
 });

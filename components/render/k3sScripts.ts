@@ -72,12 +72,18 @@ export interface InstallOptions {
 /** Seconds a server waits for the other etcd members to be Ready before it restarts. */
 export const ETCD_PEERS_TIMEOUT_SECONDS = 120;
 
+/** What the install step last installed on a host: version and arguments. */
+export function installedStatePath(service: string): string {
+  return `${K3S_HA_STATE_DIR}/installed-${service}`;
+}
+
 /**
- * Installs or upgrades to the pinned K3s version, or restarts K3s when a config or token step left
- * a marker; else changes nothing. Refuses a downgrade before touching anything. A server first
- * checks that every other etcd member is Ready (restarting now must not cost quorum) and, when
- * asked, drains itself; it ends only when it answers /ping, /readyz and /readyz/etcd and its node
- * is Ready.
+ * Installs or upgrades to the pinned K3s version, re-runs the installer when the extra arguments
+ * changed, or restarts K3s when a config or token step left a marker; else changes nothing.
+ * Refuses a downgrade (and, on a server, skipping a minor version) before touching anything. A
+ * server first checks that every other etcd member is Ready (restarting now must not cost quorum)
+ * and, when asked, drains itself before an upgrade; it ends only when it answers /ping, /readyz and
+ * /readyz/etcd and its node is Ready.
  */
 export function installK3sScript(
   role: K3sRole,
@@ -94,18 +100,21 @@ export function installK3sScript(
     : ":";
   const drainStep =
     drain === undefined ? "" : `drain_for_upgrade "$node" "$version" ${drain} || exit 1`;
-  const install = options.airgap
-    ? airgapInstall(role, extraArgs, options.airgap.imagesFile)
-    : onlineInstall(role, k3s, extraArgs);
+  const install = options.airgap ? airgapInstall(options.airgap.imagesFile) : onlineInstall(k3s);
   return script(`
 ${VERSION_FUNCTIONS}
 ${isServer ? [KUBE_LOCAL, NODE_FUNCTIONS, DRAIN_FUNCTIONS].join("\n") : ""}
 version=${shQuote(k3s.version)}
+exec=${installExec(role, extraArgs)}
 node=${shQuote(options.nodeName)}
 marker=${restartMarkerPath(service)}
+state=${installedStatePath(service)}
 ${INSTALLED_VERSION}
 refuse_downgrade "$node"
-if [ "$installed" = "$version" ] && svc_running ${service}; then
+${isServer ? 'refuse_minor_skip "$node"' : ""}
+recorded=$(cat "$state" 2>/dev/null) || recorded=""
+# A host installed before the program kept this record counts as installed with these arguments.
+if [ "$installed" = "$version" ] && svc_running ${service} && [ "\${recorded:-$version $exec}" = "$version $exec" ]; then
   if [ -e "$marker" ]; then
     ${beforeRestart}
     svc restart ${service}; log "${service}: restarted for its changed config or token"
@@ -115,11 +124,17 @@ if [ "$installed" = "$version" ] && svc_running ${service}; then
 else
   if [ -n "$installed" ] && svc_running ${service}; then
     ${beforeRestart}
-    log "upgrading K3s on $node from $installed to $version"
-    ${drainStep}
+    if [ "$installed" = "$version" ]; then
+      log "re-running the K3s installer on $node for its changed arguments"
+    else
+      log "upgrading K3s on $node from $installed to $version"
+      ${drainStep}
+    fi
   fi
   ${install}
 fi
+mkdir -p ${K3S_HA_STATE_DIR}
+printf '%s\n' "$version $exec" >"$state"
 rm -f "$marker"
 ${readyCheck(role)}`);
 }
@@ -128,7 +143,7 @@ function installExec(role: K3sRole, extraArgs: string[]): string {
   return shQuote([role, ...extraArgs].join(" "));
 }
 
-function onlineInstall(role: K3sRole, k3s: K3sConfig, extraArgs: string[]): string {
+function onlineInstall(k3s: K3sConfig): string {
   const verify = k3s.installScriptSha256
     ? `echo ${shQuote(`${k3s.installScriptSha256}  `)}"$installer" | sha256sum -c - >/dev/null 2>&1 || {
     log "install script from ${k3s.installScriptUrl} does not match installScriptSha256"; exit 1; }`
@@ -138,11 +153,11 @@ function onlineInstall(role: K3sRole, k3s: K3sConfig, extraArgs: string[]): stri
   installer=$(mktemp); trap 'rm -f "$installer"' EXIT
   curl -sfL --retry 5 --retry-delay 2 -o "$installer" ${shQuote(k3s.installScriptUrl)}
   ${verify}
-  INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC=${installExec(role, extraArgs)} ${mirror}sh "$installer" >&2`;
+  INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" ${mirror}sh "$installer" >&2`;
 }
 
 /** Puts the verified binary and images in place, then runs the verified installer without download. */
-function airgapInstall(role: K3sRole, extraArgs: string[], imagesFile?: string): string {
+function airgapInstall(imagesFile?: string): string {
   const staged = `${AIRGAP_VERIFIED_DIR}/${AIRGAP_K3S_FILE}`;
   const images = imagesFile
     ? `mkdir -p ${K3S_IMAGES_DIR}
@@ -154,7 +169,7 @@ function airgapInstall(role: K3sRole, extraArgs: string[], imagesFile?: string):
   fi
   install -m 0755 ${staged} /usr/local/bin/k3s
   ${images}
-  INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC=${installExec(role, extraArgs)} sh ${AIRGAP_VERIFIED_DIR}/${AIRGAP_INSTALLER_FILE} >&2`;
+  INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" sh ${AIRGAP_VERIFIED_DIR}/${AIRGAP_INSTALLER_FILE} >&2`;
 }
 
 function readyCheck(role: K3sRole): string {
@@ -175,7 +190,7 @@ export function uninstallK3sScript(role: K3sRole): string {
   const uninstall = uninstallScriptPath(role);
   return script(`
 if [ -x ${uninstall} ]; then ${uninstall} >&2; else log "no ${uninstall}: K3s is not installed"; fi
-rm -f ${K3S_CONFIG_PATH} ${restartMarkerPath(serviceName(role))}`);
+rm -f ${K3S_CONFIG_PATH} ${restartMarkerPath(serviceName(role))} ${installedStatePath(serviceName(role))}`);
 }
 
 /** Prints the token a first server generated. Its output is a secret. */

@@ -36,6 +36,17 @@ version_older() {
   older_key=$(k3s_version_key "$1")
   [ "$(printf '%s\\n%s\\n' "$older_key" "$(k3s_version_key "$2")" | sort -V | head -n 1)" = "$older_key" ]
 }
+# Stops before anything is touched when $version skips a minor version of $installed on node $1:
+# Kubernetes upgrades its control plane one minor version at a time.
+refuse_minor_skip() {
+  [ -n "$installed" ] || return 0
+  from=$(printf '%s' "$installed" | sed -n 's/^v\\([0-9]*\\)\\.\\([0-9]*\\)\\..*/\\1 \\2/p')
+  to=$(printf '%s' "$version" | sed -n 's/^v\\([0-9]*\\)\\.\\([0-9]*\\)\\..*/\\1 \\2/p')
+  if [ "\${from% *}" = "\${to% *}" ] && [ "\${to#* }" -gt $((\${from#* } + 1)) ]; then
+    log "refusing to upgrade K3s from $installed to $version on $1: Kubernetes upgrades one minor version at a time; go to v\${from% *}.$((\${from#* } + 1)) first"
+    exit 1
+  fi
+}
 # Stops before anything is touched when $installed is newer than $version on node $1.
 refuse_downgrade() {
   if [ -n "$installed" ] && version_older "$version" "$installed"; then

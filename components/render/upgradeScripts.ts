@@ -26,6 +26,7 @@ if [ "$installed" = "$version" ]; then
   log "K3s on $node already runs $version: no snapshot to take"; exit 0
 fi
 refuse_downgrade "$node"
+refuse_minor_skip "$node"
 wait_for 120 "etcd to report healthy (/readyz/etcd)" kube get --raw=/readyz/etcd || {
   log "etcd on $node is not healthy: not upgrading a cluster that may not survive it"; exit 1; }
 k3s etcd-snapshot save --name ${shQuote(name)} >&2

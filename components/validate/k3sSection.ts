@@ -114,7 +114,7 @@ export function readK3sSection(
   p: Problems,
   raw: RawClusterConfig,
   defaults: K3sDefaults,
-): K3sConfig | undefined {
+): Omit<K3sConfig, "extraTlsSans" | "airgap"> | undefined {
   const version = readVersion(p, raw.k3sVersion);
   const installScriptUrl =
     readInstallScriptUrl(p, raw.installScriptUrl) ?? defaults.installScriptUrl;

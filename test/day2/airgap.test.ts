@@ -274,6 +274,7 @@ describe("the airgap setting", function () {
           installScriptUrl: "https://get.k3s.io",
           extraServerArgs: [],
           extraAgentArgs: [],
+          extraTlsSans: [],
         },
         [],
         { nodeName: "agent-1", airgap: {} },

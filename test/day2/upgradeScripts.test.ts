@@ -6,7 +6,11 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { K3sConfig } from "../../components/config";
-import { installK3sScript, writeK3sFileScript } from "../../components/render/k3sScripts";
+import {
+  installK3sScript,
+  installedStatePath,
+  writeK3sFileScript,
+} from "../../components/render/k3sScripts";
 import { VERSION_FUNCTIONS, restartMarkerPath } from "../../components/render/k3sShell";
 import { PRELUDE, shQuote } from "../../components/render/shell";
 import {
@@ -43,7 +47,7 @@ touch "$FAKE_K3S_STATE/running-k3s"
 }
 
 function k3sConfig(version: string, installScriptUrl = "https://get.k3s.io"): K3sConfig {
-  return { version, installScriptUrl, extraServerArgs: [], extraAgentArgs: [] };
+  return { version, installScriptUrl, extraServerArgs: [], extraAgentArgs: [], extraTlsSans: [] };
 }
 
 const servers = (notReady: string[] = []): FakeNode[] =>
@@ -159,6 +163,48 @@ sh -c ${shQuote(install(host, NEW))}`,
     expect(host.calls().filter((c) => /restart/.test(c))).to.have.length(1);
   });
 
+  it("refuses to skip a minor version on a server", async () => {
+    const host = fakeHost({ version: "v1.26.15+k3s1", running: ["k3s"], nodes: servers() });
+    const r = await host.run(install(host, NEW), { isolated: true });
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.contain(
+      `refusing to upgrade K3s from v1.26.15+k3s1 to ${NEW} on server-2: Kubernetes upgrades one minor version at a time; go to v1.27 first`,
+    );
+    expect(host.calls()).to.deep.equal(["k3s --version"]);
+  });
+
+  it("re-runs the installer, without a drain, when only the extra arguments changed", async () => {
+    const host = fakeHost({ version: NEW, running: ["k3s"], nodes: servers() });
+    const state = installedStatePath("k3s");
+    const withArgs = installK3sScript(
+      "server",
+      k3sConfig(NEW, fakeInstaller(host)),
+      ["--disable=traefik"],
+      { nodeName: "server-2", drainTimeoutSeconds: 45 },
+    );
+    const r = await host.run(`${withArgs}\ncat ${state}`, {
+      isolated: true,
+      setup: `mkdir -p /var/lib/k3s-ha; echo '${NEW} server' >${state}`,
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain(
+      "re-running the K3s installer on server-2 for its changed arguments",
+    );
+    expect(host.calls()).to.include(`installer version=${NEW} exec=server --disable=traefik`);
+    expect(host.calls().some((c) => c.includes("drain "))).to.equal(false);
+    expect(r.stdout.trim()).to.equal(`${NEW} server --disable=traefik`);
+  });
+
+  it("adopts a host installed before the record existed without re-installing", async () => {
+    const host = fakeHost({ version: NEW, running: ["k3s"], nodes: servers() });
+    const r = await host.run(`${install(host, NEW)}\ncat ${installedStatePath("k3s")}`, {
+      isolated: true,
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal(`${NEW} server`);
+    expect(host.calls().some((c) => c.startsWith("installer"))).to.equal(false);
+  });
+
   it("passes shellcheck with and without the drain", () => {
     const host = fakeHost({});
     for (const drain of [undefined, 60]) {
@@ -193,6 +239,16 @@ describe("the pre-upgrade etcd snapshot on server-1", function () {
     const host = fakeHost({ version: NEW, running: ["k3s"] });
     const same = await host.run(text);
     expect([same.status, same.stdout]).to.deep.equal([0, ""]);
+    expect(host.calls().filter((c) => c.includes("etcd-snapshot"))).to.deep.equal([]);
+  });
+
+  it("refuses to skip a minor version before any server is touched", async () => {
+    const host = fakeHost({ version: "v1.26.15+k3s1", running: ["k3s"] });
+    const r = await host.run(text);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.contain(
+      "Kubernetes upgrades one minor version at a time; go to v1.27 first",
+    );
     expect(host.calls().filter((c) => c.includes("etcd-snapshot"))).to.deep.equal([]);
   });
 
