@@ -84,7 +84,7 @@ describe("day 2 under mocks: load-balancer changes", function () {
   });
 
   it("switching haproxy to nginx replaces the LB tier and re-points servers and agents", async () => {
-    const nginx = {
+    const nginx: Record<string, unknown> = {
       ...devStack(),
       "k3s-ha:lbKind": "nginx",
       "k3s-ha:lbHosts": [{ name: "lb-3", address: "10.10.10.97" }],
