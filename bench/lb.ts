@@ -10,13 +10,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CONFIG_SETS, ConfigName, VrrpMode } from "../lab/configs/config-set";
+import { ConfigName, VrrpMode } from "../lab/configs/config-set";
 import { FAULTS, FAULT_IDS, FaultId } from "../lab/faults";
 import { Lab, requireRoot } from "../lab/lab";
 import { LbTier } from "../lab/lb-tier";
 import { DEFAULT_LOAD, ScenarioResult, runScenario } from "../lab/scenario";
 import { teardownOnSignals } from "../lab/signals";
-import { measureCost } from "./lb/cost";
+import { CostRun, measureCost } from "./lb/cost";
 import { BenchReport, renderMarkdown } from "./lb/report";
 import { timelineSvg } from "./lb/svg";
 
@@ -44,7 +44,7 @@ const POST_MS: Record<FaultId, number> = quick
       "nginx-server-hang": 30_000,
     };
 /** Faults also run with unicast VRRP (ours only: the page has no unicast configuration). */
-const UNICAST_FAULTS: FaultId[] = ["haproxy-kill", "haproxy-hang", "link-down"];
+const UNICAST_FAULTS: FaultId[] = ["haproxy-kill", "haproxy-hang", "link-down", "link-back"];
 const COST_MS = quick ? 2_000 : 4_000;
 const COST_ROUNDS = quick ? 1 : 3;
 const COST_CONCURRENCY = 8;
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const lab = new Lab();
   const tier = new LbTier(lab.dir);
   const scenarios: ScenarioResult[] = [];
-  const cost: BenchReport["cost"] = [];
+  let cost: CostRun[] = [];
   try {
     await lab.up();
     const runs: { fault: FaultId; config: ConfigName; vrrp: VrrpMode }[] = [];
@@ -101,16 +101,10 @@ async function main(): Promise<void> {
           `last failure ${r.lastFailureAfterMs}, watches lost ${r.watches.lost}, split ${r.vip?.splitBrainSamples ?? null}`,
       );
     }
-    for (const config of ["ours", "baseline"] as const) {
-      await tier.startHaproxyPair(CONFIG_SETS[config], "multicast");
-      const costRuns = await measureCost(lab, COST_ROUNDS, COST_CONCURRENCY, COST_MS);
-      for (const r of costRuns) {
-        console.log(
-          `cost ${config}: ${r.path}: ${r.connPerSec.toFixed(0)}/s p50 ${r.p50Ms} p99 ${r.p99Ms}`,
-        );
-      }
-      cost.push({ config, runs: costRuns });
-      await tier.stop();
+    console.log("LB cost");
+    cost = await measureCost(lab, tier, COST_ROUNDS, COST_CONCURRENCY, COST_MS);
+    for (const r of cost) {
+      console.log(`    ${r.path}: ${r.connPerSec.toFixed(0)}/s p50 ${r.p50Ms} p99 ${r.p99Ms}`);
     }
   } finally {
     await tier.stop().catch(() => undefined);

@@ -1,6 +1,8 @@
 /** The LB's cost: new TLS connections per second and connect-to-first-byte latency, via VIP vs direct. */
 import { API_PORT, HOST_ADDRESSES, STAND_INS, VIP } from "../../lab/constants";
+import { CONFIG_SETS, ConfigName } from "../../lab/configs/config-set";
 import { Lab } from "../../lab/lab";
+import { LbTier } from "../../lab/lb-tier";
 import { startLoad } from "../../lab/load";
 
 export interface CostRun {
@@ -54,24 +56,44 @@ async function closedLoop(
   };
 }
 
+/** A way from the client to a stand-in; `config` set = through that config's VIP holder. */
+export interface CostPath {
+  label: string;
+  hosts: string[];
+  config?: ConfigName;
+}
+
+export const COST_PATHS: CostPath[] = [
+  { label: "through the VIP, rendered config (ours)", hosts: [VIP], config: "ours" },
+  { label: "through the VIP, page's config (baseline)", hosts: [VIP], config: "baseline" },
+  { label: "straight to one stand-in (server-1)", hosts: [HOST_ADDRESSES["server-1"]] },
+  {
+    label: "straight to the three stand-ins, round-robin by the client",
+    hosts: STAND_INS.map((s) => HOST_ADDRESSES[s]),
+  },
+];
+
 /**
- * Every path `rounds` times, interleaved (VIP, direct, direct, VIP, ...) so drift from other
- * load on a shared machine spreads over all paths; rates and percentiles pool the rounds.
+ * Every path `rounds` times, taking turns, so drift from other load on a shared machine spreads
+ * over all paths; rates and percentiles pool the rounds. The LB pair runs only for VIP paths.
  */
 export async function measureCost(
   lab: Lab,
+  tier: LbTier,
   rounds: number,
   concurrency: number,
   durationMs: number,
 ): Promise<CostRun[]> {
-  const paths = Object.values(COST_PATHS);
-  const raw = paths.map(() => [] as RawRun[]);
+  const raw = COST_PATHS.map(() => [] as RawRun[]);
   for (let round = 0; round < rounds; round++) {
-    for (const [i, p] of paths.entries()) {
+    for (const [i, p] of COST_PATHS.entries()) {
+      if (p.config) await tier.startHaproxyPair(CONFIG_SETS[p.config], "multicast");
+      else await tier.stop();
       raw[i].push(await closedLoop(lab, p.hosts, concurrency, durationMs));
     }
   }
-  return paths.map((p, i) => {
+  await tier.stop();
+  return COST_PATHS.map((p, i) => {
     const latencies = raw[i].flatMap((r) => r.latencies).sort((a, b) => a - b);
     const elapsed = raw[i].reduce((sum, r) => sum + r.elapsedMs, 0);
     return {
@@ -86,12 +108,3 @@ export async function measureCost(
     };
   });
 }
-
-export const COST_PATHS = {
-  vip: { label: "through the VIP (HAProxy on the holder)", hosts: [VIP] },
-  directOne: { label: "straight to one stand-in (server-1)", hosts: [HOST_ADDRESSES["server-1"]] },
-  directAll: {
-    label: "straight to the three stand-ins, round-robin by the client",
-    hosts: STAND_INS.map((s) => HOST_ADDRESSES[s]),
-  },
-};

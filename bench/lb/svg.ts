@@ -20,9 +20,9 @@ export function panelLabel(r: ScenarioResult): string {
 
 function marker(r: ScenarioResult): { atMs: number; label: string } | undefined {
   if (r.ejectedAfterMs !== null) return { atMs: r.ejectedAfterMs, label: "stand-in DOWN" };
-  if (r.vip?.movedAfterMs != null) return { atMs: r.vip.movedAfterMs, label: "VIP moved" };
   if (r.vip?.returnedToAfterMs != null)
     return { atMs: r.vip.returnedToAfterMs, label: "VIP flapped back" };
+  if (r.vip?.movedAfterMs != null) return { atMs: r.vip.movedAfterMs, label: "VIP moved" };
   return undefined;
 }
 
