@@ -1,0 +1,68 @@
+/**
+ * Names and addresses of the end-to-end lab. Everything it creates carries PREFIX (namespaces) or
+ * lives under E2E_DIR, so cleanup finds leftovers and never touches the LB lab (`k3sha-lab-`).
+ */
+export const PREFIX = "k3sha-e2e-";
+/** The netns holding the bridge that joins every host ("the switch"). */
+export const SWITCH_NS = `${PREFIX}sw`;
+export const BRIDGE = "br0";
+/** Interface name inside each host: the dev stack's VRRP interface. */
+export const HOST_IF = "eth1";
+export const PREFIX_LENGTH = 24;
+/** A private subnet used only inside namespaces this lab creates. */
+export const SUBNET = "10.77.0";
+export const VIP = `${SUBNET}.100`;
+
+export type HostName =
+  | "server-1"
+  | "server-2"
+  | "server-3"
+  | "lb-1"
+  | "lb-2"
+  | "agent-1"
+  | "agent-2"
+  | "agent-3"
+  | "mirror";
+
+export const SERVERS = ["server-1", "server-2", "server-3"] as const;
+export const LB_HOSTS = ["lb-1", "lb-2"] as const;
+export const AGENTS = ["agent-1", "agent-2", "agent-3"] as const;
+export const K3S_NODES = [...SERVERS, ...AGENTS] as const;
+
+export const HOST_ADDRESSES: Record<HostName, string> = {
+  "server-1": `${SUBNET}.50`,
+  "server-2": `${SUBNET}.51`,
+  "server-3": `${SUBNET}.52`,
+  "lb-1": `${SUBNET}.98`,
+  "lb-2": `${SUBNET}.99`,
+  "agent-1": `${SUBNET}.101`,
+  "agent-2": `${SUBNET}.102`,
+  "agent-3": `${SUBNET}.103`,
+  mirror: `${SUBNET}.200`,
+};
+export const HOSTS = Object.keys(HOST_ADDRESSES) as HostName[];
+
+/**
+ * The controller: a netns on the lab network standing for the machine that runs Pulumi. The
+ * executor dials hosts from there (through a relay), never from this machine's own network.
+ */
+export const CONTROLLER_NS = `${PREFIX}controller`;
+export const CONTROLLER_ADDRESS = `${SUBNET}.10`;
+
+export function nsName(host: HostName): string {
+  return `${PREFIX}${host}`;
+}
+
+/**
+ * Lab state: keys, per-host private trees, logs, the mirror's files. Outside /tmp (each host has a
+ * private /tmp) and in root-owned 0755 directories, so sshd's StrictModes accepts the key file.
+ */
+export const E2E_DIR = "/var/lib/k3sha-e2e";
+/** The mirror's HTTP port and base URL (reachable only inside the lab). */
+export const MIRROR_PORT = 8080;
+export const MIRROR_URL = `http://${HOST_ADDRESSES.mirror}:${MIRROR_PORT}`;
+export const INSTALL_SCRIPT_URL = `${MIRROR_URL}/install.sh`;
+
+/** The second SSH user: passwordless sudo on the lab hosts only (a private /etc/sudoers.d). */
+export const SUDO_USER = "k3sha";
+export const SUDO_USER_UID = 47301;

@@ -1,0 +1,150 @@
+/**
+ * One lab host: its own netns plus mount, UTS and pid namespaces held by its sshd, which runs as
+ * pid 1 of the host (sshd reaps every exited child, so daemons that init scripts detach do not
+ * linger as zombies). Private /run, /tmp, /etc/rancher, /var/lib/rancher, /etc/haproxy,
+ * /etc/keepalived, /etc/nginx, /var/log/nginx, /etc/init.d, /usr/local/bin, /etc/sudoers.d and
+ * /etc/hosts. Killing pid 1 kills every process on the host.
+ */
+import { ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { E2E_DIR, HOST_ADDRESSES, HostName, SUDO_USER, nsName } from "./constants";
+import { childPids, isAlive, pidsInPidNamespace, signal, startLogged } from "../lab/processes";
+import { run, waitFor } from "../lab/sh";
+import { generateHostKey, renderSshdConfig } from "./sshd";
+
+/** Private trees: directory in the host's folder → where the host sees it, and what it starts with. */
+export const PRIVATE_TREES: { sub: string; target: string; copyFrom?: string }[] = [
+  { sub: "etc-rancher", target: "/etc/rancher" },
+  { sub: "var-lib-rancher", target: "/var/lib/rancher" },
+  { sub: "etc-haproxy", target: "/etc/haproxy", copyFrom: "/etc/haproxy" },
+  { sub: "etc-keepalived", target: "/etc/keepalived", copyFrom: "/etc/keepalived" },
+  { sub: "etc-nginx", target: "/etc/nginx", copyFrom: "/etc/nginx" },
+  { sub: "var-log-nginx", target: "/var/log/nginx" },
+  { sub: "etc-init.d", target: "/etc/init.d", copyFrom: "/etc/init.d" },
+  { sub: "usr-local-bin", target: "/usr/local/bin" },
+  { sub: "etc-sudoers.d", target: "/etc/sudoers.d", copyFrom: "/etc/sudoers.d" },
+];
+
+export const MOUNTPOINTS = PRIVATE_TREES.map((t) => t.target);
+
+export class E2eHost {
+  readonly dir: string;
+  readonly address: string;
+  /** Public host key as known_hosts holds it; set by boot(). */
+  hostKey = "";
+  private holder?: ChildProcess;
+  private initPid = 0;
+
+  constructor(readonly name: HostName) {
+    this.dir = path.join(E2E_DIR, "hosts", name);
+    this.address = HOST_ADDRESSES[name];
+  }
+
+  /** Fresh host: private trees from the distribution's files, a new host key, sshd listening. */
+  async boot(): Promise<void> {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    for (const tree of PRIVATE_TREES) {
+      const dest = path.join(this.dir, tree.sub);
+      if (tree.copyFrom) {
+        fs.cpSync(tree.copyFrom, dest, {
+          recursive: true,
+          verbatimSymlinks: true,
+          preserveTimestamps: true,
+        });
+      }
+      fs.mkdirSync(dest, { recursive: true, mode: 0o755 });
+    }
+    const sudoers = path.join(this.dir, "etc-sudoers.d", "k3sha-e2e");
+    fs.writeFileSync(sudoers, `${SUDO_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+    const hosts = `127.0.0.1 localhost\n127.0.1.1 ${this.name}\n`;
+    fs.writeFileSync(path.join(this.dir, "hosts"), hosts, { mode: 0o644 });
+    this.hostKey = await generateHostKey(this.dir, this.name);
+    const sshdConfig = path.join(this.dir, "sshd_config");
+    fs.writeFileSync(sshdConfig, renderSshdConfig(this.dir, this.address), { mode: 0o644 });
+
+    const mounts = PRIVATE_TREES.map(
+      (t) => `mount --bind ${path.join(this.dir, t.sub)} ${t.target}`,
+    );
+    const script = [
+      "set -e",
+      "mount -t tmpfs -o mode=755 tmpfs /run",
+      "mkdir -p /run/sshd /run/lock",
+      "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+      ...mounts,
+      `mount --bind ${path.join(this.dir, "hosts")} /etc/hosts`,
+      `hostname ${this.name}`,
+      `exec /usr/sbin/sshd -D -e -f ${sshdConfig}`,
+    ].join("\n");
+    const args = ["netns", "exec", nsName(this.name), "unshare", "--mount", "--uts", "--pid"];
+    args.push("--fork", "--mount-proc", "--propagation", "private", "sh", "-c", script);
+    const holder = startLogged("ip", args, path.join(this.dir, "sshd.log"));
+    this.holder = holder;
+    await waitFor(
+      `${this.name}'s sshd to start`,
+      () => {
+        const init = childPids(holder.pid ?? 0)[0];
+        if (!init || readComm(init) !== "sshd") return false;
+        this.initPid = init;
+        return true;
+      },
+      10_000,
+      20,
+    );
+    await waitFor(
+      `${this.name}'s sshd listening on ${this.address}:22`,
+      async () => (await this.exec("ss", ["-Hltn", "sport = :22"])).trim() !== "",
+      10_000,
+      50,
+    );
+  }
+
+  /** Host-side pid of the host's pid 1 (its sshd). */
+  get pid1(): number {
+    if (!this.initPid) throw new Error(`${this.name} is not booted`);
+    return this.initPid;
+  }
+
+  /** A path as seen inside the host's mount namespace, reachable from outside through /proc. */
+  hostPath(p: string): string {
+    return `/proc/${this.pid1}/root${p}`;
+  }
+
+  /** Runs a command inside the host (all its namespaces) and waits for it. */
+  exec(cmd: string, args: string[], opts: { allowFailure?: boolean } = {}): Promise<string> {
+    const ns = ["-t", String(this.pid1), "-m", "-n", "-p", "-u", "--"];
+    return run("nsenter", [...ns, cmd, ...args], opts);
+  }
+
+  /** Starts a long-running process inside the host, its output appended to a log in the host dir. */
+  spawn(logName: string, cmd: string, args: string[]): ChildProcess {
+    const ns = ["-t", String(this.pid1), "-m", "-n", "-p", "-u", "--"];
+    return startLogged("nsenter", [...ns, cmd, ...args], path.join(this.dir, logName));
+  }
+
+  /** Host-side pids of processes named `comm` on this host. */
+  pids(comm: string): number[] {
+    return this.initPid ? pidsInPidNamespace(this.initPid, comm) : [];
+  }
+
+  /** Kills pid 1 of the host's pid namespace: the kernel then kills every process on the host. */
+  async shutdown(): Promise<void> {
+    const init = this.initPid;
+    if (init) {
+      signal(init, "SIGKILL");
+      await waitFor(`${this.name}'s processes to exit`, () => !isAlive(init), 10_000, 20);
+    }
+    if (this.holder?.pid) signal(this.holder.pid, "SIGKILL");
+    this.holder = undefined;
+    this.initPid = 0;
+  }
+}
+
+function readComm(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Fills the mirror's document root: the stand-in installer at /install.sh and, per K3s version, the
+ * stand-in k3s with its sha256 list, laid out like a release (/k3s/<version>/k3s). Then runs the
+ * mirror's HTTP server on the mirror host.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as ts from "typescript";
+import { E2E_DIR, MIRROR_PORT, MIRROR_URL } from "./constants";
+import { E2eHost } from "./host";
+import { waitFor } from "../lab/sh";
+
+export const MIRROR_ROOT = path.join(E2E_DIR, "mirror", "root");
+export const MIRROR_LOG = path.join(E2E_DIR, "mirror", "requests.jsonl");
+const NODE_MODULES = path.resolve(__dirname, "..", "node_modules");
+
+function transpile(file: string): string {
+  return ts.transpileModule(fs.readFileSync(path.join(__dirname, "stand-in", file), "utf8"), {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+}
+
+export const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
+
+/** The stand-in installer as served; its sha256 is what the stack's installScriptSha256 pins. */
+export function installerText(): string {
+  return fs
+    .readFileSync(path.join(__dirname, "stand-in", "install.sh"), "utf8")
+    .replace("@MIRROR_URL@", MIRROR_URL);
+}
+
+const STAND_IN_MODULES = ["http", "jsonpath", "kubectl"];
+
+/**
+ * The stand-in k3s for one version, as one executable file: its modules bundled behind a small
+ * require shim, this machine's node, the repo's node_modules for `yaml`.
+ */
+function standInK3s(version: string): string {
+  const modules = STAND_IN_MODULES.map(
+    (name) =>
+      `  "./${name}": function (module, exports, require) {\n${transpile(`${name}.ts`)}\n  },`,
+  );
+  return [
+    `#!${process.execPath}`,
+    "// K3s STAND-IN served by the k3s-ha e2e lab mirror. Not K3s.",
+    `const STAND_IN_VERSION = ${JSON.stringify(version)};`,
+    `module.paths.unshift(${JSON.stringify(NODE_MODULES)});`,
+    "const standInModules = {",
+    ...modules,
+    "};",
+    "const standInCache = {};",
+    "function standInRequire(name) {",
+    "  if (!standInModules[name]) return require(name);",
+    "  if (!standInCache[name]) {",
+    "    const m = { exports: {} };",
+    "    standInCache[name] = m;",
+    "    standInModules[name](m, m.exports, standInRequire);",
+    "  }",
+    "  return standInCache[name].exports;",
+    "}",
+    "(function (module, exports, require) {",
+    transpile("k3s.ts"),
+    "})(module, exports, standInRequire);",
+  ].join("\n");
+}
+
+export function populateMirror(versions: string[]): void {
+  fs.rmSync(path.dirname(MIRROR_ROOT), { recursive: true, force: true });
+  fs.mkdirSync(MIRROR_ROOT, { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(MIRROR_ROOT, "install.sh"), installerText(), { mode: 0o644 });
+  for (const version of versions) {
+    const dir = path.join(MIRROR_ROOT, "k3s", version);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const k3s = standInK3s(version);
+    fs.writeFileSync(path.join(dir, "k3s"), k3s, { mode: 0o644 });
+    fs.writeFileSync(path.join(dir, "sha256sum-amd64.txt"), `${sha256(k3s)}  k3s\n`);
+  }
+  fs.writeFileSync(
+    path.join(path.dirname(MIRROR_ROOT), "mirror-server.js"),
+    transpile("mirror-server.ts"),
+  );
+}
+
+export async function startMirror(host: E2eHost): Promise<void> {
+  const serverJs = path.join(path.dirname(MIRROR_ROOT), "mirror-server.js");
+  host.spawn("mirror.log", process.execPath, [
+    serverJs,
+    MIRROR_ROOT,
+    String(MIRROR_PORT),
+    MIRROR_LOG,
+  ]);
+  await waitFor(
+    `the mirror listening on ${host.address}:${MIRROR_PORT}`,
+    async () => (await host.exec("ss", ["-Hltn", `sport = :${MIRROR_PORT}`])).trim() !== "",
+    10_000,
+    50,
+  );
+}
+
+export function mirrorRequests(): { from: string; path: string; status: number }[] {
+  if (!fs.existsSync(MIRROR_LOG)) return [];
+  return fs
+    .readFileSync(MIRROR_LOG, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { from: string; path: string; status: number });
+}
