@@ -189,11 +189,18 @@ export function renderMarkdown(rep: BenchReport): string {
 /** One paragraph per missed target (and per fault where the page's config beats ours). */
 function missedNotes(rep: BenchReport): string[] {
   const notes: string[] = [];
+  const missed = new Map<FaultId, string[]>();
   for (const r of rep.scenarios) {
     const target = TARGETS[r.spec.fault];
     if (r.spec.config !== "ours" || !target || target.met(r)) continue;
-    const what = `${FAULTS[r.spec.fault].title} (${r.spec.vrrp} VRRP): ${headline(r).text}`;
-    notes.push(`- ${what}; target ${target.text}. ${WHY[r.spec.fault] ?? ""}`.trim());
+    missed.set(r.spec.fault, [
+      ...(missed.get(r.spec.fault) ?? []),
+      `${headline(r).text} (${r.spec.vrrp} VRRP)`,
+    ]);
+  }
+  for (const [fault, seen] of missed) {
+    const what = `${FAULTS[fault].title}: ${seen.join(", ")}; target ${TARGETS[fault]?.text}.`;
+    notes.push(`- ${what} ${WHY[fault] ?? ""}`.trim());
   }
   const kill = (c: string) =>
     rep.scenarios.find(
@@ -221,7 +228,9 @@ const WHY: Partial<Record<FaultId, string>> = {
     "`fastinter 1s`), so a crash is marked DOWN 2-4 s after it happens depending on where in the " +
     "check cycle it lands. Clients lose nothing meanwhile (`retries 3` + `option redispatch 1` send a " +
     "refused connection to another server), which is why the failed count stays 0. `fall 2` (or " +
-    "`inter 1s`) would bring the ejection under 3 s, at the price of ejecting on two lost checks.",
+    "`inter 1s`) would bring the ejection under 3 s, at the price of ejecting on two lost checks; " +
+    "`observe layer4 error-limit 1 on-error mark-down` would eject on the first refused client " +
+    "connection.",
   "server-hang":
     "A hung server fails by timing out: each check costs `timeout check 2s`, three of them (`fall 3`) " +
     "plus the first `inter 2s` add up to about 8-10 s. `timeout check 1s` would bring it to about 6 s.",
@@ -231,7 +240,8 @@ const WHY: Partial<Record<FaultId, string>> = {
     "advert. `fall 1`, or `curl -m 0.5` with `interval 1`, would move it in about 2 s, at the price of " +
     "moving the VIP (and cutting every proxied connection) on a single slow answer.",
   "haproxy-kill":
-    "The check needs two failures (`fall 2`, `interval 1`) before KeepAlived gives up the VIP.",
+    "The check needs two failures (`fall 2`, `interval 1`) before KeepAlived gives up the VIP; " +
+    "KeepAlived's `vrrp_track_process` (netlink process events) would react to the exit at once.",
   "link-down":
     "The backup takes over after 3 missed adverts plus skew (3 × `advert_int 1` + (256 − priority)/256 s ≈ 3.6 s).",
 };
