@@ -3,7 +3,7 @@
  * pid 1 of the host (sshd reaps every exited child, so daemons that init scripts detach do not
  * linger as zombies). Private /run, /tmp, /etc/rancher, /var/lib/rancher, /etc/haproxy,
  * /etc/keepalived, /etc/nginx, /var/log/nginx, /etc/init.d, /usr/local/bin, /etc/sudoers.d and
- * /etc/hosts. Killing pid 1 kills every process on the host.
+ * /etc/hosts and the program's state directory. Killing pid 1 kills every process on the host.
  */
 import { ChildProcess } from "child_process";
 import * as fs from "fs";
@@ -11,6 +11,7 @@ import * as path from "path";
 import { E2E_DIR, HOST_ADDRESSES, HostName, SUDO_USER, nsName } from "./constants";
 import { childPids, isAlive, pidsInPidNamespace, signal, startLogged } from "../lab/processes";
 import { run, waitFor } from "../lab/sh";
+import { K3S_HA_STATE_DIR } from "../components/render/k3sShell";
 import { generateHostKey, renderSshdConfig } from "./sshd";
 
 /** Private trees: directory in the host's folder → where the host sees it, and what it starts with. */
@@ -24,6 +25,8 @@ export const PRIVATE_TREES: { sub: string; target: string; copyFrom?: string }[]
   { sub: "etc-init.d", target: "/etc/init.d", copyFrom: "/etc/init.d" },
   { sub: "usr-local-bin", target: "/usr/local/bin" },
   { sub: "etc-sudoers.d", target: "/etc/sudoers.d", copyFrom: "/etc/sudoers.d" },
+  // The program's own state on a host (install records, restart markers).
+  { sub: "var-lib-k3s-ha", target: K3S_HA_STATE_DIR },
 ];
 
 export const MOUNTPOINTS = PRIVATE_TREES.map((t) => t.target);
