@@ -174,6 +174,7 @@ export async function evaluate(
   const errors: string[] = [];
   const state = new Map<string, { stdout: string; stderr: string }>();
   const pending: Promise<unknown>[] = [];
+  const activity = { inFlight: 0, last: Date.now() };
 
   await pulumi.runtime.setMocks(
     {
@@ -193,7 +194,11 @@ export async function evaluate(
         }
         const work = runStep(args.name, inputs, opts.interrupt);
         pending.push(work);
-        const record = await work;
+        activity.inFlight++;
+        const record = await work.finally(() => {
+          activity.inFlight--;
+          activity.last = Date.now();
+        });
         steps.push(record);
         if (record.error) {
           errors.push(record.error);
@@ -247,10 +252,15 @@ export async function evaluate(
   try {
     delete require.cache[require.resolve(PROGRAM)];
     const program = (await import(PROGRAM)) as Record<string, unknown>;
-    await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch(swallow);
+    // After a failure the SDK never drains its RPC queue (the engine would end the program), so
+    // a failed run is over once no step runs and none has started for a while.
+    await Promise.race([
+      (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch(swallow),
+      failedAndQuiet(errors, activity),
+    ]);
     await Promise.allSettled(pending);
     for (const [key, value] of Object.entries(program)) {
-      outputs[key] = await settle(value);
+      outputs[key] = await settle(value, errors.length > 0);
     }
     // Let rejections still in flight reach the handler before the real one comes back.
     await new Promise((r) => setTimeout(r, 50));
@@ -263,13 +273,34 @@ export async function evaluate(
   return { resources, outputs, steps, errors, state };
 }
 
+const QUIET_MS = 2_000;
+
+async function failedAndQuiet(
+  errors: string[],
+  activity: { inFlight: number; last: number },
+): Promise<void> {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (errors.length > 0 && activity.inFlight === 0 && Date.now() - activity.last > QUIET_MS)
+      return;
+  }
+}
+
 /** An output's value, `{ secret: value }` when secret, or `{ failed: message }` when it rejected. */
-async function settle(value: unknown): Promise<unknown> {
+async function settle(value: unknown, failedRun: boolean): Promise<unknown> {
   if (!pulumi.Output.isInstance(value)) return value;
   const out = value as pulumi.Output<unknown>;
   const internal = out as unknown as { promise(): Promise<unknown> };
+  // In a failed run, an output that depends on a failed step never settles.
+  const never = new Promise<never>((_, reject) => {
+    if (failedRun)
+      setTimeout(() => reject(new Error("unresolved: a step it depends on failed")), 1_000);
+  });
   try {
-    const [plain, secret] = await Promise.all([internal.promise(), pulumi.isSecret(out)]);
+    const [plain, secret] = await Promise.race([
+      Promise.all([internal.promise(), pulumi.isSecret(out)]),
+      never,
+    ]);
     return secret ? { secret: plain } : plain;
   } catch (err) {
     return { failed: (err as Error).message };
