@@ -50,6 +50,7 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
   const sampler = new ProcSampler();
   let stack: LabStack;
   let first: Evaluation;
+  let again: Evaluation | undefined;
 
   before(async function () {
     await lab.up([stackVersion("haproxy")]);
@@ -75,7 +76,7 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
 
   it("3. running every create again changes no file and restarts no daemon; inputs are identical", async function () {
     const before = snapshot(lab);
-    const again = await up(stack, "every create again");
+    again = await up(stack, "every create again");
     expect(again.errors).to.deep.equal([]);
     expect(snapshot(lab)).to.deep.equal(before);
     expect(inputsOf(again), "a second evaluation registers byte-identical inputs").to.equal(
@@ -88,6 +89,20 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
     });
     expect(planned.errors).to.deep.equal([]);
     expect(inputsOf(planned)).to.equal(inputsOf(first));
+  });
+
+  it("3. on the second run each LB step sees its daemon running and reports it unchanged", function () {
+    expect(again, "the second run happened").to.not.equal(undefined);
+    for (const lb of LB_HOSTS) {
+      for (const daemon of ["haproxy", "keepalived"]) {
+        const step = again!.steps.find((s) => s.name === `lb-${lb}-${daemon}`);
+        // "started" here means svc_running judged a running daemon stopped: a changed config
+        // would then never be reloaded on a host without systemd.
+        expect(step?.stderr.trim(), `lb-${lb}-${daemon} on the second run`).to.equal(
+          `${daemon}: unchanged`,
+        );
+      }
+    }
   });
 
   it("5. every delete in reverse dependency order leaves the hosts clean", async function () {
