@@ -20,7 +20,10 @@ svc() {
   if systemd_running; then systemctl "$1" "$2"; else service "$2" "$1"; fi
 }
 svc_running() {
-  if systemd_running; then systemctl is-active --quiet "$1"; else service "$1" status >/dev/null 2>&1; fi
+  if systemd_running; then systemctl is-active --quiet "$1"; return; fi
+  # Not every init script has a status action (Debian's keepalived has none): its pid file tells.
+  if [ -s "/run/$1.pid" ]; then kill -0 "$(cat "/run/$1.pid")" 2>/dev/null; return; fi
+  service "$1" status >/dev/null 2>&1
 }
 svc_enable() {
   if systemd_running; then systemctl enable --quiet "$1"; fi

@@ -112,3 +112,31 @@ describe("the prelude's write_file", () => {
     expect(Date.now() - started).to.be.lessThan(10_000);
   });
 });
+
+describe("the prelude's svc_running without systemd", () => {
+  const probe = (pidfileContent: string | undefined) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-svc-"));
+    try {
+      // A private copy of the prelude that looks for pid files in a temp dir instead of /run.
+      const prelude = PRELUDE.replace(/\/run\/\$1\.pid/g, `${dir}/$1.pid`).replace(
+        "systemd_running() { [ -d /run/systemd/system ]; }",
+        "systemd_running() { false; }",
+      );
+      if (pidfileContent !== undefined)
+        fs.writeFileSync(path.join(dir, "demo.pid"), pidfileContent);
+      // `service` is not needed when a pid file exists; without one it reports a missing unit.
+      return runSh(`${prelude}\nservice() { return 3; }\nsvc_running demo`).status;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("trusts a pid file whose process lives, for init scripts without a status action", () => {
+    expect(probe(String(process.pid))).to.equal(0);
+  });
+
+  it("reports a stale pid file or no pid file and no status as not running", () => {
+    expect(probe("2147483646")).to.not.equal(0);
+    expect(probe(undefined)).to.not.equal(0);
+  });
+});
