@@ -102,13 +102,13 @@ export async function expectConfiguredCluster(
     const holders: string[] = [];
     for (const lb of LB_HOSTS) {
       const host = lab.host(lb);
-      expect(host.pids("haproxy"), `haproxy runs on ${lb}`).to.not.be.empty;
-      expect(host.pids("keepalived"), `keepalived runs on ${lb}`).to.not.be.empty;
+      expect(host.pids("haproxy"), `haproxy runs on ${lb}`).to.have.length.greaterThan(0);
+      expect(host.pids("keepalived"), `keepalived runs on ${lb}`).to.have.length.greaterThan(0);
       if ((await hostAddresses(host)).includes(VIP)) holders.push(lb);
     }
     expect(holders, "exactly one LB host holds the VIP").to.have.length(1);
   } else {
-    expect(lab.host("lb-1").pids("nginx"), "nginx runs on lb-1").to.not.be.empty;
+    expect(lab.host("lb-1").pids("nginx"), "nginx runs on lb-1").to.have.length.greaterThan(0);
   }
 
   // The kubeconfig output points at the registration address and works from an agent host.
@@ -215,7 +215,7 @@ export function secretsOf(lab: E2eLab, configured: string[] = []): string[] {
     .split("\n")
     .filter((l) => l.length >= 40 && !l.startsWith("-----"));
   const secrets = [full, full.split("::server:")[1], admin, ...keyLines, ...configured];
-  expect(keyLines, "the key has body lines to look for").to.not.be.empty;
+  expect(keyLines, "the key has body lines to look for").to.have.length.greaterThan(0);
   return secrets;
 }
 

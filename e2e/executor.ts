@@ -109,14 +109,15 @@ async function runStep(
   const onClient =
     interrupt?.step === name
       ? (client: Client) => {
-          watcher = setInterval(async () => {
+          const check = async () => {
             if (record.interrupted || !(await interrupt.when())) return;
             record.interrupted = true;
             clearInterval(watcher);
             // What a killed `pulumi up` or a dropped network does to the provider's session.
             (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
             client.end();
-          }, 20);
+          };
+          watcher = setInterval(() => void check(), 20);
         }
       : undefined;
   try {
@@ -180,7 +181,8 @@ export async function evaluate(
     {
       newResource: async (args) => {
         // Components and the stack: nothing to run.
-        if (!args.custom) return { id: undefined, state: args.inputs };
+        const wireInputs = args.inputs as Record<string, unknown>;
+        if (!args.custom) return { id: undefined, state: wireInputs };
         if (args.type !== COMMAND_TYPE) {
           throw new Error(`the e2e executor does not run ${args.type} (${args.name})`);
         }
@@ -190,7 +192,7 @@ export async function evaluate(
           if (!prior)
             throw new Error(`${args.name} is not in the prior state: the engine would create it`);
           state.set(args.name, prior);
-          return { id: `${args.name}-id`, state: { ...args.inputs, ...prior } };
+          return { id: `${args.name}-id`, state: { ...wireInputs, ...prior } };
         }
         const work = runStep(args.name, inputs, opts.interrupt);
         pending.push(work);
@@ -206,7 +208,7 @@ export async function evaluate(
         }
         const outputs = { stdout: record.stdout, stderr: record.stderr };
         state.set(args.name, outputs);
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
+        return { id: `${args.name}-id`, state: { ...wireInputs, ...outputs } };
       },
       call: (args) => {
         throw new Error(`unexpected provider function call: ${args.token}`);
@@ -289,7 +291,7 @@ async function failedAndQuiet(
 /** An output's value, `{ secret: value }` when secret, or `{ failed: message }` when it rejected. */
 async function settle(value: unknown, failedRun: boolean): Promise<unknown> {
   if (!pulumi.Output.isInstance(value)) return value;
-  const out = value as pulumi.Output<unknown>;
+  const out = value;
   const internal = out as unknown as { promise(): Promise<unknown> };
   // In a failed run, an output that depends on a failed step never settles.
   const never = new Promise<never>((_, reject) => {

@@ -45,7 +45,9 @@ if [ "${INSTALL_K3S_SKIP_DOWNLOAD:-false}" != true ]; then
   curl -sfL -o "$tmp/sha256sum.txt" "$base/sha256sum-amd64.txt" || fatal "download of the hash list failed"
   expected=$(awk '$2 == "k3s" {print $1}' "$tmp/sha256sum.txt")
   actual=$(sha256sum "$tmp/k3s" | awk '{print $1}')
-  [ -n "$expected" ] && [ "$expected" = "$actual" ] || fatal "k3s from $base has sha256 $actual, expected $expected"
+  if [ -z "$expected" ] || [ "$expected" != "$actual" ]; then
+    fatal "k3s from $base has sha256 $actual, expected $expected"
+  fi
   chmod 755 "$tmp/k3s"
   mv -f "$tmp/k3s" "$BIN_DIR/k3s"
 fi

@@ -58,9 +58,12 @@ function evaluatePath(root: unknown, path: string): unknown[] {
     for (const v of values) {
       if (seg.kind === "field") next.push(field(v, seg.name));
       else if (!Array.isArray(v)) continue;
-      else if (seg.kind === "all") next.push(...v);
-      else if (seg.kind === "index") next.push(v[seg.index]);
-      else next.push(...v.filter((item) => String(seg.key.reduce(field, item)) === seg.value));
+      else if (seg.kind === "all") next.push(...(v as unknown[]));
+      else if (seg.kind === "index") next.push((v as unknown[])[seg.index]);
+      else
+        next.push(
+          ...(v as unknown[]).filter((item) => show(seg.key.reduce(field, item)) === seg.value),
+        );
     }
     values = next.filter((x) => x !== undefined);
   }
@@ -68,7 +71,7 @@ function evaluatePath(root: unknown, path: string): unknown[] {
 }
 
 function show(value: unknown): string {
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
+  return typeof value === "string" ? value : JSON.stringify(value);
 }
 
 type Node = { text: string } | { path: string } | { range: string; body: Node[] };

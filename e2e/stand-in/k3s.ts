@@ -95,6 +95,11 @@ function loadConfig(flags: string[]): { config: Config; configText?: string } {
   return { config, configText };
 }
 
+function configString(config: Config, key: string, fallback: string): string {
+  const value = config[key];
+  return typeof value === "string" || typeof value === "number" ? String(value) : fallback;
+}
+
 /** The config as recorded: inline secrets replaced by their hash. */
 function recordableConfig(config: Config): Config {
   const out: Config = {};
@@ -118,7 +123,8 @@ function tokenFrom(config: Config, fileKey: string, inlineKey: string): string |
     if (text === undefined) fail(`cannot read ${fileKey} ${file}`);
     return text.trim();
   }
-  return typeof config[inlineKey] === "string" ? (config[inlineKey] as string).trim() : undefined;
+  const inline = config[inlineKey];
+  return typeof inline === "string" ? inline.trim() : undefined;
 }
 
 /** K10<ca-hash>::<user>:<password>, or a bare password. */
@@ -371,7 +377,7 @@ async function runServer(flags: string[]): Promise<void> {
   const agentPassword = agentToken ? splitToken(agentToken).password : undefined;
   if (agentToken) writePrivate(`${SERVER_DIR}/agent-token`, `${agentToken}\n`);
 
-  const nodeName = String(config["node-name"] ?? "server");
+  const nodeName = configString(config, "node-name", "server");
   const tlsSans = asList(config["tls-san"]);
   const sans = [
     "127.0.0.1",
@@ -383,7 +389,7 @@ async function runServer(flags: string[]): Promise<void> {
   ];
   const serving = issueServingCert([...new Set(sans)]);
 
-  const mode = parseInt(String(config["write-kubeconfig-mode"] ?? "0600"), 8);
+  const mode = parseInt(configString(config, "write-kubeconfig-mode", "0600"), 8);
   const kubeconfig = stringify({
     apiVersion: "v1",
     clusters: [
@@ -546,7 +552,7 @@ async function runAgent(flags: string[]): Promise<void> {
   const serverUrl =
     typeof config.server === "string" ? config.server : fail("an agent needs server:");
   const token = tokenFrom(config, "token-file", "token") ?? fail("an agent needs a token");
-  const nodeName = String(config["node-name"] ?? "agent");
+  const nodeName = configString(config, "node-name", "agent");
   const deadline = Date.now() + AGENT_JOIN_TIMEOUT_MS;
   let join: Record<string, unknown> | undefined;
   for (;;) {
@@ -611,7 +617,7 @@ async function main(): Promise<void> {
     case "agent":
       return runAgent(rest);
     case "kubectl":
-      process.exit(await kubectl(rest));
+      return process.exit(await kubectl(rest));
     case "stand-in-record-install":
       return recordInstall(rest);
     default:
