@@ -1,5 +1,5 @@
 /** Runs one fault against one configuration under client load and measures what clients saw. */
-import { API_PORT, HOST_ADDRESSES, LbHostName, VIP } from "./constants";
+import { API_PORT, HOST_ADDRESSES, LB_HOSTS, LbHostName, VIP } from "./constants";
 import { CONFIG_SETS, ConfigName, VrrpMode } from "./configs/config-set";
 import {
   ConnStats,
@@ -144,8 +144,7 @@ export async function runScenario(
     };
   } finally {
     await tier.stop();
-    if (returning) await setLink(returning, true);
-    for (const host of ["lb-1", "lb-2"] as const) await setLink(host, true);
+    for (const host of LB_HOSTS) await setLink(host, true);
     await lab.standIns.restore(VICTIM);
   }
 }

@@ -2,23 +2,37 @@ import { expect } from "chai";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { CONFIG_SETS, ConfigSet } from "../../lab/configs/config-set";
 import { LAB_DIR, PREFIX } from "../../lab/constants";
 import { Lab, teardownLab } from "../../lab/lab";
+import { LbTier } from "../../lab/lb-tier";
 import { run } from "../../lab/sh";
 import { labNamespaces } from "../../lab/topology";
 
 const REPO = path.join(__dirname, "..", "..");
 
-/** Processes running the lab's stand-in script (read from /proc: procps is not always there). */
-function standInPids(): string[] {
-  const script = `${LAB_DIR}/bin/standIn.js`;
+/**
+ * Processes the lab started: anything naming the lab dir on its command line (stand-ins, load
+ * clients, LB host holders) and the LB hosts' pid 1 (whose death takes their daemons with it).
+ * Read from /proc: procps is not always installed.
+ */
+function labPids(needle = LAB_DIR): string[] {
   return fs.readdirSync("/proc").filter((pid) => {
     try {
-      return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(script);
+      if (!/^\d+$/.test(pid) || Number(pid) === process.pid) return false;
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      const comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      return cmdline.includes(needle) || comm === "lab-host-init";
     } catch {
       return false;
     }
   });
+}
+
+async function expectNothingLeft(): Promise<void> {
+  expect(await labNamespaces()).to.deep.equal([]);
+  expect(labPids()).to.deep.equal([]);
+  expect(fs.existsSync(LAB_DIR)).to.equal(false);
 }
 
 describe("lab lifecycle", function () {
@@ -68,11 +82,31 @@ describe("lab lifecycle", function () {
       "https://10.10.10.50:6443/ping",
     ]);
     expect(ping).to.equal("pong");
-    expect(standInPids()).to.have.length(3);
+    expect(labPids(`${LAB_DIR}/bin/standIn.js`)).to.have.length(3);
 
     await lab.down();
-    expect(await labNamespaces()).to.deep.equal([]);
-    expect(standInPids()).to.deep.equal([]);
-    expect(fs.existsSync(LAB_DIR)).to.equal(false);
+    await expectNothingLeft();
+  });
+
+  it("leaves no namespace, daemon or file behind when bringing up the LB tier fails", async () => {
+    const lab = new Lab();
+    const tier = new LbTier(lab.dir);
+    const broken: ConfigSet = {
+      ...CONFIG_SETS.ours,
+      haproxyCfg: () => CONFIG_SETS.ours.haproxyCfg().replace("balance leastconn", "balance nope"),
+    };
+    await lab.up();
+    try {
+      const failure = await tier.startHaproxyPair(broken, "multicast").then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      expect(failure?.message).to.match(/haproxy listening on lb-1/);
+      expect(labPids().length, "lab processes while up").to.be.greaterThan(3);
+    } finally {
+      await tier.stop();
+      await lab.down();
+    }
+    await expectNothingLeft();
   });
 });
