@@ -105,6 +105,14 @@ async function runStep(
     stdout: "",
     stderr: "",
   };
+  // The provider sends `environment` over SSH (sshd drops it without AcceptEnv) and, with
+  // addPreviousOutputInEnv, the previous stdout too: the program must use neither.
+  const env = inputs.environment as Record<string, unknown> | undefined;
+  if ((env && Object.keys(env).length > 0) || inputs.addPreviousOutputInEnv !== false) {
+    record.error = `${name}: sets environment or addPreviousOutputInEnv; secrets and content go on stdin`;
+    record.endedAt = Date.now();
+    return record;
+  }
   let watcher: NodeJS.Timeout | undefined;
   const onClient =
     interrupt?.step === name
