@@ -110,7 +110,6 @@ export class LbHost {
         "/etc/haproxy/haproxy.cfg",
         "-p",
         "/run/haproxy.pid",
-        ...haproxyMaxconnOverride(),
       ],
       keepalived: [
         "keepalived",
@@ -180,27 +179,6 @@ export class LbHost {
   }
 }
 
-/**
- * HAProxy needs 2 x maxconn + a few descriptors and refuses to start when it cannot raise its
- * limit that far (the rendered `maxconn 10000` needs 20034). Some CI containers cap the hard
- * limit at 20000 without CAP_SYS_RESOURCE to lift it; there, `-n` (HAProxy's documented
- * override, which takes precedence over the global maxconn) lowers maxconn to what fits.
- * A real host (systemd's default hard limit is 524288) needs no override.
- */
-export function haproxyMaxconnOverride(): string[] {
-  const hard = readNofileHardLimit();
-  const fits = Math.floor((hard - 100) / 2);
-  return fits < 10_000 ? ["-n", String(fits)] : [];
-}
-
-function readNofileHardLimit(): number {
-  const line = fs
-    .readFileSync("/proc/self/limits", "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("Max open files"));
-  const hard = line?.split(/\s{2,}/)[2];
-  return hard === undefined || hard === "unlimited" ? Infinity : Number(hard);
-}
 
 function describeProcesses(init: number): string {
   const ns = fs.readlinkSync(`/proc/${init}/ns/pid`);

@@ -167,8 +167,8 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
 
 /**
  * The check KeepAlived runs every second (POSIX sh): exit 0 only when the local HAProxy answers
- * its monitor URI within a second. curl is present on every host the program configures (the
- * K3s installer needs it too).
+ * its monitor URI within half a second; two misses in a row give the VIP up (about 2 s for a hung
+ * HAProxy). curl is present on every host the program configures (the K3s installer needs it too).
  */
 export function renderHaproxyCheckScript(args: { healthPort?: number } = {}): string {
   const port = args.healthPort ?? HAPROXY_HEALTH_PORT;
@@ -181,7 +181,7 @@ export function renderHaproxyCheckScript(args: { healthPort?: number } = {}): st
     "# Exit 0 only when the local HAProxy answers over HTTP: a hung process still completes TCP handshakes.",
     "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
     "export PATH",
-    `exec curl --noproxy '*' -fsS -m 1 -o /dev/null http://127.0.0.1:${port}${HAPROXY_HEALTH_URI}`,
+    `exec curl --noproxy '*' -fsS -m 0.5 -o /dev/null http://127.0.0.1:${port}${HAPROXY_HEALTH_URI}`,
     "",
   ].join("\n");
 }

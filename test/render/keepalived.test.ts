@@ -270,7 +270,7 @@ describe("renderHaproxyCheckScript", function () {
     const script = renderHaproxyCheckScript();
     expect(script.startsWith(`#!/bin/sh\n${HEADER}\n`)).to.equal(true);
     expect(script).to.include(
-      `exec curl --noproxy '*' -fsS -m 1 -o /dev/null http://127.0.0.1:${HAPROXY_HEALTH_PORT}/healthz\n`,
+      `exec curl --noproxy '*' -fsS -m 0.5 -o /dev/null http://127.0.0.1:${HAPROXY_HEALTH_PORT}/healthz\n`,
     );
     expect(script).to.not.include("killall");
     expect(renderHaproxyCheckScript({ healthPort: 18405 })).to.include(
