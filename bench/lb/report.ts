@@ -224,24 +224,25 @@ function missedNotes(rep: BenchReport): string[] {
 
 const WHY: Partial<Record<FaultId, string>> = {
   "server-crash":
-    "The rendered check runs every 2 s (`inter 2s`) and needs 3 failures 1 s apart (`fall 3`, " +
-    "`fastinter 1s`), so a crash is marked DOWN 2-4 s after it happens depending on where in the " +
+    "The rendered check runs every 2 s (`inter 2s`) and needs 2 failures 1 s apart (`fall 2`, " +
+    "`fastinter 1s`), so a crash is marked DOWN 1-3 s after it happens depending on where in the " +
     "check cycle it lands. Clients lose nothing meanwhile (`retries 3` + `option redispatch 1` send a " +
-    "refused connection to another server), which is why the failed count stays 0. `fall 2` (or " +
-    "`inter 1s`) would bring the ejection under 3 s, at the price of ejecting on two lost checks; " +
-    "`observe layer4 error-limit 1 on-error mark-down` would eject on the first refused client " +
-    "connection.",
+    "refused connection to another server). `inter 1s` would halve the ejection time. Ejecting on " +
+    "client errors (`observe layer4 ... on-error mark-down`) marks the server down at the first " +
+    "refused connections, but shuts down the session that is waiting out HAProxy's 1 s retry " +
+    "turn-around on it, which costs a client connection.",
   "server-hang":
-    "A hung server fails by timing out: each check costs `timeout check 2s`, three of them (`fall 3`) " +
-    "plus the first `inter 2s` add up to about 8-10 s. `timeout check 1s` would bring it to about 6 s.",
+    "A hung server fails by timing out: each check costs `timeout check 2s`, two of them (`fall 2`) " +
+    "plus the first `inter 2s` add up to about 5-7 s. `timeout check 1s` would save about 2 s.",
   "haproxy-hang":
-    "KeepAlived's check runs every second (`interval 1`) with `curl -m 1` and needs two failures " +
-    "(`fall 2`): a hung HAProxy is declared after 2-3 s, then the peer takes the VIP on the next " +
-    "advert. `fall 1`, or `curl -m 0.5` with `interval 1`, would move it in about 2 s, at the price of " +
-    "moving the VIP (and cutting every proxied connection) on a single slow answer.",
+    "KeepAlived's check runs every second (`interval 1`) with `curl -m 0.5` and needs two failures " +
+    "(`fall 2`): a hung HAProxy is declared after about 1.5-2.5 s, then the peer takes the VIP on " +
+    "the next advert. `fall 1` would save a second, at the price of moving the VIP (and cutting " +
+    "every proxied connection) on a single slow answer.",
   "haproxy-kill":
     "The check needs two failures (`fall 2`, `interval 1`) before KeepAlived gives up the VIP; " +
-    "KeepAlived's `vrrp_track_process` (netlink process events) would react to the exit at once.",
+    "KeepAlived's `vrrp_track_process` (netlink process events) would react to the exit at once, " +
+    "but it needs the initial pid namespace, which containers and this lab's hosts do not have.",
   "link-down":
     "The backup takes over after 3 missed adverts plus skew (3 × `advert_int 1` + (256 − priority)/256 s ≈ 3.6 s).",
 };

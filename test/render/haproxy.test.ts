@@ -88,7 +88,7 @@ describe("renderHaproxyCfg", function () {
       "http-check connect ssl",
       "http-check send meth GET uri /ping",
       "http-check expect string pong",
-      "default-server inter 2s fastinter 1s downinter 2s fall 2 rise 2 slowstart 30s on-marked-down shutdown-sessions check verify none observe layer4 error-limit 3 on-error mark-down",
+      "default-server inter 2s fastinter 1s downinter 2s fall 2 rise 2 slowstart 30s on-marked-down shutdown-sessions check verify none",
     ]) {
       expect(backend, line).to.include(line);
     }
