@@ -14,17 +14,23 @@
  * NOT covered (the engine's job): diffing and planning, the state file, `update` (a changed input
  * re-running a step in place), replacements, `triggers` semantics, Docker-mode resources.
  */
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { Client } from "ssh2";
-import { PROJECT, ProgramRun, RecordedResource, StackConfig } from "../test/support/mocks";
+import {
+  PROGRAM,
+  PROJECT,
+  ProgramRun,
+  RecordedResource,
+  StackConfig,
+  recordRegistrations,
+  setStackConfig,
+} from "../test/support/mocks";
 import { stepDependencies } from "../test/support/graph";
 import { SshConnection, sshExec } from "./ssh";
 
 export const COMMAND_TYPE = "command:remote:Command";
-const PROGRAM = path.resolve(__dirname, "..", "index.ts");
 /** Bound on one step; the program's own waits give up after at most 300 s. */
 const STEP_TIMEOUT_MS = 420_000;
 
@@ -155,20 +161,6 @@ async function runStep(
   return record;
 }
 
-function urnOf(stack: string, parent: string, type: string, name: string): string {
-  let qualified = type;
-  if (parent) qualified = `${parent.split("::")[2].split("$").pop()}$${type}`;
-  return `urn:pulumi:${stack}::${PROJECT}::${qualified}::${name}`;
-}
-
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getDependenciesList(): string[];
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-}
-
 /**
  * Evaluates the program once: every `command:remote:Command` runs its `create` over SSH (or takes
  * its outputs from `priorState`). Never throws for a failed step: failures are in `errors`.
@@ -178,7 +170,6 @@ export async function evaluate(
   opts: EvaluateOptions = {},
 ): Promise<Evaluation> {
   const stack = opts.stack ?? "e2e";
-  const resources: RecordedResource[] = [];
   const steps: StepRecord[] = [];
   const errors: string[] = [];
   const state = new Map<string, { stdout: string; stderr: string }>();
@@ -225,29 +216,8 @@ export async function evaluate(
     PROJECT,
     stack,
   );
-  const monitor = settings.getMonitor() as unknown as {
-    registerResource(req: RegisterRequest, cb: unknown): unknown;
-  };
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
-    const parent = req.getParent();
-    const type = req.getType();
-    resources.push({
-      type,
-      name: req.getName(),
-      urn: urnOf(stack, parent, type, req.getName()),
-      parent,
-      dependencies: req.getDependenciesList(),
-      inputs: req.getObject()?.toJavaScript() ?? {},
-    });
-    return register(req, cb);
-  };
-
-  const values: Record<string, string> = {};
-  for (const [key, value] of Object.entries(stackConfig)) {
-    values[key] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  pulumi.runtime.setAllConfig(values, opts.secretKeys ?? []);
+  const resources = recordRegistrations(stack);
+  setStackConfig(stackConfig, opts.secretKeys ?? []);
 
   const outputs: Record<string, unknown> = {};
   // A failed step rejects the outputs of every resource that depends on it; the engine reports

@@ -9,67 +9,33 @@ import {
   SWITCH_NS,
   nsName,
 } from "./constants";
+import { createSwitchedNetwork, destroyNamespaces, namespacesWithPrefix } from "./netns";
 import { run } from "./sh";
 
 const ip = (...args: string[]) => run("ip", args);
 
 export async function createTopology(): Promise<void> {
-  await ip("netns", "add", SWITCH_NS);
-  await ip("-n", SWITCH_NS, "link", "set", "lo", "up");
-  await ip("-n", SWITCH_NS, "link", "add", BRIDGE, "type", "bridge", "mcast_snooping", "0");
-  await ip("-n", SWITCH_NS, "link", "set", BRIDGE, "up");
-  for (const host of Object.keys(HOST_ADDRESSES) as HostName[]) {
-    const ns = nsName(host);
-    const port = `v-${host}`;
-    await ip("netns", "add", ns);
-    await ip("-n", ns, "link", "set", "lo", "up");
-    // Both ends are created inside lab namespaces: the root namespace never sees them.
-    await ip(
-      "-n",
-      SWITCH_NS,
-      "link",
-      "add",
-      port,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      HOST_IF,
-      "netns",
-      ns,
-    );
-    await ip("-n", SWITCH_NS, "link", "set", port, "master", BRIDGE);
-    await ip("-n", SWITCH_NS, "link", "set", port, "up");
-    await ip("-n", ns, "addr", "add", `${HOST_ADDRESSES[host]}/${PREFIX_LENGTH}`, "dev", HOST_IF);
-    await ip("-n", ns, "link", "set", HOST_IF, "up");
-  }
+  await createSwitchedNetwork({
+    prefix: PREFIX,
+    switchNs: SWITCH_NS,
+    bridge: BRIDGE,
+    hostIf: HOST_IF,
+    prefixLength: PREFIX_LENGTH,
+    members: (Object.keys(HOST_ADDRESSES) as HostName[]).map((host) => ({
+      host,
+      ns: nsName(host),
+      address: HOST_ADDRESSES[host],
+    })),
+  });
 }
 
-export async function labNamespaces(): Promise<string[]> {
-  const out = await run("ip", ["netns", "list"], { allowFailure: true });
-  return out
-    .split("\n")
-    .map((line) => line.split(" ")[0])
-    .filter((name) => name.startsWith(PREFIX));
+export function labNamespaces(): Promise<string[]> {
+  return namespacesWithPrefix(PREFIX);
 }
 
 /** Kills every process living in a lab netns (by pid), then deletes the namespaces. */
-export async function destroyTopology(): Promise<void> {
-  const namespaces = await labNamespaces();
-  for (const ns of namespaces) {
-    const pids = (await run("ip", ["netns", "pids", ns], { allowFailure: true }))
-      .split("\n")
-      .map((p) => Number(p.trim()))
-      .filter((p) => Number.isInteger(p) && p > 1);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  }
-  for (const ns of namespaces) await run("ip", ["netns", "del", ns], { allowFailure: true });
+export function destroyTopology(): Promise<void> {
+  return destroyNamespaces(PREFIX);
 }
 
 export async function setLink(host: HostName, up: boolean): Promise<void> {

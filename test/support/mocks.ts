@@ -87,7 +87,8 @@ export interface ProgramRun {
 /** Stack config as written in a Pulumi.<stack>.yaml (`k3s-ha:key` → value). */
 export type StackConfig = Record<string, unknown>;
 
-const PROGRAM = path.resolve(__dirname, "..", "..", "index.ts");
+/** The program itself, loaded afresh by each evaluation. */
+export const PROGRAM = path.resolve(__dirname, "..", "..", "index.ts");
 
 /**
  * Evaluates the program with the given stack config and secret config keys.
@@ -98,7 +99,6 @@ export async function runProgram(
   secretKeys: string[] = [],
   stack = "test",
 ): Promise<ProgramRun> {
-  const resources: RecordedResource[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => ({
@@ -116,6 +116,29 @@ export async function runProgram(
     PROJECT,
     stack,
   );
+  const resources = recordRegistrations(stack, markSecrets);
+  setStackConfig(stackConfig, secretKeys);
+
+  delete require.cache[require.resolve(PROGRAM)];
+  const program = (await import(PROGRAM)) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) {
+    outputs[key] = await resolve(value);
+  }
+  // waitForRPCs is internal to the SDK: it drains the registrations still in flight.
+  await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  return { resources, outputs };
+}
+
+/**
+ * Wraps the mock monitor (after `setMocks`) so every registration is recorded with its parent and
+ * dependencies, which the mock arguments alone do not carry.
+ */
+export function recordRegistrations(
+  stack: string,
+  inputsOf: (raw: Record<string, unknown>) => unknown = (raw) => raw,
+): RecordedResource[] {
+  const resources: RecordedResource[] = [];
   const monitor = settings.getMonitor() as unknown as {
     registerResource(req: RegisterRequest, cb: unknown): unknown;
   };
@@ -129,26 +152,20 @@ export async function runProgram(
       urn: urnOf(stack, parent, type, req.getName()),
       parent,
       dependencies: req.getDependenciesList(),
-      inputs: markSecrets(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+      inputs: inputsOf(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
     });
     return register(req, cb);
   };
+  return resources;
+}
 
+/** Sets the stack's config as the engine hands it to a program: every value a string. */
+export function setStackConfig(stackConfig: StackConfig, secretKeys: string[]): void {
   const values: Record<string, string> = {};
   for (const [key, value] of Object.entries(stackConfig)) {
     values[key] = typeof value === "string" ? value : JSON.stringify(value);
   }
   pulumi.runtime.setAllConfig(values, secretKeys);
-
-  delete require.cache[require.resolve(PROGRAM)];
-  const program = (await import(PROGRAM)) as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(program)) {
-    outputs[key] = await resolve(value);
-  }
-  // waitForRPCs is internal to the SDK: it drains the registrations still in flight.
-  await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-  return { resources, outputs };
 }
 
 interface RegisterRequest {
