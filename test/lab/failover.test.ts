@@ -4,30 +4,12 @@
  * benchmark (npm run bench:lb) reports the timings.
  */
 import { expect } from "chai";
-import { Lab } from "../../lab/lab";
-import { LbTier } from "../../lab/lb-tier";
 import { DEFAULT_LOAD, ScenarioResult, ScenarioSpec, runScenario } from "../../lab/scenario";
-import { teardownOnSignals } from "../../lab/signals";
+import { useLab } from "./fixture";
 
 describe("LB tier failover (lab, real haproxy/keepalived/nginx, K3s server stand-ins)", function () {
   this.timeout(600_000);
-  const lab = new Lab();
-  const tier = new LbTier(lab.dir);
-  let removeSignalHandlers: () => void = () => undefined;
-
-  before(async () => {
-    removeSignalHandlers = teardownOnSignals();
-    await lab.up();
-  });
-
-  after(async () => {
-    try {
-      await tier.stop();
-    } finally {
-      await lab.down();
-      removeSignalHandlers();
-    }
-  });
+  const { lab, tier } = useLab();
 
   const scenario = (spec: Partial<ScenarioSpec> & Pick<ScenarioSpec, "fault">) =>
     runScenario(lab, tier, {

@@ -9,11 +9,9 @@ import { renderHaproxyCfg } from "../../components/render/haproxy";
 import { API_PORT, LB_HOSTS, VIP } from "../../lab/constants";
 import { CONFIG_SETS } from "../../lab/configs/config-set";
 import { OUR_BACKENDS } from "../../lab/configs/ours";
-import { Lab } from "../../lab/lab";
-import { LbTier } from "../../lab/lb-tier";
 import { LbHost } from "../../lab/lb-host";
 import { startLoad } from "../../lab/load";
-import { teardownOnSignals } from "../../lab/signals";
+import { useLab } from "./fixture";
 import { signal } from "../../lab/processes";
 import { sleep, waitFor } from "../../lab/sh";
 
@@ -41,23 +39,7 @@ async function reloadWith(host: LbHost, cfg: string): Promise<void> {
 
 describe("LB tier reload on scale in/out (lab, real haproxy, K3s server stand-ins)", function () {
   this.timeout(300_000);
-  const lab = new Lab();
-  const tier = new LbTier(lab.dir);
-  let removeSignalHandlers: () => void = () => undefined;
-
-  before(async () => {
-    removeSignalHandlers = teardownOnSignals();
-    await lab.up();
-  });
-
-  after(async () => {
-    try {
-      await tier.stop();
-    } finally {
-      await lab.down();
-      removeSignalHandlers();
-    }
-  });
+  const { lab, tier } = useLab();
 
   it("changes the backends with a reload: same master, no failed connection, no watch lost", async () => {
     const holder = await tier.startHaproxyPair(CONFIG_SETS.ours, "multicast");
