@@ -102,15 +102,7 @@ export class LbHost {
 
   startDaemon(daemon: Daemon): void {
     const argv: Record<Daemon, string[]> = {
-      haproxy: [
-        "haproxy",
-        "-W",
-        "-db",
-        "-f",
-        "/etc/haproxy/haproxy.cfg",
-        "-p",
-        "/run/haproxy.pid",
-      ],
+      haproxy: ["haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy.pid"],
       keepalived: [
         "keepalived",
         "--dont-fork",
@@ -178,7 +170,6 @@ export class LbHost {
     this.initPid = 0;
   }
 }
-
 
 function describeProcesses(init: number): string {
   const ns = fs.readlinkSync(`/proc/${init}/ns/pid`);
