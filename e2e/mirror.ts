@@ -13,7 +13,12 @@ import { waitFor } from "../lab/sh";
 
 export const MIRROR_ROOT = path.join(E2E_DIR, "mirror", "root");
 export const MIRROR_LOG = path.join(E2E_DIR, "mirror", "requests.jsonl");
-const NODE_MODULES = path.resolve(__dirname, "..", "node_modules");
+/**
+ * The stand-in's one dependency (`yaml`, which has none of its own), copied where every lab host
+ * sees it: the hosts' private /tmp hides a checkout that lives under /tmp.
+ */
+const NODE_MODULES = path.join(E2E_DIR, "node_modules");
+const YAML_PACKAGE = path.dirname(require.resolve("yaml/package.json"));
 
 function transpile(file: string): string {
   return ts.transpileModule(fs.readFileSync(path.join(__dirname, "stand-in", file), "utf8"), {
@@ -34,7 +39,7 @@ const STAND_IN_MODULES = ["http", "jsonpath", "kubectl"];
 
 /**
  * The stand-in k3s for one version, as one executable file: its modules bundled behind a small
- * require shim, this machine's node, the repo's node_modules for `yaml`.
+ * require shim, this machine's node, and a copy of `yaml` under E2E_DIR.
  */
 function standInK3s(version: string): string {
   const modules = STAND_IN_MODULES.map(
@@ -69,6 +74,8 @@ export function populateMirror(versions: string[]): void {
   fs.rmSync(path.dirname(MIRROR_ROOT), { recursive: true, force: true });
   fs.mkdirSync(MIRROR_ROOT, { recursive: true, mode: 0o755 });
   fs.writeFileSync(path.join(MIRROR_ROOT, "install.sh"), installerText(), { mode: 0o644 });
+  fs.rmSync(NODE_MODULES, { recursive: true, force: true });
+  fs.cpSync(YAML_PACKAGE, path.join(NODE_MODULES, "yaml"), { recursive: true });
   for (const version of versions) {
     const dir = path.join(MIRROR_ROOT, "k3s", version);
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
