@@ -5,14 +5,10 @@ import { airgapFiles } from "./airgapFiles";
 import { K3sConfig, NodeConfig, UpgradeConfig } from "./config";
 import { MembershipArgs, membershipStep } from "./membership";
 import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
-import { hostStep, sha256 } from "./remote/hostStep";
+import { contentTrigger, k3sFileStep } from "./k3sFile";
+import { hostStep } from "./remote/hostStep";
 import { K3S_CONFIG_PATH, K3S_TOKEN_PATH, renderAgentConfig } from "./render/k3sConfig";
-import {
-  installK3sScript,
-  removeFileScript,
-  uninstallK3sScript,
-  writeK3sFileScript,
-} from "./render/k3sScripts";
+import { installK3sScript, uninstallK3sScript } from "./render/k3sScripts";
 import { drainAgentForUpgradeScript } from "./render/upgradeScripts";
 import { K3S_AGENT_TYPE } from "./tokens";
 import { imagesFileName } from "./validate/airgapSection";
@@ -53,31 +49,18 @@ export class K3sAgent extends pulumi.ComponentResource {
     const sudo = needsSudo(args.ssh);
     const role = "agent";
 
-    const token = hostStep(
+    const token = k3sFileStep(
       `${name}-token`,
-      {
-        connection,
-        sudo,
-        create: writeK3sFileScript(role, K3S_TOKEN_PATH),
-        delete: removeFileScript(K3S_TOKEN_PATH),
-        stdin: pulumi.secret(pulumi.output(args.token).apply((t) => `${t}\n`)),
-        secret: true,
-      },
+      { connection, sudo, role, path: K3S_TOKEN_PATH, content: args.token, secret: true },
       { parent: this, dependsOn: args.tokenAfter ?? [] },
     );
     const configText = renderAgentConfig({
       node: args.node,
       registrationAddress: args.registrationAddress,
     });
-    const config = hostStep(
+    const config = k3sFileStep(
       `${name}-config`,
-      {
-        connection,
-        sudo,
-        create: writeK3sFileScript(role, K3S_CONFIG_PATH),
-        delete: removeFileScript(K3S_CONFIG_PATH),
-        stdin: configText,
-      },
+      { connection, sudo, role, path: K3S_CONFIG_PATH, content: configText, secret: false },
       { parent: this },
     );
     const before: pulumi.Resource[] = [token, config, args.registrationGate];
@@ -117,10 +100,7 @@ export class K3sAgent extends pulumi.ComponentResource {
         }),
         delete: uninstallK3sScript(role),
         // A changed token or config restarts the agent from here.
-        triggers: [
-          pulumi.secret(pulumi.output(args.token).apply(sha256)),
-          pulumi.output(configText).apply(sha256),
-        ],
+        triggers: [contentTrigger(args.token, true), contentTrigger(configText, false)],
       },
       { parent: this, dependsOn: before },
     );

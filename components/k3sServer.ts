@@ -4,7 +4,8 @@ import { remote } from "@pulumi/command";
 import { airgapFiles } from "./airgapFiles";
 import { K3sConfig, NodeConfig, UpgradeConfig } from "./config";
 import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
-import { hostStep, sha256 } from "./remote/hostStep";
+import { contentTrigger, k3sFileStep } from "./k3sFile";
+import { hostStep } from "./remote/hostStep";
 import {
   K3S_AGENT_TOKEN_PATH,
   K3S_CONFIG_PATH,
@@ -13,11 +14,9 @@ import {
 } from "./render/k3sConfig";
 import {
   installK3sScript,
-  removeFileScript,
   readGeneratedTokenScript,
   readKubeconfigScript,
   uninstallK3sScript,
-  writeK3sFileScript,
 } from "./render/k3sScripts";
 import { tokenRotationScript } from "./render/tokenRotationScript";
 import { preUpgradeSnapshotScript } from "./render/upgradeScripts";
@@ -49,15 +48,6 @@ export interface K3sServerArgs {
   readKubeconfig?: boolean;
 }
 
-/** The file steps' content, as a trigger of the install step (which restarts K3s on a change). */
-function contentTrigger(content: pulumi.Input<string>, secret: boolean): pulumi.Output<string> {
-  const hash = pulumi.output(content).apply(sha256);
-  return secret ? pulumi.secret(hash) : hash;
-}
-
-const withNewline = (t: pulumi.Input<string>) =>
-  pulumi.secret(pulumi.output(t).apply((v) => `${v}\n`));
-
 export class K3sServer extends pulumi.ComponentResource {
   /** The install step; it ends only when the server answers /ping, /readyz, /readyz/etcd, Ready. */
   public readonly ready: remote.Command;
@@ -87,7 +77,7 @@ export class K3sServer extends pulumi.ComponentResource {
           connection,
           sudo,
           create: tokenRotationScript(),
-          stdin: withNewline(args.token),
+          stdin: pulumi.secret(pulumi.output(args.token).apply((t) => `${t}\n`)),
           secret: true,
         },
         { parent: this },
@@ -100,16 +90,9 @@ export class K3sServer extends pulumi.ComponentResource {
     const tokenFiles: pulumi.Resource[] = [];
     const tokenFile = (suffix: string, path: string, value: pulumi.Input<string>) => {
       tokenFiles.push(
-        hostStep(
+        k3sFileStep(
           `${name}-${suffix}`,
-          {
-            connection,
-            sudo,
-            create: writeK3sFileScript(role, path),
-            delete: removeFileScript(path),
-            stdin: withNewline(value),
-            secret: true,
-          },
+          { connection, sudo, role, path, content: value, secret: true },
           { parent: this, dependsOn: tokenAfter },
         ),
       );
@@ -128,15 +111,9 @@ export class K3sServer extends pulumi.ComponentResource {
       agentTokenFile: args.agentToken !== undefined,
     });
     files.push(
-      hostStep(
+      k3sFileStep(
         `${name}-config`,
-        {
-          connection,
-          sudo,
-          create: writeK3sFileScript(role, K3S_CONFIG_PATH),
-          delete: removeFileScript(K3S_CONFIG_PATH),
-          stdin: config,
-        },
+        { connection, sudo, role, path: K3S_CONFIG_PATH, content: config, secret: false },
         { parent: this },
       ),
     );
