@@ -14,10 +14,39 @@ export interface RecordedResource {
   name: string;
   urn: string;
   parent: string;
+  /** A custom resource (false for components and the stack). */
+  custom: boolean;
   /** URNs this resource depends on (explicit dependsOn plus those found in its inputs). */
   dependencies: string[];
+  /** Per input property, the URNs its value came from. */
+  propertyDependencies: Record<string, string[]>;
   /** Inputs as the engine receives them; a secret is `{ secret: value }` (see `isSecretValue`). */
   inputs: Record<string, unknown>;
+  /** The resource options the engine acts on, as the program and the SDK set them. */
+  options: RegistrationOptions;
+}
+
+/** Resource options from a registration request (pulumirpc.RegisterResourceRequest). */
+export interface RegistrationOptions {
+  replaceOnChanges: string[];
+  ignoreChanges: string[];
+  /** Absent when the program left it to the provider. */
+  deleteBeforeReplace?: boolean;
+  additionalSecretOutputs: string[];
+  /** Old URNs this resource was known by (aliases given as URNs or as specs). */
+  aliases: AliasRecord[];
+  protect: boolean;
+  retainOnDelete: boolean;
+  deletedWith: string;
+}
+
+/** One alias: a full URN, or a spec whose unset fields default to the resource's own. */
+export interface AliasRecord {
+  urn?: string;
+  name?: string;
+  type?: string;
+  /** A parent URN; "" means no parent; absent means the resource's own parent. */
+  parent?: string;
 }
 
 /** A recorded secret input. */
@@ -146,13 +175,20 @@ export function recordRegistrations(
   monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
     const parent = req.getParent();
     const type = req.getType();
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps, key) => {
+      propertyDependencies[key] = deps.getUrnsList();
+    });
     resources.push({
       type,
       name: req.getName(),
       urn: urnOf(stack, parent, type, req.getName()),
       parent,
+      custom: req.getCustom(),
       dependencies: req.getDependenciesList(),
+      propertyDependencies,
       inputs: inputsOf(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+      options: optionsOf(req),
     });
     return register(req, cb);
   };
@@ -168,12 +204,70 @@ export function setStackConfig(stackConfig: StackConfig, secretKeys: string[]): 
   pulumi.runtime.setAllConfig(values, secretKeys);
 }
 
+interface AliasMessage {
+  hasUrn(): boolean;
+  getUrn(): string;
+  getSpec():
+    | {
+        getName(): string;
+        getType(): string;
+        hasParenturn(): boolean;
+        getParenturn(): string;
+        getNoparent(): boolean;
+      }
+    | undefined;
+}
+
 interface RegisterRequest {
   getType(): string;
   getName(): string;
   getParent(): string;
+  getCustom(): boolean;
   getDependenciesList(): string[];
+  getPropertydependenciesMap(): {
+    forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void;
+  };
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getReplaceonchangesList(): string[];
+  getIgnorechangesList(): string[];
+  getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
+  getAdditionalsecretoutputsList(): string[];
+  getAliasurnsList(): string[];
+  getAliasesList(): AliasMessage[];
+  getProtect(): boolean | undefined;
+  getRetainondelete(): boolean | undefined;
+  getDeletedwith(): string;
+}
+
+function optionsOf(req: RegisterRequest): RegistrationOptions {
+  const aliases: AliasRecord[] = req.getAliasurnsList().map((urn) => ({ urn }));
+  for (const alias of req.getAliasesList()) {
+    if (alias.hasUrn()) {
+      aliases.push({ urn: alias.getUrn() });
+      continue;
+    }
+    const spec = alias.getSpec();
+    if (!spec) continue;
+    aliases.push({
+      ...(spec.getName() ? { name: spec.getName() } : {}),
+      ...(spec.getType() ? { type: spec.getType() } : {}),
+      ...(spec.getNoparent() ? { parent: "" } : {}),
+      ...(spec.hasParenturn() ? { parent: spec.getParenturn() } : {}),
+    });
+  }
+  return {
+    replaceOnChanges: req.getReplaceonchangesList(),
+    ignoreChanges: req.getIgnorechangesList(),
+    ...(req.getDeletebeforereplacedefined()
+      ? { deleteBeforeReplace: req.getDeletebeforereplace() }
+      : {}),
+    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    aliases,
+    protect: req.getProtect() ?? false,
+    retainOnDelete: req.getRetainondelete() ?? false,
+    deletedWith: req.getDeletedwith(),
+  };
 }
 
 function urnOf(stack: string, parent: string, type: string, name: string): string {
