@@ -127,6 +127,7 @@ export async function runProgram(
   stackConfig: StackConfig,
   secretKeys: string[] = [],
   stack = "test",
+  program = PROGRAM,
 ): Promise<ProgramRun> {
   await pulumi.runtime.setMocks(
     {
@@ -148,10 +149,10 @@ export async function runProgram(
   const resources = recordRegistrations(stack, markSecrets);
   setStackConfig(stackConfig, secretKeys);
 
-  delete require.cache[require.resolve(PROGRAM)];
-  const program = (await import(PROGRAM)) as Record<string, unknown>;
+  delete require.cache[require.resolve(program)];
+  const exported = (await import(program)) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(program)) {
+  for (const [key, value] of Object.entries(exported)) {
     outputs[key] = await resolve(value);
   }
   // waitForRPCs is internal to the SDK: it drains the registrations still in flight.
