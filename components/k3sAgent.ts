@@ -5,7 +5,7 @@ import { airgapFiles } from "./airgapFiles";
 import { K3sConfig, NodeConfig, UpgradeConfig } from "./config";
 import { MembershipArgs, membershipStep } from "./membership";
 import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
-import { contentTrigger, k3sFileStep } from "./k3sFile";
+import { fileReason, k3sFileStep } from "./k3sFile";
 import { hostStep } from "./remote/hostStep";
 import { K3S_CONFIG_PATH, K3S_TOKEN_PATH, renderAgentConfig } from "./render/k3sConfig";
 import { installK3sScript, uninstallK3sScript } from "./render/k3sScripts";
@@ -100,7 +100,10 @@ export class K3sAgent extends pulumi.ComponentResource {
         }),
         delete: uninstallK3sScript(role),
         // A changed token or config restarts the agent from here.
-        triggers: [contentTrigger(args.token, true), contentTrigger(configText, false)],
+        rerunOn: [
+          fileReason("token", args.token, true),
+          fileReason("config.yaml", configText, false),
+        ],
       },
       { parent: this, dependsOn: before },
     );

@@ -1,7 +1,7 @@
 /** A file under /etc/rancher/k3s, written from stdin (mode 0600) and removed with the step. */
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
-import { hostStep, sha256 } from "./remote/hostStep";
+import { RerunReason, hostStep } from "./remote/hostStep";
 import { K3sRole, removeFileScript, writeK3sFileScript } from "./render/k3sScripts";
 
 export interface K3sFileArgs {
@@ -35,11 +35,11 @@ export function k3sFileStep(
   );
 }
 
-/** A file's content as a trigger of the install step, which restarts K3s when it changes. */
-export function contentTrigger(
+/** A file's content as a re-run reason of the install step, which restarts K3s when it changes. */
+export function fileReason(
+  label: string,
   content: pulumi.Input<string>,
   secret: boolean,
-): pulumi.Output<string> {
-  const hash = pulumi.output(content).apply(sha256);
-  return secret ? pulumi.secret(hash) : hash;
+): RerunReason {
+  return { label, value: content, ...(secret && { secret }) };
 }

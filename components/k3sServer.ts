@@ -4,8 +4,8 @@ import { remote } from "@pulumi/command";
 import { airgapFiles } from "./airgapFiles";
 import { K3sConfig, NodeConfig, UpgradeConfig } from "./config";
 import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
-import { contentTrigger, k3sFileStep } from "./k3sFile";
-import { hostStep } from "./remote/hostStep";
+import { fileReason, k3sFileStep } from "./k3sFile";
+import { RerunReason, hostStep } from "./remote/hostStep";
 import {
   K3S_AGENT_TOKEN_PATH,
   K3S_CONFIG_PATH,
@@ -68,7 +68,7 @@ export class K3sServer extends pulumi.ComponentResource {
     const role = "server";
     const first = args.joinAddress === undefined;
     const files: pulumi.Resource[] = [];
-    const restartTriggers: pulumi.Input<string>[] = [];
+    const restartReasons: RerunReason[] = [];
 
     if (first && args.token !== undefined) {
       this.tokenRotation = hostStep(
@@ -96,7 +96,7 @@ export class K3sServer extends pulumi.ComponentResource {
           { parent: this, dependsOn: tokenAfter },
         ),
       );
-      restartTriggers.push(contentTrigger(value, true));
+      restartReasons.push(fileReason(suffix, value, true));
     };
     if (args.token !== undefined) tokenFile("token", K3S_TOKEN_PATH, args.token);
     if (args.agentToken !== undefined)
@@ -117,7 +117,7 @@ export class K3sServer extends pulumi.ComponentResource {
         { parent: this },
       ),
     );
-    restartTriggers.push(contentTrigger(config, false));
+    restartReasons.push(fileReason("config.yaml", config, false));
 
     const airgap = args.k3s.airgap;
     if (airgap) files.push(airgapFiles(name, { connection, sudo, airgap }, this));
@@ -144,7 +144,7 @@ export class K3sServer extends pulumi.ComponentResource {
           ...(airgap && { airgap: { imagesFile: imagesFileName(airgap) } }),
         }),
         delete: uninstallK3sScript(role),
-        triggers: restartTriggers,
+        rerunOn: restartReasons,
       },
       {
         parent: this,

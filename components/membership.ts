@@ -49,7 +49,7 @@ export function membershipStep(
       create: membershipCreateScript(scriptArgs),
       delete: membershipDeleteScript(scriptArgs),
       // After an upgrade the step runs again: it proves the node is back and uncordons it.
-      triggers: [member.k3s.version],
+      rerunOn: [{ label: "k3s version", value: member.k3s.version }],
     },
     { ...opts, dependsOn: [...toArray(opts.dependsOn), ...args.after] },
   );

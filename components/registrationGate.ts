@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import { NodeConfig } from "./config";
 import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
-import { hostStep, sha256 } from "./remote/hostStep";
+import { hostStep } from "./remote/hostStep";
 import { registrationGateScript } from "./render/k3sScripts";
 
 export interface RegistrationGateArgs {
@@ -25,7 +25,7 @@ export function registrationGate(name: string, args: RegistrationGateArgs): remo
       connection: connectionFor(args.probeFrom, args.ssh),
       sudo: needsSudo(args.ssh),
       create: registrationGateScript(args.registrationAddress),
-      triggers: [sha256(args.lbFingerprint)],
+      rerunOn: [{ label: "load balancer", value: args.lbFingerprint }],
     },
     { dependsOn: args.after },
   );

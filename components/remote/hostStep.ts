@@ -4,6 +4,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
 import { shQuote } from "../render/shell";
 
+/** Something whose change must re-run a step (a file another step wrote, a version). */
+export interface RerunReason {
+  /** What it is, as shown in the script's reason line ("config.yaml", "cluster-token"). */
+  label: string;
+  value: pulumi.Input<string>;
+  /** Derived from a secret: its hash goes on stdin, which stays secret, not into the script. */
+  secret?: boolean;
+}
+
 export interface HostStepArgs {
   connection: types.input.remote.ConnectionArgs;
   /** Run the scripts through `sudo -n` (any SSH user but root). */
@@ -16,9 +25,18 @@ export interface HostStepArgs {
   stdin?: pulumi.Input<string>;
   /** The step handles a secret: nothing is logged and stdout/stderr are secret. */
   secret?: boolean;
-  /** Extra values whose change re-runs the step (e.g. what it depends on on another host). */
-  triggers?: pulumi.Input<string>[];
+  /** What else re-runs the step when it changes, besides its script and stdin. */
+  rerunOn?: RerunReason[];
 }
+
+/**
+ * Every input the provider or the SDK treats as replace-on-change. In @pulumi/command 1.2.1 that is
+ * `triggers` alone (the provider's schema tags it, common/inputs.go in pulumi/pulumi-command, and
+ * the SDK adds `replaceOnChanges: ["triggers[*]"]` to every Command), and a replacement runs the
+ * old step's `delete` after the new `create`. The program never sets it. Stacks deployed by 0.1.0
+ * hold hashes there: ignoring changes keeps those stored values, so they neither replace nor matter.
+ */
+export const IGNORED_INPUTS = ["triggers"];
 
 /** The command line that runs a script as root: `sh -c` for root, `sudo -n sh -c` otherwise. */
 export function commandLine(scriptText: string, sudo: boolean): string {
@@ -29,39 +47,78 @@ export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
+/** A value as the reason line shows it: a short digest, never the value itself. */
+function digest(value: string): string {
+  return `sha256:${sha256(value).slice(0, 16)}`;
+}
+
+/** The first line of a script that re-runs on other things' changes: a change of it is an update. */
+export function reasonLine(reasons: { label: string; value: string }[]): string {
+  return `# k3s-ha re-runs this step when these change: ${reasons
+    .map((r) => `${r.label} ${digest(r.value)}`)
+    .join(", ")}`;
+}
+
+/**
+ * The script and stdin the step is registered with. Public reasons become the script's first line;
+ * secret reasons are the stdin of a step that reads none, so the script closes its stdin first.
+ */
+function withReasons(args: HostStepArgs): {
+  script: pulumi.Input<string>;
+  stdin?: pulumi.Input<string>;
+} {
+  const reasons = args.rerunOn ?? [];
+  const visible = reasons.filter((r) => !r.secret);
+  const hidden = reasons.filter((r) => r.secret);
+  if (hidden.length > 0 && args.stdin !== undefined) {
+    throw new Error("hostStep: a step with stdin content cannot also carry secret re-run reasons");
+  }
+  const body = hidden.length > 0 ? `exec </dev/null\n${args.create}` : args.create;
+  const script =
+    visible.length === 0
+      ? body
+      : pulumi
+          .all(visible.map((r) => r.value))
+          .apply((values) =>
+            [reasonLine(visible.map((r, i) => ({ label: r.label, value: values[i] }))), body].join(
+              "\n",
+            ),
+          );
+  if (hidden.length === 0)
+    return { script, ...(args.stdin !== undefined && { stdin: args.stdin }) };
+  const stdin = pulumi.secret(
+    pulumi
+      .all(hidden.map((r) => r.value))
+      .apply(
+        (values) => `${reasonLine(hidden.map((r, i) => ({ label: r.label, value: values[i] })))}\n`,
+      ),
+  );
+  return { script, stdin };
+}
+
 export function hostStep(
   name: string,
   args: HostStepArgs,
   opts: pulumi.CustomResourceOptions,
 ): remote.Command {
-  const create = commandLine(args.create, args.sudo);
-  // A change of the stdin content re-runs the step; hashing it keeps the preview readable.
-  // A secret's hash stays secret too.
-  const contentHash =
-    args.stdin === undefined
-      ? undefined
-      : pulumi.output(args.stdin).apply((content) => sha256(content));
-  const triggers = [
-    sha256(args.create),
-    ...(contentHash ? [args.secret ? pulumi.secret(contentHash) : contentHash] : []),
-    ...(args.triggers ?? []),
-  ];
+  const { script, stdin } = withReasons(args);
+  const create = pulumi.output(script).apply((text) => commandLine(text, args.sudo));
   return new remote.Command(
     name,
     {
       connection: args.connection,
       create,
-      // With `update` set, a changed input re-runs the idempotent script in place instead of
-      // replacing the resource (a replacement would run the old step's `delete` afterwards).
+      // The same idempotent script runs when any input changes: an update in place. A changed
+      // script, stdin or connection is an update in @pulumi/command 1.2.1, never a replacement.
       update: create,
       ...(args.delete ? { delete: commandLine(args.delete, args.sudo) } : {}),
-      ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
-      triggers,
+      ...(stdin !== undefined ? { stdin } : {}),
       addPreviousOutputInEnv: false,
       ...(args.secret ? { logging: "none" } : {}),
     },
     {
       ...opts,
+      ignoreChanges: [...(opts.ignoreChanges ?? []), ...IGNORED_INPUTS],
       ...(args.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
     },
   );

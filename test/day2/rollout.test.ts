@@ -122,13 +122,17 @@ describe("day 2 under mocks: upgrades and restarts", function () {
       expect(rotation.inputs.create).to.not.contain(TOKEN);
     });
 
-    it("keeps the token's hash in the install triggers secret", () => {
+    it("carries the tokens' hashes to each install step on stdin, as a secret, never in triggers", () => {
       for (const s of SERVERS) {
-        const triggers = step(after, `${s}-install`).inputs.triggers as unknown[];
-        const visible = triggers.filter((t) => !isSecretValue(t));
-        const hidden = triggers.filter(isSecretValue);
-        expect(hidden, s).to.have.length(2); // server token and agent token
-        expect(JSON.stringify(visible)).to.not.contain(TOKEN);
+        const install = step(after, `${s}-install`);
+        expect(install.inputs.triggers, s).to.equal(undefined);
+        expect(isSecretValue(install.inputs.stdin), s).to.equal(true);
+        const reasons = reveal(install.inputs.stdin) as string;
+        expect(reasons, s).to.match(/token sha256:[0-9a-f]{16}, agent-token sha256:[0-9a-f]{16}/);
+        expect(reasons + String(install.inputs.create), s).to.not.contain(TOKEN);
+        // The script reads no stdin: the reasons only make a changed token an update.
+        expect(String(install.inputs.create), s).to.contain("exec </dev/null");
+        expect(String(install.inputs.create), s).to.match(/config\.yaml sha256:[0-9a-f]{16}/);
       }
     });
 
