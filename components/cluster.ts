@@ -1,7 +1,8 @@
 /** Wires the components into a cluster: servers one after another, the LB, the gate, then agents. */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, K3S_API_PORT } from "./config";
+import { ClusterConfig, HostConfig, K3S_API_PORT } from "./config";
 import { HaproxyLbPair } from "./haproxyLbPair";
+import { RecordedHost, checkHostRecords } from "./hostRecords";
 import { K3sAgent } from "./k3sAgent";
 import { K3sServer } from "./k3sServer";
 import { membershipStep } from "./membership";
@@ -32,9 +33,10 @@ export interface ClusterOutputs {
 
 export function deployCluster(
   config: ClusterConfig,
-  ssh: SshSettings,
+  sshSettings: SshSettings,
   secrets: ClusterSecrets,
 ): ClusterOutputs {
+  const ssh = { ...sshSettings, hostsChecked: checkHostRecords(recordedHosts(config)) };
   const lbConfig = config.loadBalancer;
   const registrationAddress =
     lbConfig.kind === "haproxy" ? lbConfig.vip : lbConfig.hosts[0].address;
@@ -132,6 +134,17 @@ export function deployCluster(
     loadBalancerKind: lbConfig.kind,
     preUpgradeSnapshot: server1.preUpgradeSnapshot!.stdout.apply((out) => out.trim()),
   };
+}
+
+/** Every host the stack configures, with where it sits in the stack file. */
+function recordedHosts(config: ClusterConfig): RecordedHost[] {
+  const list = (field: string, role: RecordedHost["role"], hosts: HostConfig[]) =>
+    hosts.map((h, i) => ({ field: `${field}[${i}]`, role, name: h.name, address: h.address }));
+  return [
+    ...list("servers", "server", config.servers),
+    ...list("agents", "agent", config.agents),
+    ...list("lbHosts", "load balancer", config.loadBalancer.hosts),
+  ];
 }
 
 /**

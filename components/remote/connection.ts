@@ -12,6 +12,13 @@ export interface SshSettings {
   /** The key file `privateKey` was read from, for tools that run the system's ssh (Docker). */
   privateKeyPath?: string;
   bastion?: BastionConfig;
+  /** Resolves once no host was moved or renamed in place (hostRecords.ts); steps wait for it. */
+  hostsChecked?: pulumi.Output<void>;
+}
+
+/** A host's address as a step's connection gets it: only once the host records are checked. */
+export function checkedAddress(host: HostConfig, ssh: SshSettings): pulumi.Input<string> {
+  return ssh.hostsChecked ? ssh.hostsChecked.apply(() => host.address) : host.address;
 }
 
 /** SSH dial retries: hosts that are still booting get about a minute before a step fails. */
@@ -24,7 +31,7 @@ export function connectionFor(
 ): types.input.remote.ConnectionArgs {
   const bastion = ssh.bastion;
   return {
-    host: host.address,
+    host: checkedAddress(host, ssh),
     port: ssh.port,
     user: ssh.user,
     ...(ssh.privateKey !== undefined ? { privateKey: ssh.privateKey } : {}),

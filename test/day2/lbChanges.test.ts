@@ -9,7 +9,7 @@ import { dependsOn } from "../support/graph";
 import { ProgramRun, runProgram } from "../support/mocks";
 import { stdinOf } from "../support/program";
 import { loadStackConfig } from "../support/stacks";
-import { SECRET_KEYS, devStack, diffRuns } from "./runs";
+import { SECRET_KEYS, devStack, diffRuns, hostRecordNames } from "./runs";
 
 const SERVERS = ["server-1", "server-2", "server-3"];
 const AGENTS = ["agent-1", "agent-2", "agent-3"];
@@ -94,7 +94,9 @@ describe("day 2 under mocks: load-balancer changes", function () {
     delete nginx["k3s-ha:vrrpRouterId"];
     const after = await runProgram(nginx, SECRET_KEYS, "lbchange");
     const diff = diffRuns(baseline, after);
-    expect(diff.added).to.deep.equal(["lb", "lb-nginx"]);
+    expect(diff.added).to.deep.equal(
+      ["lb", "lb-nginx", ...hostRecordNames("lb-3", "10.10.10.97")].sort(),
+    );
     expect(diff.removed).to.include.members([
       "lb",
       "lb-lb-1-haproxy",
@@ -116,16 +118,22 @@ describe("day 2 under mocks: load-balancer changes", function () {
       "lbchange",
     );
     const diff = diffRuns(baseline, after);
-    expect(diff.added).to.deep.equal([
-      "lb-lb-3-haproxy",
-      "lb-lb-3-keepalived",
-      "lb-lb-3-keepalived-check",
-    ]);
-    expect(diff.removed).to.deep.equal([
-      "lb-lb-2-haproxy",
-      "lb-lb-2-keepalived",
-      "lb-lb-2-keepalived-check",
-    ]);
+    expect(diff.added).to.deep.equal(
+      [
+        "lb-lb-3-haproxy",
+        "lb-lb-3-keepalived",
+        "lb-lb-3-keepalived-check",
+        ...hostRecordNames("lb-3", "10.10.10.97"),
+      ].sort(),
+    );
+    expect(diff.removed).to.deep.equal(
+      [
+        "lb-lb-2-haproxy",
+        "lb-lb-2-keepalived",
+        "lb-lb-2-keepalived-check",
+        ...hostRecordNames("lb-2", "10.10.10.99"),
+      ].sort(),
+    );
     // With multicast VRRP lb-1's KeepAlived does not name its peer (with vrrpUnicast it would).
     expect(diff.changed).to.deep.equal(["registration-gate"]);
   });

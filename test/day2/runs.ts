@@ -40,6 +40,11 @@ export function devStack(overrides: StackConfig = {}): StackConfig {
   };
 }
 
+/** The two no-op records that remember a host's name and address (components/hostRecords.ts). */
+export function hostRecordNames(name: string, address: string): string[] {
+  return [`${name}-host-record`, `address-${address.replace(/:/g, "-")}-host-record`];
+}
+
 /** The dev stack's host list with one more host or one fewer. */
 export function devHosts(list: "servers" | "agents"): { name: string; address: string }[] {
   return [...(testStackConfig("dev")[`k3s-ha:${list}`] as { name: string; address: string }[])];

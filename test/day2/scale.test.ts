@@ -9,7 +9,7 @@ import { ProgramRun, runProgram } from "../support/mocks";
 import { hostOf, step, stdinOf } from "../support/program";
 import { unwrapCommandLine } from "../support/scripts";
 import { testStackConfig } from "../support/stacks";
-import { SECRET_KEYS, devHosts, devStack, diffRuns } from "./runs";
+import { SECRET_KEYS, devHosts, devStack, diffRuns, hostRecordNames } from "./runs";
 
 const stepsOf = (node: string, steps: string[]) => [node, ...steps.map((s) => `${node}-${s}`)];
 const AGENT_STEPS = ["token", "config", "install", "membership"];
@@ -29,7 +29,10 @@ describe("day 2 under mocks: scaling out and in", function () {
     const four = await runProgram(devStack({ "k3s-ha:agents": agents }), SECRET_KEYS, "scale");
     const diff = diffRuns(three, four);
     expect(diff).to.deep.equal({
-      added: stepsOf("agent-4", AGENT_STEPS).sort(),
+      added: [
+        ...stepsOf("agent-4", AGENT_STEPS),
+        ...hostRecordNames("agent-4", "10.10.10.104"),
+      ].sort(),
       removed: [],
       changed: [],
     });
@@ -44,7 +47,9 @@ describe("day 2 under mocks: scaling out and in", function () {
     const servers = [...devHosts("servers"), { name: "server-4", address: "10.10.10.53" }];
     const four = await runProgram(devStack({ "k3s-ha:servers": servers }), SECRET_KEYS, "scale");
     const diff = diffRuns(three, four);
-    expect(diff.added).to.deep.equal(stepsOf("server-4", SERVER_STEPS).sort());
+    expect(diff.added).to.deep.equal(
+      [...stepsOf("server-4", SERVER_STEPS), ...hostRecordNames("server-4", "10.10.10.53")].sort(),
+    );
     expect(diff.removed).to.deep.equal([]);
     expect(diff.changed).to.deep.equal(["lb-lb-1-haproxy", "lb-lb-2-haproxy", "registration-gate"]);
     for (const lb of ["lb-lb-1-haproxy", "lb-lb-2-haproxy"]) {
@@ -70,7 +75,10 @@ describe("day 2 under mocks: scaling out and in", function () {
     it("removes only its steps; no other resource changes", () => {
       expect(diffRuns(three, two)).to.deep.equal({
         added: [],
-        removed: stepsOf("agent-3", AGENT_STEPS).sort(),
+        removed: [
+          ...stepsOf("agent-3", AGENT_STEPS),
+          ...hostRecordNames("agent-3", "10.10.10.103"),
+        ].sort(),
         changed: [],
       });
     });
@@ -103,7 +111,12 @@ describe("day 2 under mocks: scaling out and in", function () {
 
     it("removes its steps and takes it out of the LB backends; nothing else changes", () => {
       const diff = diffRuns(three, two);
-      expect(diff.removed).to.deep.equal(stepsOf("server-3", SERVER_STEPS).sort());
+      expect(diff.removed).to.deep.equal(
+        [
+          ...stepsOf("server-3", SERVER_STEPS),
+          ...hostRecordNames("server-3", "10.10.10.52"),
+        ].sort(),
+      );
       expect(diff.added).to.deep.equal([]);
       expect(diff.changed).to.deep.equal([
         "lb-lb-1-haproxy",

@@ -1,0 +1,106 @@
+/**
+ * The host records under mocks that answer as the engine does for a record already in the state:
+ * `ignoreChanges` on stdin keeps the stored value, so the record reports what was first deployed.
+ */
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../components/config";
+import { RecordedHost, checkHostRecords } from "../components/hostRecords";
+import { PROJECT } from "./support/mocks";
+
+/** Evaluates the check with `state` holding earlier records (name → stored stdin). */
+async function check(hosts: RecordedHost[], state: Record<string, string>): Promise<string[]> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const inputs = args.inputs as { stdin: string };
+        expect(args.type).to.equal("command:local:Command");
+        expect(Object.keys(inputs), "a record runs nothing").to.deep.equal(["stdin"]);
+        return { id: args.name, state: { stdin: state[args.name] ?? inputs.stdin } };
+      },
+      call: () => ({}),
+    },
+    PROJECT,
+    "records",
+  );
+  const checked = checkHostRecords(hosts) as unknown as { promise(): Promise<void> };
+  try {
+    await checked.promise();
+    return [];
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+}
+
+const agent = (name: string, address: string, i = 0): RecordedHost => ({
+  field: `agents[${i}]`,
+  role: "agent",
+  name,
+  address,
+});
+
+describe("host records", function () {
+  this.timeout(30_000);
+
+  it("accept a new stack and an unchanged one", async () => {
+    const hosts = [agent("agent-1", "10.0.0.1"), agent("agent-2", "10.0.0.2", 1)];
+    expect(await check(hosts, {})).to.deep.equal([]);
+    const deployed = {
+      "agent-1-host-record": "agent 10.0.0.1",
+      "address-10.0.0.1-host-record": "agent agent-1",
+    };
+    expect(await check(hosts, deployed)).to.deep.equal([]);
+  });
+
+  it("refuse an address changed under the same name, and say how to move a host", async () => {
+    const problems = await check([agent("agent-1", "10.0.0.9")], {
+      "agent-1-host-record": "agent 10.0.0.1",
+    });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.contain("agents[0] (agent-1): this stack deployed agent-1 to 10.0.0.1");
+    expect(problems[0]).to.contain("now says 10.0.0.9");
+    expect(problems[0]).to.contain("give the new one a new name");
+  });
+
+  it("refuse a new name on a host another name holds (its uninstall would follow)", async () => {
+    const problems = await check([agent("agent-7", "10.0.0.1")], {
+      "address-10.0.0.1-host-record": "agent agent-1",
+    });
+    expect(problems).to.deep.equal([
+      "agents[0] (agent-7): 10.0.0.1 is agent-1's host in this stack's state. A new name on the same host would install agent-7 there and then run agent-1's delete (its uninstall) on it. Remove agent-1 and run pulumi up first, then add agent-7.",
+    ]);
+  });
+
+  it("refuse a node turned from agent into server on the same host", async () => {
+    const server: RecordedHost = {
+      field: "servers[3]",
+      role: "server",
+      name: "n4",
+      address: "10.0.0.4",
+    };
+    const problems = await check([server], {
+      "n4-host-record": "agent 10.0.0.4",
+      "address-10.0.0.4-host-record": "agent n4",
+    });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(
+      /^servers\[3\] \(n4\): this stack deployed n4 as an agent, .* as a server/,
+    );
+  });
+
+  it("name every problem at once, and key IPv6 addresses without URN separators", async () => {
+    const lb: RecordedHost = {
+      field: "lbHosts[0]",
+      role: "load balancer",
+      name: "lb-1",
+      address: "fd00::98",
+    };
+    const problems = await check([agent("agent-1", "10.0.0.9"), lb], {
+      "agent-1-host-record": "agent 10.0.0.1",
+      "address-fd00--98-host-record": "load-balancer lb-old",
+    });
+    expect(problems).to.have.length(2);
+    expect(problems[1]).to.contain("fd00::98 is lb-old's host");
+  });
+});
