@@ -2,10 +2,24 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { K3S_API_PORT, NginxLbConfig } from "./config";
-import { SshSettings, connectionFor, needsSudo, systemSshOptions } from "./remote/connection";
+import {
+  SshSettings,
+  checkedAddress,
+  connectionFor,
+  needsSudo,
+  systemSshOptions,
+} from "./remote/connection";
 import { hostStep } from "./remote/hostStep";
 import { LbBackend } from "./render/haproxy";
-import { applyNginxConfScript, removeNginxConfScript } from "./render/lbScripts";
+import {
+  NGINX_CONF_PATH,
+  NGINX_CONTAINER_NAME,
+  applyNginxConfScript,
+  applyNginxDockerConfScript,
+  prepareNginxDockerHostScript,
+  removeNginxConfScript,
+  removeNginxDockerConfScript,
+} from "./render/lbScripts";
 import { renderNginxConf } from "./render/nginx";
 import { NGINX_LB_TYPE } from "./tokens";
 
@@ -47,16 +61,29 @@ export class NginxLb extends pulumi.ComponentResource {
     this.registerOutputs({ address: this.address });
   }
 
-  /** The page's `docker run`, as resources on the host's Docker engine reached over SSH. */
+  /**
+   * The page's `docker run`, as resources on the host's Docker engine reached over SSH. The
+   * container is created with the config of its day; a later config (a server added or removed) is
+   * loaded into the running container by a host step, so the container is never replaced for it.
+   */
   private runInDocker(name: string, args: NginxLbArgs, nginxConf: string): pulumi.Resource[] {
     const host = args.lb.hosts[0];
-    const hostPart = host.address.includes(":") ? `[${host.address}]` : host.address;
+    const connection = connectionFor(host, args.ssh);
+    const sudo = needsSudo(args.ssh);
+    const address = pulumi
+      .output(checkedAddress(host, args.ssh))
+      .apply((a) => (a.includes(":") ? `[${a}]` : a));
     const provider = new docker.Provider(
       `${name}-docker`,
       {
-        host: `ssh://${args.ssh.user}@${hostPart}:${args.ssh.port}`,
+        host: pulumi.interpolate`ssh://${args.ssh.user}@${address}:${args.ssh.port}`,
         sshOpts: systemSshOptions(args.ssh),
       },
+      { parent: this },
+    );
+    const prepared = hostStep(
+      `${name}-docker-host`,
+      { connection, sudo, create: prepareNginxDockerHostScript() },
       { parent: this },
     );
     const image = new docker.RemoteImage(
@@ -67,14 +94,33 @@ export class NginxLb extends pulumi.ComponentResource {
     const container = new docker.Container(
       `${name}-nginx`,
       {
-        name: `${name}-nginx`,
+        name: NGINX_CONTAINER_NAME,
         image: image.imageId,
         restart: "unless-stopped",
         ports: [{ internal: K3S_API_PORT, external: K3S_API_PORT }],
-        uploads: [{ file: "/etc/nginx/nginx.conf", content: nginxConf }],
+        uploads: [{ file: NGINX_CONF_PATH, content: nginxConf }],
       },
-      { parent: this, provider },
+      {
+        parent: this,
+        provider,
+        dependsOn: [prepared],
+        // Later configs reach the container through the config step below.
+        ignoreChanges: ["uploads"],
+        // Name and host port are unique on the host: the old container must go first.
+        deleteBeforeReplace: true,
+      },
     );
-    return [container];
+    const config = hostStep(
+      `${name}-nginx-config`,
+      {
+        connection,
+        sudo,
+        create: applyNginxDockerConfScript(),
+        delete: removeNginxDockerConfScript(),
+        stdin: nginxConf,
+      },
+      { parent: this, dependsOn: [container] },
+    );
+    return [container, config];
   }
 }

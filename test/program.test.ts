@@ -291,9 +291,21 @@ describe("the program with Nginx in Docker", function () {
     const uploads = container.inputs.uploads as { file: string; content: string }[];
     expect(uploads[0].file).to.equal("/etc/nginx/nginx.conf");
     expect(uploads[0].content).to.contain("proxy_pass k3s_servers");
-    expect(run.resources.filter((r) => r.type === COMMAND_TYPE && hostOf(r) === "10.10.10.98")).to
-      .be.empty;
-    expect(dependsOn(run, "registration-gate", "lb-nginx")).to.equal(true);
+    // The container is created once; a later config is loaded into it by a host step (a reload),
+    // so a changed backend list never replaces it. A replacement (a new image) removes it first.
+    expect(container.options.ignoreChanges).to.include("uploads");
+    expect(container.options.deleteBeforeReplace).to.equal(true);
+    const onHost = run.resources.filter(
+      (r) => r.type === COMMAND_TYPE && hostOf(r) === "10.10.10.98",
+    );
+    expect(onHost.map((r) => r.name)).to.deep.equal(["lb-docker-host", "lb-nginx-config"]);
+    expect(stdinOf(run, "lb-nginx-config")).to.equal(uploads[0].content);
+    expect(unwrapCommandLine(String(step(run, "lb-nginx-config").inputs.create))).to.contain(
+      "docker kill --signal HUP lb-nginx",
+    );
+    expect(dependsOn(run, "lb-nginx", "lb-docker-host")).to.equal(true);
+    expect(dependsOn(run, "lb-nginx-config", "lb-nginx")).to.equal(true);
+    expect(dependsOn(run, "registration-gate", "lb-nginx-config")).to.equal(true);
   });
 });
 

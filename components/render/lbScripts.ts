@@ -1,9 +1,40 @@
 /** Scripts that put the load-balancer tier's files on a host and apply them. Pure. */
-import { script, shQuote } from "./shell";
+import { MANAGED_HEADER, script, shQuote } from "./shell";
 
 export const HAPROXY_CFG_PATH = "/etc/haproxy/haproxy.cfg";
 export const KEEPALIVED_CONF_PATH = "/etc/keepalived/keepalived.conf";
 export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
+/** The Nginx container in Docker mode, and where its config is kept on the host. */
+export const NGINX_CONTAINER_NAME = "lb-nginx";
+export const NGINX_DOCKER_CONF_PATH = "/etc/k3s-ha/nginx.conf";
+
+export type LbTier = "haproxy" | "nginx" | "nginx-docker";
+
+/**
+ * Stops the other load-balancer kinds the program set up on this host. On a switch (haproxy ↔
+ * nginx, native ↔ docker) Pulumi creates the new tier's steps first and deletes the old tier's at
+ * the end of the run; both listen on :6443, so the new one stops the old daemons before it binds.
+ * Stopping KeepAlived first hands the VIP to the peer at once. The old steps' deletes then restore
+ * the distribution's files.
+ */
+function retireOtherTiers(tier: LbTier): string {
+  const managed = (file: string) => `[ -f ${file} ] && grep -qF '${MANAGED_HEADER}' ${file}`;
+  const retire = (service: string, file: string) =>
+    `if ${managed(file)} && have ${service} && svc_running ${service}; then
+  svc stop ${service}; svc_disable ${service}; log "${service}: stopped: this host's load balancer is now ${tier}"
+fi`;
+  const parts: string[] = [];
+  if (tier !== "haproxy") {
+    parts.push(retire("keepalived", KEEPALIVED_CONF_PATH), retire("haproxy", HAPROXY_CFG_PATH));
+  }
+  if (tier !== "nginx") parts.push(retire("nginx", NGINX_CONF_PATH));
+  if (tier !== "nginx-docker") {
+    parts.push(`if have docker && [ "$(docker container inspect -f '{{.State.Running}}' ${NGINX_CONTAINER_NAME} 2>/dev/null)" = true ]; then
+  docker stop ${NGINX_CONTAINER_NAME} >/dev/null; log "${NGINX_CONTAINER_NAME}: stopped: this host's load balancer is now ${tier}"
+fi`);
+  }
+  return parts.join("\n");
+}
 
 /** Package probes: a command or file each package provides, for ensure_packages. */
 const HAPROXY_PACKAGES = ["haproxy=haproxy", "curl=curl"];
@@ -21,6 +52,7 @@ ensure_packages ${HAPROXY_PACKAGES.join(" ")}
 mkdir -p /run/haproxy
 keep_original ${HAPROXY_CFG_PATH}
 changed=$(write_file ${HAPROXY_CFG_PATH} 0644 "haproxy -c -q -f")
+${retireOtherTiers("haproxy")}
 svc_apply haproxy "$changed"`);
 }
 
@@ -64,7 +96,41 @@ export function applyNginxConfScript(): string {
 ensure_packages ${NGINX_PACKAGES.join(" ")}
 keep_original ${NGINX_CONF_PATH}
 changed=$(write_file ${NGINX_CONF_PATH} 0644 "nginx -t -q -c")
+${retireOtherTiers("nginx")}
 svc_apply nginx "$changed"`);
+}
+
+/** Docker mode, before the container is created: nothing else may hold :6443. */
+export function prepareNginxDockerHostScript(): string {
+  return script(`
+have docker || { log "nginxMode docker needs Docker on this host"; exit 1; }
+${retireOtherTiers("nginx-docker")}`);
+}
+
+/**
+ * Docker mode: keeps the config on the host and makes the running container serve it. The
+ * container is created once with the config of its day; later configs are checked with the
+ * container's own nginx, copied in and loaded with SIGHUP (a graceful reload). The comparison is
+ * with what the container holds, so a run cut between the copy and the reload is finished later.
+ */
+export function applyNginxDockerConfScript(): string {
+  const c = NGINX_CONTAINER_NAME;
+  return script(`
+check_in_container() {
+  docker cp "$1" ${c}:/tmp/k3s-ha-nginx.conf && docker exec ${c} nginx -t -q -c /tmp/k3s-ha-nginx.conf
+}
+write_file ${NGINX_DOCKER_CONF_PATH} 0644 check_in_container >/dev/null
+if docker exec ${c} cat ${NGINX_CONF_PATH} 2>/dev/null | cmp -s - ${NGINX_DOCKER_CONF_PATH}; then
+  log "${c}: unchanged"
+else
+  docker cp ${NGINX_DOCKER_CONF_PATH} ${c}:${NGINX_CONF_PATH}
+  docker kill --signal HUP ${c} >/dev/null
+  log "${c}: reloaded"
+fi`);
+}
+
+export function removeNginxDockerConfScript(): string {
+  return script(`rm -f ${NGINX_DOCKER_CONF_PATH}`);
 }
 
 export function removeNginxConfScript(): string {

@@ -19,6 +19,7 @@ describe("every script the program sends to a host", function () {
         "k3s-ha:installMirror": "cn",
       },
       testStackConfig("staging"),
+      { ...testStackConfig("staging"), "k3s-ha:nginxMode": "docker" },
     ];
     for (const [i, config] of variants.entries()) {
       const run = await runProgram(config, ["k3s-ha:token", "k3s-ha:agentToken"], `scripts${i}`);
