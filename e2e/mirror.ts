@@ -1,7 +1,7 @@
 /**
  * Fills the mirror's document root: the stand-in installer at /install.sh and, per K3s version, the
  * stand-in k3s with its sha256 list, laid out like a release (/k3s/<version>/k3s). Then runs the
- * mirror's HTTP server on the mirror host.
+ * mirror's HTTP server on the mirror host. Any number of versions: each binary reports its own.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -35,7 +35,7 @@ export function installerText(): string {
     .replace("@MIRROR_URL@", MIRROR_URL);
 }
 
-const STAND_IN_MODULES = ["http", "jsonpath", "kubectl"];
+const STAND_IN_MODULES = ["http", "jsonpath", "kubectl", "tokens", "datastore", "events"];
 
 /**
  * The stand-in k3s for one version, as one executable file: its modules bundled behind a small

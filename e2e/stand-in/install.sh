@@ -7,10 +7,14 @@
 # It downloads the stand-in k3s from the lab mirror, checks it against the mirror's sha256 list,
 # installs k3s-killall.sh and k3s-uninstall.sh / k3s-agent-uninstall.sh, an /etc/init.d service
 # script, and (re)starts the service. Config comes from /etc/rancher/k3s/config.yaml, read by k3s.
+# An upgrade replaces the binary and restarts the service, as the real installer does. Every
+# install, uninstall and killall is recorded in /var/lib/k3s-stand-in-log (see events.ts).
 set -eu
 
 MIRROR_URL='@MIRROR_URL@'
 BIN_DIR=/usr/local/bin
+# The stand-in's history on this host; the uninstall script never removes it.
+LOG_DIR=/var/lib/k3s-stand-in-log
 
 info() { echo "[INFO]  $*"; }
 fatal() {
@@ -61,6 +65,12 @@ cat >"$BIN_DIR/k3s-killall.sh" <<'EOF'
 #!/bin/sh
 # Stand-in: stops every K3s stand-in service on this host.
 [ "$(id -u)" = 0 ] || exec sudo "$0" "$@"
+# The stand-in's history (kept across uninstalls): this run of killall.
+(
+  umask 077
+  mkdir -p /var/lib/k3s-stand-in-log && chmod 700 /var/lib/k3s-stand-in-log
+  printf '{"at":"%s","kind":"killall","script":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$0" >>/var/lib/k3s-stand-in-log/events.jsonl
+)
 for service in /etc/init.d/k3s /etc/init.d/k3s-agent; do
   if [ -x "$service" ]; then "$service" stop; fi
 done
@@ -74,8 +84,18 @@ cat >"$BIN_DIR/$UNINSTALL" <<EOF
 # Stand-in: removes the $NAME service; the binary and data go when no other K3s service is left.
 set -x
 [ "\$(id -u)" = 0 ] || exec sudo "\$0" "\$@"
+# The stand-in's history (kept across uninstalls): this run of the uninstall script.
+(
+  umask 077
+  mkdir -p $LOG_DIR && chmod 700 $LOG_DIR
+  running=false
+  if /etc/init.d/$NAME status >/dev/null 2>&1; then running=true; fi
+  binary=\$($BIN_DIR/k3s --version 2>/dev/null | awk 'NR==1 {print \$3}')
+  printf '{"at":"%s","kind":"uninstall","script":"%s","service":"$NAME","wasRunning":%s,"binaryVersion":"%s"}\\n' \\
+    "\$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "\$0" "\$running" "\$binary" >>$LOG_DIR/events.jsonl
+)
 /etc/init.d/$NAME stop || true
-rm -f /etc/init.d/$NAME /run/$NAME.pid /run/k3s-stand-in/$NAME.ready
+rm -f /etc/init.d/$NAME /run/$NAME.pid /run/k3s-stand-in/$NAME.ready /run/k3s-stand-in/$NAME.json
 if ls /etc/init.d/k3s* >/dev/null 2>&1; then
   set +x
   echo "Additional k3s services installed, skipping uninstall of k3s"
@@ -114,7 +134,7 @@ running() { start-stop-daemon --status --pidfile "\$PIDFILE"; }
 do_start() {
   if running; then echo "\$NAME is already running"; return 0; fi
   mkdir -p /run/k3s-stand-in /var/lib/rancher/k3s
-  rm -f "\$READY"
+  rm -f "\$READY" "/run/k3s-stand-in/\$NAME.json"
   start-stop-daemon --start --background --make-pidfile --pidfile "\$PIDFILE" \\
     --output "\$LOG" --startas "\$DAEMON" -- "\$@"
   # Like systemd's Type=notify unit: start returns once K3s reports ready, or fails.
@@ -134,7 +154,7 @@ do_start() {
 
 do_stop() {
   start-stop-daemon --stop --oknodo --quiet --pidfile "\$PIDFILE" --retry TERM/10/KILL/5 --remove-pidfile
-  rm -f "\$READY"
+  rm -f "\$READY" "/run/k3s-stand-in/\$NAME.json"
 }
 
 case "\$ACTION" in

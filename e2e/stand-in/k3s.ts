@@ -2,52 +2,86 @@
  * K3s STAND-IN for the end-to-end lab. It is NOT K3s: it implements the part of K3s's interface
  * that the program and its load balancers touch, and records what it was started with.
  *
- *   k3s --version                  "k3s version <version> (stand-in)"
- *   k3s server [flags]             reads /etc/rancher/k3s/config.yaml; a joining server fetches
- *                                  <server>/cacerts and bootstraps from it with its token; serves
- *                                  TLS on 6443 (/ping, /cacerts, /readyz with the admin token);
- *                                  writes k3s.yaml and /var/lib/rancher/k3s/server/token
+ *   k3s --version                  "k3s version <version> (stand-in)": the version baked into
+ *                                  this binary (the installer replaces it on an upgrade)
+ *   k3s server [flags]             reads /etc/rancher/k3s/config.yaml; the cluster-init server
+ *                                  keeps the datastore (datastore.ts), a joining or restarting
+ *                                  server bootstraps from <server> with its token and is refused
+ *                                  when the token does not match; serves TLS on 6443 (/ping,
+ *                                  /cacerts, /watch, /readyz, /version, the supervisor's
+ *                                  PUT /v1-k3s/token from the versions that have it)
  *   k3s agent [flags]              fetches <server>/cacerts, checks the token's CA hash, verifies
- *                                  <server>/ping over TLS against that CA (so the server's
- *                                  certificate must hold the registration address), joins with its
- *                                  token; fails when any of that fails
+ *                                  <server>/ping over TLS against that CA, joins as the node user;
+ *                                  then posts status to the servers it learned (its client-side
+ *                                  load balancer), not only through the registration address
  *   k3s kubectl ...                get --raw, get node(s), annotate, drain, uncordon, delete node
- *                                  (kubectl.ts) against a node store the first server keeps
+ *                                  (kubectl.ts) against the datastore
+ *   k3s token --help | rotate      `rotate` only from v1.25.15 / v1.26.10 / v1.27.7 / v1.28.3 on
+ *   k3s etcd-snapshot save --name  writes the datastore's state as a snapshot file
  *   k3s stand-in-record-install    the stand-in installer records INSTALL_K3S_* through this
  *
- * Records go to /var/lib/rancher/k3s/stand-in-*.json{,l}, mode 0600. Secrets are never recorded,
- * only their sha256. Self-contained but for `yaml`; the mirror prepends the version and the path
- * of node_modules when it serves this file (see mirror.ts).
+ * Records: /var/lib/rancher/k3s/stand-in-*.json{,l} (gone with an uninstall) and the history in
+ * /var/lib/k3s-stand-in-log (events.ts, kept). Mode 0600. Secrets are never recorded, only
+ * sha256 digests. Self-contained but for `yaml`; the mirror prepends the version and the path of
+ * node_modules when it serves this file (see mirror.ts).
  */
 import { execFileSync } from "child_process";
-import { createHash, randomBytes, timingSafeEqual } from "crypto";
+import { randomBytes, timingSafeEqual } from "crypto";
 import * as fs from "fs";
 import * as https from "https";
 import * as net from "net";
+import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import {
+  DATASTORE_PATH,
+  Datastore,
+  HEARTBEATS_PATH,
+  DatastoreError,
+  DatastoreOp,
+  DatastoreState,
+  HEARTBEAT_EVERY_MS,
+  Registration,
+  dispatch,
+  emptyState,
+  parseLabels,
+  parseTaints,
+} from "./datastore";
+import { recordEvent } from "./events";
 import { Reply, basicAuth, request } from "./http";
-import { KUBECONFIG_PATH, StandInNode, kubectl } from "./kubectl";
+import { KUBECONFIG_PATH, kubectl } from "./kubectl";
+import { passwordDigest, sha256, splitToken, supportsTokenRotate, tokenHelp } from "./tokens";
 
 declare const STAND_IN_VERSION: string;
 
 const CONFIG_PATH = "/etc/rancher/k3s/config.yaml";
 const DATA_DIR = "/var/lib/rancher/k3s";
 const SERVER_DIR = `${DATA_DIR}/server`;
+const AGENT_DIR = `${DATA_DIR}/agent`;
 const TLS_DIR = `${SERVER_DIR}/tls`;
 const TOKEN_PATH = `${SERVER_DIR}/token`;
 const RECORD_PATH = `${DATA_DIR}/stand-in-record.json`;
 const INSTALLS_PATH = `${DATA_DIR}/stand-in-installs.jsonl`;
 const JOINS_PATH = `${DATA_DIR}/stand-in-joins.jsonl`;
-/** The node objects, kept by the server that started the cluster (the "datastore"). */
-const NODES_PATH = `${SERVER_DIR}/stand-in-nodes.json`;
+/** A server that joined once is a member: later starts reconcile instead of joining. */
+const JOINED_MARKER = `${SERVER_DIR}/stand-in-joined`;
+const NODE_CREDENTIAL_PATH = `${AGENT_DIR}/stand-in-node-credential`;
+/** Runtime state lives under /run: a second run of the program must find /var/lib unchanged. */
+const HEARTBEAT_STATUS_PATH = "/run/k3s-stand-in/k3s-agent-heartbeats.json";
+const SNAPSHOT_DIR = `${SERVER_DIR}/db/snapshots`;
 const READY_DIR = "/run/k3s-stand-in";
 const PORT = 6443;
 const AGENT_JOIN_TIMEOUT_MS = 30_000;
+/** Consecutive refusals after which an agent stops trying a token the cluster does not accept. */
+const AGENT_MAX_REFUSALS = 3;
+const SECRET_KEYS = ["token", "agent-token"];
 
 type Config = Record<string, unknown>;
 
 process.umask(0o077);
+
+/** What this process is starting, for the start-failed record. */
+let starting: Record<string, unknown> | undefined;
 
 function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} k3s stand-in: ${message}\n`);
@@ -55,10 +89,9 @@ function log(message: string): void {
 
 function fail(message: string): never {
   log(`fatal: ${message}`);
+  if (starting) recordEvent("start-failed", { ...starting, error: message });
   process.exit(1);
 }
-
-const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
 
 function readIfExists(file: string): string | undefined {
   try {
@@ -70,8 +103,10 @@ function readIfExists(file: string): string | undefined {
 
 function writePrivate(file: string, content: string, mode = 0o600): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(file, content, { mode });
-  fs.chmodSync(file, mode);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content, { mode });
+  fs.chmodSync(tmp, mode);
+  fs.renameSync(tmp, file);
 }
 
 function appendRecord(file: string, entry: Record<string, unknown>): void {
@@ -104,9 +139,23 @@ function configString(config: Config, key: string, fallback: string): string {
 function recordableConfig(config: Config): Config {
   const out: Config = {};
   for (const [k, v] of Object.entries(config)) {
-    out[k] = k === "token" || k === "agent-token" ? `sha256:${sha256(String(v))}` : v;
+    out[k] = SECRET_KEYS.includes(k) ? `sha256:${sha256(String(v))}` : v;
   }
   return out;
+}
+
+/**
+ * The node's arguments as K3s records them on the node (k3s.io/node-args: the command line with
+ * the config file's entries appended as flags, secrets "********"; pkg/nodeconfig/nodeconfig.go).
+ */
+function nodeArgs(role: string, config: Config): string[] {
+  const args = [role];
+  for (const [k, v] of Object.entries(config)) {
+    for (const value of Array.isArray(v) ? v : [v]) {
+      args.push(`--${k}`, SECRET_KEYS.includes(k) ? "********" : String(value));
+    }
+  }
+  return args;
 }
 
 function fileDigest(file: unknown): { path: string; sha256: string; mode: string } | undefined {
@@ -127,45 +176,27 @@ function tokenFrom(config: Config, fileKey: string, inlineKey: string): string |
   return typeof inline === "string" ? inline.trim() : undefined;
 }
 
-/** K10<ca-hash>::<user>:<password>, or a bare password. */
-function splitToken(token: string): { caHash?: string; password: string } {
-  const m = /^K10([0-9a-f]{64})::[^:]+:(.+)$/.exec(token);
-  return m ? { caHash: m[1], password: m[2] } : { password: token };
-}
-
 function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(sha256(a));
-  const y = Buffer.from(sha256(b));
-  return timingSafeEqual(x, y);
-}
-
-function get(
-  url: string,
-  opts: { ca?: string; headers?: Record<string, string> } = {},
-): Promise<Reply> {
-  return request(url, opts);
+  return timingSafeEqual(Buffer.from(sha256(a)), Buffer.from(sha256(b)));
 }
 
 function openssl(args: string[]): void {
   execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
 }
 
-function generateCa(): { cert: string; key: string } {
-  const key = `${TLS_DIR}/server-ca.key`;
-  const cert = `${TLS_DIR}/server-ca.crt`;
+function generateCa(): void {
   openssl(
     ["req", "-x509", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"].concat([
       "-keyout",
-      key,
+      `${TLS_DIR}/server-ca.key`,
       "-out",
-      cert,
+      `${TLS_DIR}/server-ca.crt`,
       "-days",
       "3650",
       "-subj",
       "/CN=k3s-server-ca-stand-in",
     ]),
   );
-  return { cert: fs.readFileSync(cert, "utf8"), key: fs.readFileSync(key, "utf8") };
 }
 
 function sanEntry(value: string): string {
@@ -203,8 +234,14 @@ function asList(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(","));
 }
 
-function markReady(service: string): void {
+function markReady(service: string, fields: Record<string, unknown>): void {
   fs.mkdirSync(READY_DIR, { recursive: true, mode: 0o755 });
+  // The running process's own version: what a test compares with the binary on disk.
+  fs.writeFileSync(
+    `${READY_DIR}/${service}.json`,
+    JSON.stringify({ pid: process.pid, version: STAND_IN_VERSION, ...fields }),
+    { mode: 0o644 },
+  );
   fs.writeFileSync(`${READY_DIR}/${service}.ready`, `${process.pid}\n`);
 }
 
@@ -213,99 +250,65 @@ function lastInstall(): unknown {
   return lines.length > 0 ? JSON.parse(lines[lines.length - 1]) : undefined;
 }
 
-/** Node objects: kept by the first server; a joined server forwards to the server it joined. */
-class NodeStore {
-  constructor(private readonly upstream?: { url: string; ca: string; adminToken: string }) {}
-
-  private load(): StandInNode[] {
-    return JSON.parse(readIfExists(NODES_PATH) ?? "[]") as StandInNode[];
-  }
-
-  private save(nodes: StandInNode[]): void {
-    writePrivate(NODES_PATH, JSON.stringify(nodes, null, 2));
-  }
-
-  /** Answers a node API request locally, or forwards it upstream. */
-  async handle(
-    method: string,
-    name: string | undefined,
-    body: string,
-  ): Promise<{ status: number; body: string }> {
-    if (this.upstream) {
-      const path = `/stand-in/nodes${name ? `/${encodeURIComponent(name)}` : ""}`;
-      const reply = await request(`${this.upstream.url}${path}`, {
-        method,
-        ca: this.upstream.ca,
-        headers: { authorization: `Bearer ${this.upstream.adminToken}` },
-        body: method === "GET" || method === "DELETE" ? undefined : body,
-      });
-      return { status: reply.status, body: reply.body };
-    }
-    const nodes = this.load();
-    const i = nodes.findIndex((n) => n.metadata.name === name);
-    if (method === "GET" && !name) return { status: 200, body: JSON.stringify(nodes) };
-    if (method === "PUT" && name) {
-      const incoming = JSON.parse(body) as StandInNode;
-      const old = nodes[i];
-      // A restart re-registers: annotations and cordon survive it, as in Kubernetes.
-      if (old) {
-        incoming.metadata.annotations = {
-          ...old.metadata.annotations,
-          ...incoming.metadata.annotations,
-        };
-        incoming.spec.unschedulable = old.spec.unschedulable;
-        nodes[i] = incoming;
-      } else nodes.push(incoming);
-      this.save(nodes);
-      return { status: 200, body: "{}" };
-    }
-    if (i < 0) return { status: 404, body: "not found" };
-    if (method === "PATCH") {
-      const patch = JSON.parse(body) as {
-        annotations?: Record<string, string | null>;
-        unschedulable?: boolean;
-      };
-      const node = nodes[i];
-      for (const [k, v] of Object.entries(patch.annotations ?? {})) {
-        if (v === null) delete node.metadata.annotations[k];
-        else node.metadata.annotations[k] = v;
-      }
-      // K3s removes the etcd member of a node annotated for removal, then records it.
-      if (node.metadata.annotations["etcd.k3s.cattle.io/remove"] === "true") {
-        node.metadata.annotations["etcd.k3s.cattle.io/removed-node-name"] = node.metadata.name;
-        delete node.metadata.labels["node-role.kubernetes.io/etcd"];
-      }
-      if (patch.unschedulable !== undefined)
-        node.spec.unschedulable = patch.unschedulable || undefined;
-      this.save(nodes);
-      return { status: 200, body: JSON.stringify(node) };
-    }
-    if (method === "DELETE") {
-      nodes.splice(i, 1);
-      this.save(nodes);
-      return { status: 200, body: "{}" };
-    }
-    return { status: 405, body: "" };
-  }
+function registration(config: Config, role: "server" | "agent"): Registration {
+  return {
+    name: configString(config, "node-name", os.hostname()),
+    role,
+    version: STAND_IN_VERSION,
+    address: asList(config["node-ip"])[0] ?? "127.0.0.1",
+    labels: parseLabels(asList(config["node-label"])),
+    taints: parseTaints(asList(config["node-taint"])),
+    nodeArgs: nodeArgs(role, config),
+  };
 }
 
-function nodeObject(config: Config, role: "server" | "agent"): StandInNode {
-  const labels: Record<string, string> = {};
-  for (const l of asList(config["node-label"]))
-    labels[l.split("=")[0]] = l.split("=").slice(1).join("=");
-  if (role === "server") {
-    for (const r of ["etcd", "control-plane", "master"])
-      labels[`node-role.kubernetes.io/${r}`] = "true";
+/** A datastore call: run here on the cluster-init server, or forwarded to the server joined. */
+class DatastoreClient {
+  private local?: Datastore;
+
+  constructor(private readonly upstream?: { url: string; ca: string; adminToken: string }) {
+    if (!upstream) {
+      const text = readIfExists(DATASTORE_PATH);
+      const state = text ? (JSON.parse(text) as DatastoreState) : emptyState();
+      const beats = readIfExists(HEARTBEATS_PATH);
+      state.heartbeats = beats ? (JSON.parse(beats) as Record<string, number>) : {};
+      this.local = new Datastore(state);
+    }
   }
-  return {
-    metadata: { name: String(config["node-name"]), labels, annotations: {} },
-    spec: { taints: asList(config["node-taint"]) },
-    status: {
-      conditions: [{ type: "Ready", status: "True" }],
-      nodeInfo: { kubeletVersion: STAND_IN_VERSION },
-      addresses: asList(config["node-ip"]).map((address) => ({ type: "InternalIP", address })),
-    },
-  };
+
+  get isLocal(): boolean {
+    return this.local !== undefined;
+  }
+
+  async call(op: DatastoreOp): Promise<{ status: number; body: string }> {
+    if (this.local) {
+      try {
+        const { answer, changed } = dispatch(this.local, op);
+        const state = this.local.state;
+        // Status updates go to /run only: the datastore file changes only with the cluster.
+        if (changed && op.op !== "heartbeat") {
+          writePrivate(DATASTORE_PATH, JSON.stringify({ ...state, heartbeats: {} }, null, 1));
+        }
+        if (changed) writePrivate(HEARTBEATS_PATH, JSON.stringify(state.heartbeats));
+        return { status: 200, body: JSON.stringify(answer) };
+      } catch (err) {
+        if (err instanceof DatastoreError) return { status: err.status, body: err.message };
+        throw err;
+      }
+    }
+    const u = this.upstream!;
+    try {
+      const reply = await request(`${u.url}/stand-in/datastore`, {
+        method: "POST",
+        ca: u.ca,
+        headers: { authorization: `Bearer ${u.adminToken}` },
+        body: JSON.stringify(op),
+      });
+      return { status: reply.status, body: reply.body };
+    } catch (err) {
+      return { status: 503, body: `datastore at ${u.url} unreachable: ${(err as Error).message}` };
+    }
+  }
 }
 
 function readBody(req: import("http").IncomingMessage): Promise<string> {
@@ -317,32 +320,58 @@ function readBody(req: import("http").IncomingMessage): Promise<string> {
   });
 }
 
+function basicCredentials(auth: string): { user: string; pass: string } {
+  const basic = /^Basic (.+)$/.exec(auth);
+  if (!basic) return { user: "", pass: "" };
+  const [user, pass] = Buffer.from(basic[1], "base64").toString().split(/:(.*)/s);
+  return { user: user ?? "", pass: pass ?? "" };
+}
+
 async function runServer(flags: string[]): Promise<void> {
+  const startedAt = Date.now();
   const { config, configText } = loadConfig(flags);
-  fs.mkdirSync(TLS_DIR, { recursive: true, mode: 0o700 });
+  const nodeName = configString(config, "node-name", os.hostname());
   const token = tokenFrom(config, "token-file", "token");
   const agentToken = tokenFrom(config, "agent-token-file", "agent-token");
+  starting = {
+    service: "k3s",
+    role: "server",
+    node: nodeName,
+    version: STAND_IN_VERSION,
+    pid: process.pid,
+    configSha256: configText === undefined ? null : sha256(configText),
+    config: recordableConfig(config),
+    tokenSha256: token ? passwordDigest(token) : null,
+    agentTokenSha256: agentToken ? passwordDigest(agentToken) : null,
+  };
+  fs.mkdirSync(TLS_DIR, { recursive: true, mode: 0o700 });
   const joinUrl = typeof config.server === "string" ? config.server : undefined;
+  const firstJoin = joinUrl !== undefined && !fs.existsSync(JOINED_MARKER);
   let join: Record<string, unknown> | undefined;
   let adminToken: string;
+  let password: string;
 
   if (joinUrl) {
+    // A joining server bootstraps over HTTP from the server it names (pkg/cluster/bootstrap.go
+    // httpBootstrap); a restarting one is checked against the datastore with its token
+    // (pkg/cluster/storage.go): both fail when the token is not the cluster's.
     if (!token) fail("a server joining a cluster needs a token");
-    const cacerts = await get(`${joinUrl}/cacerts`);
+    password = splitToken(token).password;
+    const cacerts = await request(`${joinUrl}/cacerts`).catch((err: Error) =>
+      fail(`${joinUrl}/cacerts: ${err.message}`),
+    );
     if (cacerts.status !== 200) fail(`${joinUrl}/cacerts answered ${cacerts.status}`);
-    const { caHash, password } = splitToken(token);
+    const { caHash } = splitToken(token);
     if (caHash && caHash !== sha256(cacerts.body)) {
       fail(`the token's CA hash does not match the CA ${joinUrl} serves`);
     }
-    const boot = await get(`${joinUrl}/v1-k3s/server-bootstrap`, {
+    const boot = await request(`${joinUrl}/v1-k3s/server-bootstrap`, {
       ca: cacerts.body,
-      headers: {
-        authorization: basicAuth("server", password),
-        "x-stand-in-node-name": String(config["node-name"]),
-      },
-    });
-    if (boot.status !== 200)
-      fail(`${joinUrl} refused the bootstrap (${boot.status}): token rejected`);
+      headers: { authorization: basicAuth("server", password), "x-stand-in-node-name": nodeName },
+    }).catch((err: Error) => fail(`${joinUrl}/v1-k3s/server-bootstrap: ${err.message}`));
+    if (boot.status !== 200) {
+      fail(`${joinUrl} refused the bootstrap (${boot.status} ${boot.body.trim()}): token rejected`);
+    }
     const data = JSON.parse(boot.body) as { caCert: string; caKey: string; adminToken: string };
     writePrivate(`${TLS_DIR}/server-ca.crt`, data.caCert);
     writePrivate(`${TLS_DIR}/server-ca.key`, data.caKey);
@@ -351,33 +380,48 @@ async function runServer(flags: string[]): Promise<void> {
       server: joinUrl,
       cacertsSha256: sha256(cacerts.body),
       bootstrapFrom: boot.headers["x-stand-in-node-name"],
+      firstJoin,
     };
-  } else if (fs.existsSync(`${TLS_DIR}/server-ca.crt`)) {
-    adminToken = fs.readFileSync(`${SERVER_DIR}/admin-token`, "utf8").trim();
   } else {
-    generateCa();
-    adminToken = randomBytes(24).toString("hex");
+    if (!fs.existsSync(`${TLS_DIR}/server-ca.crt`)) generateCa();
+    adminToken =
+      readIfExists(`${SERVER_DIR}/admin-token`)?.trim() || randomBytes(24).toString("hex");
+    // A first server without a configured token keeps the one it generated (server/token).
+    const existing = readIfExists(TOKEN_PATH)?.trim();
+    password = token
+      ? splitToken(token).password
+      : existing
+        ? splitToken(existing).password
+        : randomBytes(16).toString("hex");
   }
   writePrivate(`${SERVER_DIR}/admin-token`, `${adminToken}\n`);
   const ca = {
     cert: fs.readFileSync(`${TLS_DIR}/server-ca.crt`, "utf8"),
     key: fs.readFileSync(`${TLS_DIR}/server-ca.key`, "utf8"),
   };
+  const store = new DatastoreClient(
+    joinUrl ? { url: joinUrl, ca: ca.cert, adminToken } : undefined,
+  );
+  // The node user's password: the agent token, else the server token (pkg/daemons/control/deps
+  // genUsers/getNodePass).
+  let nodePassword = agentToken ? splitToken(agentToken).password : password;
+  const reg = registration(config, "server");
+  const started = await store.call({
+    op: "serverStart",
+    serverSha: sha256(password),
+    nodeSha: sha256(nodePassword),
+    firstJoin,
+    reg,
+  });
+  if (started.status !== 200) {
+    fail(`the datastore refused this server (${started.status}): ${started.body}`);
+  }
+  if (joinUrl) writePrivate(JOINED_MARKER, `${new Date().toISOString()}\n`);
 
-  // K3s keeps the full token (CA hash + password) in server/token; a first server without a
-  // configured token generates the password.
-  const existing = readIfExists(TOKEN_PATH)?.trim();
-  const password = token
-    ? splitToken(token).password
-    : existing
-      ? splitToken(existing).password
-      : randomBytes(16).toString("hex");
-  const fullToken = `K10${sha256(ca.cert)}::server:${password}`;
-  writePrivate(TOKEN_PATH, `${fullToken}\n`);
-  const agentPassword = agentToken ? splitToken(agentToken).password : undefined;
+  // K3s keeps the full token (CA hash + password) in server/token (docs.k3s.io cli/token).
+  writePrivate(TOKEN_PATH, `K10${sha256(ca.cert)}::server:${password}\n`);
   if (agentToken) writePrivate(`${SERVER_DIR}/agent-token`, `${agentToken}\n`);
 
-  const nodeName = configString(config, "node-name", "server");
   const tlsSans = asList(config["tls-san"]);
   const sans = [
     "127.0.0.1",
@@ -409,58 +453,131 @@ async function runServer(flags: string[]): Promise<void> {
   });
   writePrivate(KUBECONFIG_PATH, kubeconfig, mode);
 
-  const store = new NodeStore(joinUrl ? { url: joinUrl, ca: ca.cert, adminToken } : undefined);
+  /** Set when the datastore says this server's etcd member was removed. */
+  let etcdRemoved = false;
+  const watches = new Set<import("http").ServerResponse>();
+
   const handle = async (
     req: import("http").IncomingMessage,
     res: import("http").ServerResponse,
   ) => {
-    const reply = (status: number, body: string) => {
-      res.writeHead(status, { "content-type": "text/plain", "x-stand-in-node-name": nodeName });
+    const reply = (status: number, body: string, type = "text/plain") => {
+      res.writeHead(status, { "content-type": type, "x-stand-in-node-name": nodeName });
       res.end(body);
     };
     const auth = req.headers.authorization ?? "";
-    const admin = auth === `Bearer ${adminToken}`;
-    const basic = /^Basic (.+)$/.exec(auth);
-    const [user, pass] = basic
-      ? Buffer.from(basic[1], "base64").toString().split(/:(.*)/s)
-      : ["", ""];
+    const admin = sameSecret(auth, `Bearer ${adminToken}`);
+    const { user, pass } = basicCredentials(auth);
     const peer = String(req.headers["x-stand-in-node-name"] ?? "");
     const url = req.url ?? "";
+    const method = req.method ?? "GET";
+    if (method === "GET" && url === "/ping") return reply(200, "pong");
+    if (method === "GET" && url === "/cacerts") return reply(200, ca.cert);
+    if (method === "GET" && url === "/watch") {
+      // Stands for a long-lived API watch (as the LB lab's stand-in): a line a second.
+      res.writeHead(200, { "content-type": "text/plain", "x-stand-in-node-name": nodeName });
+      watches.add(res);
+      let seq = 0;
+      const tick = () => res.write(`${nodeName} ${seq++}\n`);
+      tick();
+      const timer = setInterval(tick, 1_000);
+      res.on("close", () => {
+        clearInterval(timer);
+        watches.delete(res);
+      });
+      return;
+    }
     const body = await readBody(req);
+    // As K3s: anonymous auth is off, so only the admin credential gets an answer. A server whose
+    // etcd member was removed loses its datastore: the apiserver stops being ready.
+    if (method === "GET" && ["/readyz", "/readyz/etcd", "/healthz", "/livez"].includes(url)) {
+      if (!admin) return reply(401, "Unauthorized");
+      return etcdRemoved ? reply(503, "etcd member removed from the cluster") : reply(200, "ok");
+    }
+    if (method === "GET" && url === "/version") {
+      if (!admin) return reply(401, "Unauthorized");
+      return reply(200, JSON.stringify({ gitVersion: STAND_IN_VERSION }), "application/json");
+    }
+    const forward = async (op: DatastoreOp) => {
+      const answer = await store.call(op);
+      return reply(answer.status, answer.body, "application/json");
+    };
+    if (url === "/stand-in/datastore" && method === "POST") {
+      if (!admin) return reply(401, "Unauthorized");
+      return forward(JSON.parse(body) as DatastoreOp);
+    }
+    if (url === "/stand-in/datastore" && method === "GET") {
+      if (!admin) return reply(401, "Unauthorized");
+      return forward({ op: "dump" });
+    }
     const nodeApi = /^\/stand-in\/nodes(?:\/([^/]+))?$/.exec(url);
     if (nodeApi) {
       if (!admin) return reply(401, "Unauthorized");
-      const answer = await store.handle(
-        req.method ?? "GET",
-        nodeApi[1] && decodeURIComponent(nodeApi[1]),
-        body,
-      );
-      return reply(answer.status, answer.body);
+      const name = nodeApi[1] && decodeURIComponent(nodeApi[1]);
+      if (method === "GET") return forward(name ? { op: "get", name } : { op: "list" });
+      if (method === "PATCH" && name) {
+        return forward({
+          op: "patch",
+          name,
+          patch: JSON.parse(body) as Parameters<Datastore["patch"]>[1],
+        });
+      }
+      if (method === "DELETE" && name) return forward({ op: "remove", name });
+      return reply(405, "");
     }
-    if (req.method === "GET" && url === "/ping") return reply(200, "pong");
-    if (req.method === "GET" && url === "/cacerts") return reply(200, ca.cert);
-    // As K3s: anonymous auth is off, so only the admin credential gets an answer.
-    if (req.method === "GET" && ["/readyz", "/readyz/etcd", "/healthz"].includes(url)) {
-      return admin ? reply(200, "ok") : reply(401, "Unauthorized");
-    }
-    if (req.method === "GET" && url === "/v1-k3s/server-bootstrap") {
-      if (user !== "server" || !sameSecret(pass ?? "", password)) return reply(401, "Unauthorized");
+    if (method === "GET" && url === "/v1-k3s/server-bootstrap") {
+      // The supervisor's server-authed routes need the server user (pkg/server/handlers/router.go).
+      if (user !== "server") return reply(401, "Unauthorized");
+      const checked = await store.call({ op: "checkServer", serverSha: sha256(pass) });
+      if (checked.status !== 200) return reply(checked.status, checked.body);
       appendRecord(JOINS_PATH, { node: peer, kind: "server" });
       return reply(200, JSON.stringify({ caCert: ca.cert, caKey: ca.key, adminToken }));
     }
-    if (req.method === "POST" && url === "/v1-k3s/stand-in-join") {
-      const credential =
-        user === "node" && agentPassword !== undefined && sameSecret(pass ?? "", agentPassword)
-          ? "agent-token"
-          : user === "node" && sameSecret(pass ?? "", password)
-            ? "server-token"
-            : undefined;
-      if (!credential) return reply(401, "Unauthorized");
-      const node = JSON.parse(body) as StandInNode;
-      const stored = await store.handle("PUT", node.metadata.name, JSON.stringify(node));
-      if (stored.status !== 200) return reply(502, `node store answered ${stored.status}`);
-      appendRecord(JOINS_PATH, { node: node.metadata.name, kind: "agent", credential });
-      return reply(200, "joined");
+    if (url === "/v1-k3s/token" && supportsTokenRotate(STAND_IN_VERSION)) {
+      // pkg/server/handlers/token.go TokenRequest: PUT only, server user with the current token.
+      if (method !== "PUT") return reply(405, "method not allowed");
+      if (user !== "server" || !sameSecret(pass, password)) return reply(401, "Unauthorized");
+      let newToken: string | undefined;
+      try {
+        newToken = (JSON.parse(body) as { newToken?: string }).newToken;
+      } catch {
+        return reply(400, "bad request");
+      }
+      const newPassword = newToken
+        ? splitToken(newToken).password
+        : randomBytes(16).toString("hex");
+      const rotated = await store.call({
+        op: "rotate",
+        oldSha: sha256(password),
+        newSha: sha256(newPassword),
+        agentTokenConfigured: agentToken !== undefined,
+      });
+      if (rotated.status !== 200) return reply(rotated.status, rotated.body);
+      recordEvent("token-rotated", {
+        node: nodeName,
+        version: STAND_IN_VERSION,
+        fromSha256: sha256(password),
+        toSha256: sha256(newPassword),
+      });
+      if (nodePassword === password && agentToken === undefined) nodePassword = newPassword;
+      password = newPassword;
+      // tokenRotate rewrites server/token with the new password (writeToken).
+      writePrivate(TOKEN_PATH, `K10${sha256(ca.cert)}::server:${password}\n`);
+      return reply(200, "");
+    }
+    if (method === "POST" && url === "/v1-k3s/stand-in-join") {
+      // Agents authenticate as the node user (pkg/agent/config/config.go WithUser("node")).
+      if (user !== "node") return reply(401, "Unauthorized");
+      const reg = JSON.parse(body) as Registration;
+      const joined = await store.call({ op: "join", nodeSha: sha256(pass), reg });
+      if (joined.status !== 200) return reply(joined.status, joined.body);
+      const answer = JSON.parse(joined.body) as { credential: string };
+      appendRecord(JOINS_PATH, { node: reg.name, kind: "agent", credential: answer.credential });
+      return reply(200, joined.body, "application/json");
+    }
+    if (method === "POST" && url === "/v1-k3s/stand-in-heartbeat") {
+      const credential = String(req.headers["x-stand-in-node-credential"] ?? "");
+      return forward({ op: "heartbeat", name: peer, credentialSha: sha256(credential) });
     }
     return reply(404, "not found");
   };
@@ -474,13 +591,20 @@ async function runServer(flags: string[]): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(PORT, "0.0.0.0", resolve);
-  });
-  const registered = await store.handle(
-    "PUT",
-    nodeName,
-    JSON.stringify(nodeObject(config, "server")),
-  );
-  if (registered.status !== 200) fail(`registering node ${nodeName} failed (${registered.status})`);
+  }).catch((err: Error) => fail(`listening on :${PORT}: ${err.message}`));
+
+  // Status updates (the kubelet's node lease), to the datastore.
+  const heartbeat = async () => {
+    const answer = await store.call({ op: "heartbeat", name: nodeName, credentialSha: "admin" });
+    if (answer.status === 410 && !etcdRemoved) {
+      etcdRemoved = true;
+      log(answer.body);
+      recordEvent("etcd-member-removed", { node: nodeName, version: STAND_IN_VERSION });
+    } else if (answer.status === 404) {
+      log(`node ${nodeName} was deleted; not registering again until restarted`);
+    }
+  };
+  const heartbeats = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
 
   writePrivate(
     RECORD_PATH,
@@ -495,7 +619,7 @@ async function runServer(flags: string[]): Promise<void> {
         configSha256: configText === undefined ? null : sha256(configText),
         tokenFile: fileDigest(config["token-file"]) ?? null,
         agentTokenFile: fileDigest(config["agent-token-file"]) ?? null,
-        tokenCaHashMatches: splitToken(fullToken).caHash === sha256(ca.cert),
+        tokenCaHashMatches: true,
         tlsSans,
         servingSans: [...new Set(sans)],
         join: join ?? null,
@@ -506,66 +630,114 @@ async function runServer(flags: string[]): Promise<void> {
       2,
     ),
   );
-  markReady("k3s");
+  const startFields = { ...starting, firstJoin, keepsDatastore: store.isLocal };
+  starting = undefined;
+  recordEvent("start", { ...startFields, startMs: Date.now() - startedAt });
+  markReady("k3s", { node: nodeName, role: "server", startedAt: new Date().toISOString() });
   log(`server ${nodeName} listening on :${PORT}${joinUrl ? `, joined ${joinUrl}` : ""}`);
-  const stop = () => server.close(() => process.exit(0));
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  const stop = (signal: string) => {
+    clearInterval(heartbeats);
+    recordEvent("stop", {
+      service: "k3s",
+      node: nodeName,
+      version: STAND_IN_VERSION,
+      pid: process.pid,
+      signal,
+      uptimeMs: Date.now() - startedAt,
+    });
+    for (const w of watches) w.destroy();
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2_000).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+class Refused extends Error {}
+
+interface JoinAnswer {
+  credential: string;
+  nodeCredential: string;
+  apiservers: string[];
+  first: boolean;
 }
 
 async function joinOnce(
   serverUrl: string,
   token: string,
-  node: StandInNode,
-): Promise<Record<string, unknown>> {
-  const nodeName = node.metadata.name;
-  const cacerts = await get(`${serverUrl}/cacerts`);
+  reg: Registration,
+): Promise<{ join: Record<string, unknown>; answer: JoinAnswer; ca: string }> {
+  const cacerts = await request(`${serverUrl}/cacerts`);
   if (cacerts.status !== 200) throw new Error(`${serverUrl}/cacerts answered ${cacerts.status}`);
   const { caHash, password } = splitToken(token);
   if (caHash && caHash !== sha256(cacerts.body)) {
     throw new Error(`the token's CA hash does not match the CA ${serverUrl} serves`);
   }
   // Verified against the cluster CA: fails unless the server's certificate names the address.
-  const ping = await get(`${serverUrl}/ping`, { ca: cacerts.body });
+  const ping = await request(`${serverUrl}/ping`, { ca: cacerts.body });
   if (ping.status !== 200 || ping.body !== "pong") {
     throw new Error(`${serverUrl}/ping answered ${ping.status} ${ping.body.slice(0, 40)}`);
   }
-  const joined = await request(`${serverUrl}/v1-k3s/stand-in-join`, {
+  const joined: Reply = await request(`${serverUrl}/v1-k3s/stand-in-join`, {
     method: "POST",
     ca: cacerts.body,
-    headers: { authorization: basicAuth("node", password), "x-stand-in-node-name": nodeName },
-    body: JSON.stringify(node),
+    headers: { authorization: basicAuth("node", password), "x-stand-in-node-name": reg.name },
+    body: JSON.stringify(reg),
   });
-  if (joined.status !== 200)
-    throw new Error(`${serverUrl} refused the join (${joined.status}): token rejected`);
+  if (joined.status === 401) throw new Refused(`${serverUrl} refused the join: token rejected`);
+  if (joined.status !== 200) {
+    throw new Error(`${serverUrl} answered the join with ${joined.status} ${joined.body.trim()}`);
+  }
   return {
-    server: serverUrl,
-    cacertsSha256: sha256(cacerts.body),
-    tokenCaHashChecked: caHash !== undefined,
-    pingVerifiedTls: true,
-    answeredBy: joined.headers["x-stand-in-node-name"],
+    join: {
+      server: serverUrl,
+      cacertsSha256: sha256(cacerts.body),
+      tokenCaHashChecked: caHash !== undefined,
+      pingVerifiedTls: true,
+      answeredBy: joined.headers["x-stand-in-node-name"],
+    },
+    answer: JSON.parse(joined.body) as JoinAnswer,
+    ca: cacerts.body,
   };
 }
 
 async function runAgent(flags: string[]): Promise<void> {
+  const startedAt = Date.now();
   const { config, configText } = loadConfig(flags);
-  const serverUrl =
-    typeof config.server === "string" ? config.server : fail("an agent needs server:");
-  const token = tokenFrom(config, "token-file", "token") ?? fail("an agent needs a token");
-  const nodeName = configString(config, "node-name", "agent");
+  const nodeName = configString(config, "node-name", os.hostname());
+  const serverUrl = typeof config.server === "string" ? config.server : undefined;
+  const token = tokenFrom(config, "token-file", "token");
+  starting = {
+    service: "k3s-agent",
+    role: "agent",
+    node: nodeName,
+    version: STAND_IN_VERSION,
+    pid: process.pid,
+    configSha256: configText === undefined ? null : sha256(configText),
+    config: recordableConfig(config),
+    tokenSha256: token ? passwordDigest(token) : null,
+  };
+  if (!serverUrl) fail("an agent needs server:");
+  if (!token) fail("an agent needs a token");
+  const reg = registration(config, "agent");
   const deadline = Date.now() + AGENT_JOIN_TIMEOUT_MS;
-  let join: Record<string, unknown> | undefined;
+  let joined: Awaited<ReturnType<typeof joinOnce>> | undefined;
+  let refusals = 0;
   for (;;) {
     try {
-      join = await joinOnce(serverUrl, token, nodeObject(config, "agent"));
+      joined = await joinOnce(serverUrl, token, reg);
       break;
     } catch (err) {
       log(`join through ${serverUrl} failed: ${(err as Error).message}`);
+      refusals = err instanceof Refused ? refusals + 1 : 0;
+      // K3s retries a refused token for ever; the stand-in gives up, so the start fails visibly.
+      if (refusals >= AGENT_MAX_REFUSALS) fail(`the cluster refused this agent's token`);
       if (Date.now() > deadline) fail(`gave up joining through ${serverUrl}`);
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }
-  fs.mkdirSync(DATA_DIR, { recursive: true, mode: 0o700 });
+  writePrivate(NODE_CREDENTIAL_PATH, `${joined.answer.nodeCredential}\n`);
   writePrivate(
     RECORD_PATH,
     JSON.stringify(
@@ -578,7 +750,7 @@ async function runAgent(flags: string[]): Promise<void> {
         config: recordableConfig(config),
         configSha256: configText === undefined ? null : sha256(configText),
         tokenFile: fileDigest(config["token-file"]) ?? null,
-        join,
+        join: joined.join,
         install: lastInstall() ?? null,
         startedAt: new Date().toISOString(),
       },
@@ -586,15 +758,81 @@ async function runAgent(flags: string[]): Promise<void> {
       2,
     ),
   );
-  markReady("k3s-agent");
+
+  // Once joined, an agent reaches the servers through its own client-side load balancer over the
+  // apiserver addresses it learned (pkg/agent/loadbalancer, pkg/agent/tunnel), the registration
+  // address being only the fallback.
+  let apiservers = joined.answer.apiservers;
+  const status = { ok: 0, failed: 0, lastOkAt: "", lastOkVia: "", lastFailure: "", deleted: false };
+  let next = 0;
+  const heartbeat = async () => {
+    if (status.deleted) return;
+    const candidates = [...apiservers.map((a) => `https://${a}`), serverUrl.replace(/\/+$/, "")];
+    const errors: string[] = [];
+    for (let i = 0; i < candidates.length; i++) {
+      const url = candidates[(next + i) % candidates.length];
+      try {
+        const r = await request(`${url}/v1-k3s/stand-in-heartbeat`, {
+          method: "POST",
+          ca: joined.ca,
+          headers: {
+            "x-stand-in-node-name": nodeName,
+            "x-stand-in-node-credential": joined.answer.nodeCredential,
+          },
+        });
+        if (r.status === 200) {
+          apiservers = (JSON.parse(r.body) as { apiservers: string[] }).apiservers;
+          status.ok++;
+          status.lastOkAt = new Date().toISOString();
+          status.lastOkVia = url;
+          next++;
+          return;
+        }
+        if (r.status === 404) {
+          status.deleted = true;
+          log(`node ${nodeName} was deleted; not registering again until restarted`);
+          recordEvent("node-deleted", { node: nodeName, version: STAND_IN_VERSION });
+          return;
+        }
+        errors.push(`${url}: ${r.status}`);
+      } catch (err) {
+        errors.push(`${url}: ${(err as Error).message}`);
+      }
+    }
+    status.failed++;
+    status.lastFailure = `${new Date().toISOString()} ${errors.join("; ")}`;
+  };
+  const timer = setInterval(() => {
+    void heartbeat()
+      .catch(() => undefined)
+      .finally(() => writePrivate(HEARTBEAT_STATUS_PATH, JSON.stringify(status)));
+  }, HEARTBEAT_EVERY_MS);
+
+  const startFields = {
+    ...starting,
+    joinedVia: serverUrl,
+    answeredBy: joined.join.answeredBy,
+    credential: joined.answer.credential,
+    firstRegistration: joined.answer.first,
+  };
+  starting = undefined;
+  recordEvent("start", { ...startFields, startMs: Date.now() - startedAt });
+  markReady("k3s-agent", { node: nodeName, role: "agent", startedAt: new Date().toISOString() });
   log(`agent ${nodeName} joined through ${serverUrl}`);
-  const keepAlive = setInterval(() => undefined, 60_000);
-  const stop = () => {
-    clearInterval(keepAlive);
+  const stop = (signal: string) => {
+    clearInterval(timer);
+    recordEvent("stop", {
+      service: "k3s-agent",
+      node: nodeName,
+      version: STAND_IN_VERSION,
+      pid: process.pid,
+      signal,
+      uptimeMs: Date.now() - startedAt,
+    });
     process.exit(0);
   };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 }
 
 function recordInstall(args: string[]): void {
@@ -602,6 +840,77 @@ function recordInstall(args: string[]): void {
     Object.entries(process.env).filter(([k]) => k.startsWith("INSTALL_K3S_")),
   );
   appendRecord(INSTALLS_PATH, { version: STAND_IN_VERSION, args, env });
+  recordEvent("install", { version: STAND_IN_VERSION, args, env });
+}
+
+function flagValue(args: string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === name) return args[i + 1];
+    if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
+  }
+  return undefined;
+}
+
+/** `k3s token rotate`: the same PUT /v1-k3s/token the supervisor serves (pkg/cli/token). */
+async function tokenCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+    process.stdout.write(tokenHelp(STAND_IN_VERSION));
+    return 0;
+  }
+  if (sub !== "rotate" || !supportsTokenRotate(STAND_IN_VERSION)) {
+    // urfave/cli's answer to a command it does not have.
+    process.stderr.write(`No help topic for '${sub}'\n`);
+    return 3;
+  }
+  const server = flagValue(rest, "--server") ?? `https://127.0.0.1:${PORT}`;
+  const current =
+    flagValue(rest, "--token") ?? readIfExists(TOKEN_PATH)?.trim() ?? fail("no current token");
+  const newToken = flagValue(rest, "--new-token") ?? randomBytes(16).toString("hex");
+  const reply = await request(`${server}/v1-k3s/token`, {
+    method: "PUT",
+    ca: fs.readFileSync(`${TLS_DIR}/server-ca.crt`, "utf8"),
+    headers: { authorization: basicAuth("server", splitToken(current).password) },
+    body: JSON.stringify({ newToken }),
+  });
+  if (reply.status !== 200) {
+    process.stderr.write(`FATA[0000] ${server}/v1-k3s/token: ${reply.status} ${reply.body}\n`);
+    return 1;
+  }
+  process.stderr.write("Token rotated, restart k3s nodes with new token\n");
+  return 0;
+}
+
+/**
+ * `k3s etcd-snapshot save --name N`: a snapshot named <name>-<node>-<unix time>
+ * (pkg/etcd/snapshot.go Snapshot) under server/db/snapshots, holding the datastore's state.
+ */
+async function etcdSnapshot(args: string[]): Promise<number> {
+  const rest = args[0] === "save" ? args.slice(1) : args;
+  const name = flagValue(rest, "--name") ?? "on-demand";
+  const { config } = loadConfig([]);
+  const node = configString(config, "node-name", os.hostname());
+  const doc = parse(fs.readFileSync(KUBECONFIG_PATH, "utf8")) as {
+    users: { user: { token: string } }[];
+  };
+  const reply = await request(`https://127.0.0.1:${PORT}/stand-in/datastore`, {
+    ca: fs.readFileSync(`${TLS_DIR}/server-ca.crt`, "utf8"),
+    headers: { authorization: `Bearer ${doc.users[0].user.token}` },
+  }).catch((err: Error) => ({ status: 0, body: err.message, headers: {} }));
+  if (reply.status !== 200) {
+    process.stderr.write(`FATA[0000] etcd snapshot failed: ${reply.status} ${reply.body}\n`);
+    return 1;
+  }
+  const file = `${SNAPSHOT_DIR}/${name}-${node}-${Math.floor(Date.now() / 1000)}`;
+  writePrivate(file, reply.body);
+  recordEvent("etcd-snapshot", {
+    node,
+    version: STAND_IN_VERSION,
+    file,
+    sha256: sha256(reply.body),
+  });
+  process.stderr.write(`INFO[0000] Snapshot ${path.basename(file)} saved.\n`);
+  return 0;
 }
 
 async function main(): Promise<void> {
@@ -618,6 +927,10 @@ async function main(): Promise<void> {
       return runAgent(rest);
     case "kubectl":
       return process.exit(await kubectl(rest));
+    case "token":
+      return process.exit(await tokenCommand(rest));
+    case "etcd-snapshot":
+      return process.exit(await etcdSnapshot(rest));
     case "stand-in-record-install":
       return recordInstall(rest);
     default:

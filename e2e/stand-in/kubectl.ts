@@ -7,20 +7,11 @@
  */
 import * as fs from "fs";
 import { parse } from "yaml";
+import { StandInNode } from "./datastore";
 import { request } from "./http";
 import { jsonpath } from "./jsonpath";
 
 export const KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml";
-
-export interface StandInNode {
-  metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> };
-  spec: { unschedulable?: boolean; taints?: string[] };
-  status: {
-    conditions: { type: string; status: string }[];
-    nodeInfo: { kubeletVersion: string };
-    addresses: { type: string; address: string }[];
-  };
-}
 
 class UsageError extends Error {}
 
