@@ -17,27 +17,49 @@ export type HostName =
   | "server-1"
   | "server-2"
   | "server-3"
+  | "server-4"
   | "lb-1"
   | "lb-2"
   | "agent-1"
   | "agent-2"
   | "agent-3"
+  | "agent-4"
   | "mirror";
 
+/** The example stacks' hosts. */
 export const SERVERS = ["server-1", "server-2", "server-3"] as const;
 export const LB_HOSTS = ["lb-1", "lb-2"] as const;
 export const AGENTS = ["agent-1", "agent-2", "agent-3"] as const;
 export const K3S_NODES = [...SERVERS, ...AGENTS] as const;
+/** Booted with the others but in no example stack: day-2 scenarios add them. */
+export const EXTRA_SERVERS = ["server-4"] as const;
+export const EXTRA_AGENTS = ["agent-4"] as const;
+export const ALL_SERVERS = [...SERVERS, ...EXTRA_SERVERS] as const;
+export const ALL_AGENTS = [...AGENTS, ...EXTRA_AGENTS] as const;
+export const ALL_K3S_NODES = [...ALL_SERVERS, ...ALL_AGENTS] as const;
+export type ServerName = (typeof ALL_SERVERS)[number];
+export type AgentName = (typeof ALL_AGENTS)[number];
+export type K3sNodeName = ServerName | AgentName;
+
+/**
+ * K3s versions the day-2 lab serves stand-ins for: the example stacks' version and the first
+ * v1.27 patch with `k3s token rotate`.
+ */
+export const BASE_VERSION = "v1.27.3+k3s1";
+export const ROTATE_VERSION = "v1.27.7+k3s1";
+export const DAY2_VERSIONS = [BASE_VERSION, ROTATE_VERSION];
 
 export const HOST_ADDRESSES: Record<HostName, string> = {
   "server-1": `${SUBNET}.50`,
   "server-2": `${SUBNET}.51`,
   "server-3": `${SUBNET}.52`,
+  "server-4": `${SUBNET}.53`,
   "lb-1": `${SUBNET}.98`,
   "lb-2": `${SUBNET}.99`,
   "agent-1": `${SUBNET}.101`,
   "agent-2": `${SUBNET}.102`,
   "agent-3": `${SUBNET}.103`,
+  "agent-4": `${SUBNET}.104`,
   mirror: `${SUBNET}.200`,
 };
 export const HOSTS = Object.keys(HOST_ADDRESSES) as HostName[];

@@ -3,7 +3,8 @@
  * pid 1 of the host (sshd reaps every exited child, so daemons that init scripts detach do not
  * linger as zombies). Private /run, /tmp, /etc/rancher, /var/lib/rancher, /etc/haproxy,
  * /etc/keepalived, /etc/nginx, /var/log/nginx, /etc/init.d, /usr/local/bin, /etc/sudoers.d and
- * /etc/hosts and the program's state directory. Killing pid 1 kills every process on the host.
+ * /etc/hosts, the program's state directory and the K3s stand-in's history directory. Killing
+ * pid 1 kills every process on the host.
  */
 import { ChildProcess } from "child_process";
 import * as fs from "fs";
@@ -13,6 +14,7 @@ import { childPids, isAlive, pidsInPidNamespace, signal, startLogged } from "../
 import { run, waitFor } from "../lab/sh";
 import { K3S_HA_STATE_DIR } from "../components/render/k3sShell";
 import { generateHostKey, renderSshdConfig } from "./sshd";
+import { LOG_DIR } from "./stand-in/events";
 
 /** Private trees: directory in the host's folder → where the host sees it, and what it starts with. */
 export const PRIVATE_TREES: { sub: string; target: string; copyFrom?: string }[] = [
@@ -27,6 +29,8 @@ export const PRIVATE_TREES: { sub: string; target: string; copyFrom?: string }[]
   { sub: "etc-sudoers.d", target: "/etc/sudoers.d", copyFrom: "/etc/sudoers.d" },
   // The program's own state on a host (install records, restart markers).
   { sub: "var-lib-k3s-ha", target: K3S_HA_STATE_DIR },
+  // The K3s stand-in's history, which its uninstall keeps (e2e/stand-in/events.ts).
+  { sub: "var-lib-k3s-stand-in-log", target: LOG_DIR },
 ];
 
 export const MOUNTPOINTS = PRIVATE_TREES.map((t) => t.target);

@@ -1,4 +1,7 @@
-/** SSH material for the lab: one client key, a host key per host, and each host's sshd_config. */
+/**
+ * SSH material for the lab: two client keys (a stack can rotate from one to the other), both
+ * authorized for root and the sudo user on every host; a host key per host; each sshd_config.
+ */
 import * as fs from "fs";
 import * as path from "path";
 import { E2E_DIR, SUDO_USER } from "./constants";
@@ -6,15 +9,35 @@ import { run } from "../lab/sh";
 
 export const KEY_DIR = path.join(E2E_DIR, "keys");
 export const CLIENT_KEY = path.join(KEY_DIR, "id_ed25519");
+/** The second client key, for an SSH key rotation. */
+export const SECOND_CLIENT_KEY = path.join(KEY_DIR, "id_ed25519_second");
 export const AUTHORIZED_KEYS = path.join(KEY_DIR, "authorized_keys");
 
-/** Generates the lab's client key and the authorized_keys file every host's sshd reads. */
+/** Generates the lab's client keys and the authorized_keys file every host's sshd reads. */
 export async function generateClientKey(): Promise<void> {
   fs.mkdirSync(KEY_DIR, { recursive: true, mode: 0o755 });
-  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "k3sha-e2e", "-f", CLIENT_KEY]);
-  fs.chmodSync(CLIENT_KEY, 0o600);
-  fs.copyFileSync(`${CLIENT_KEY}.pub`, AUTHORIZED_KEYS);
+  const keys: [string, string][] = [
+    [CLIENT_KEY, "k3sha-e2e"],
+    [SECOND_CLIENT_KEY, "k3sha-e2e-second"],
+  ];
+  for (const [file, comment] of keys) {
+    fs.rmSync(file, { force: true });
+    fs.rmSync(`${file}.pub`, { force: true });
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+    fs.chmodSync(file, 0o600);
+  }
+  const authorized = keys.map(([file]) => fs.readFileSync(`${file}.pub`, "utf8").trim());
+  fs.writeFileSync(AUTHORIZED_KEYS, `${authorized.join("\n")}\n`, { mode: 0o644 });
   fs.chmodSync(AUTHORIZED_KEYS, 0o644);
+}
+
+/**
+ * Which client keys every host accepts from now on (sshd reads authorized_keys at each login):
+ * e.g. only the second one, after a stack moved to it.
+ */
+export function setAuthorizedClientKeys(privateKeyPaths: string[]): void {
+  const lines = privateKeyPaths.map((file) => fs.readFileSync(`${file}.pub`, "utf8").trim());
+  fs.writeFileSync(AUTHORIZED_KEYS, `${lines.join("\n")}\n`, { mode: 0o644 });
 }
 
 /** Generates a host key in `dir`; returns the public key as known_hosts holds it ("ssh-ed25519 AAAA"). */
