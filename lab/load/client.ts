@@ -1,7 +1,8 @@
 /**
  * Bounded client load, run inside the client netns. Self-contained (node builtins only): the lab
  * transpiles it to plain JS. Reads one JSON LoadSpec from argv[2]; prints "started <epoch ms>",
- * then, when done, one JSON LoadResult line. Every loop is bounded in count and in time.
+ * then, when done, one JSON LoadResult line. Every loop is bounded in count and in time. SIGUSR2
+ * ends the run early (no new connection after it), with the result printed as usual.
  */
 import * as fs from "fs";
 import * as tls from "tls";
@@ -80,9 +81,13 @@ function openWatch(record: WatchRecord) {
   return () => clearInterval(stallTimer);
 }
 
+let stopRequested = false;
+process.on("SIGUSR2", () => (stopRequested = true));
+
 async function main() {
   const startedAt = Date.now();
   const deadline = startedAt + spec.durationMs;
+  const running = () => Date.now() < deadline && !stopRequested;
   const stopWatchTimers: (() => void)[] = [];
   for (let i = 0; i < spec.watches; i++) {
     const record: WatchRecord = { openedAt: Date.now(), lines: 0, lostAt: null, reason: "" };
@@ -93,7 +98,7 @@ async function main() {
   const inFlight: Promise<void>[] = [];
   let launched = 0;
   if (spec.mode === "paced") {
-    while (Date.now() < deadline && launched < spec.maxConnections) {
+    while (running() && launched < spec.maxConnections) {
       inFlight.push(ping());
       launched++;
       const due = startedAt + launched * spec.intervalMs;
@@ -101,7 +106,7 @@ async function main() {
     }
   } else {
     const loop = async () => {
-      while (Date.now() < deadline && launched < spec.maxConnections) {
+      while (running() && launched < spec.maxConnections) {
         launched++;
         await ping();
       }
