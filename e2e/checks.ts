@@ -1,23 +1,42 @@
-/** Assertions the e2e tests share: a configured cluster, clean hosts, step order, secrets. */
+/**
+ * Assertions the e2e tests share: a configured cluster, clean hosts, step order, secrets; for day
+ * 2: K3s kept on every host, membership as the datastore records it, agents joined, versions, load.
+ */
 import { expect } from "chai";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import { parse } from "yaml";
 import { sleep } from "../lab/sh";
-import { AGENTS, HOST_ADDRESSES, LB_HOSTS, SERVERS, VIP } from "./constants";
+import {
+  AGENTS,
+  AgentName,
+  HOST_ADDRESSES,
+  K3sNodeName,
+  LB_HOSTS,
+  SERVERS,
+  ServerName,
+  VIP,
+} from "./constants";
 import { Evaluation, StepRecord } from "./executor";
 import { E2eLab } from "./lab";
 import {
   AgentRecord,
   ServerRecord,
+  agentHeartbeats,
+  clusterNodes,
   curlFrom,
+  etcdMemberNodes,
   exists,
+  failedStartsOf,
   fileMode,
   hostAddresses,
   joinsOf,
   runningDaemons,
+  runningVersion,
   standInRecord,
+  uninstallsOf,
 } from "./inspect";
+import { LoadSummary } from "./load";
 import { Variant } from "./stack";
 
 export function stepNamed(evaluation: Evaluation, name: string): StepRecord {
@@ -247,4 +266,86 @@ export function expectNoLeakedSecrets(
         expect(e.includes(secret), `an error held ${hint}`).to.equal(false);
     }
   }
+}
+
+// ---- day 2 ------------------------------------------------------------------------------------
+
+/**
+ * None of these K3s hosts lost K3s since `sinceMs`: the stand-in's uninstall never ran and no start
+ * of its service failed (both recorded in the host's stand-in history, which uninstalls keep).
+ */
+export function expectK3sKept(lab: E2eLab, names: readonly K3sNodeName[], sinceMs: number): void {
+  for (const name of names) {
+    const host = lab.host(name);
+    expect(uninstallsOf(host, sinceMs), `${name} ran a K3s uninstall script`).to.deep.equal([]);
+    expect(
+      failedStartsOf(host, sinceMs).map((e) => e.error),
+      `${name}: failed starts of the K3s stand-in`,
+    ).to.deep.equal([]);
+  }
+}
+
+/**
+ * The datastore lists exactly these nodes, every one Ready, and exactly these servers as etcd
+ * members: what the program's commands left, as the stand-ins recorded them.
+ */
+export function expectMembership(
+  lab: E2eLab,
+  want: { servers: readonly ServerName[]; agents: readonly AgentName[] },
+): void {
+  const nodes = clusterNodes(lab);
+  expect(
+    nodes.map((n) => n.name),
+    "node objects",
+  ).to.deep.equal([...want.servers, ...want.agents].sort());
+  for (const n of nodes) expect(n.ready, `${n.name} is Ready`).to.equal("True");
+  expect(etcdMemberNodes(lab), "etcd members").to.deep.equal([...want.servers].sort());
+}
+
+/**
+ * Each agent still runs its stand-in, joined: no failed start since `sinceMs`, its node Ready, and
+ * its status updates reached a server within the last `freshMs`.
+ */
+export async function expectAgentsJoined(
+  lab: E2eLab,
+  agents: readonly AgentName[],
+  sinceMs: number,
+  freshMs = 10_000,
+): Promise<void> {
+  const nodes = clusterNodes(lab);
+  for (const name of agents) {
+    const host = lab.host(name);
+    const running = await runningVersion(host);
+    expect(running.service, `${name} runs the K3s agent stand-in`).to.equal("k3s-agent");
+    expect(
+      failedStartsOf(host, sinceMs).map((e) => e.error),
+      `${name}: failed starts`,
+    ).to.deep.equal([]);
+    expect(nodes.find((n) => n.name === name)?.ready, `${name}'s node is Ready`).to.equal("True");
+    const beats = agentHeartbeats(host);
+    expect(beats?.deleted, `${name}'s node object was deleted under it`).to.equal(false);
+    const age = beats?.lastOkAt ? Date.now() - Date.parse(beats.lastOkAt) : Infinity;
+    expect(age, `${name}'s last status update reached a server (ms ago)`).to.be.at.most(freshMs);
+  }
+}
+
+/** The binary on disk and the running process of each host are `version`. */
+export async function expectRunningVersions(
+  lab: E2eLab,
+  names: readonly K3sNodeName[],
+  version: string,
+): Promise<void> {
+  for (const name of names) {
+    const v = await runningVersion(lab.host(name));
+    expect(v, `${name}'s K3s stand-in`).to.deep.include({ binary: version, process: version });
+  }
+}
+
+/** The registration address answered throughout: at most `maxFailed` failed new connections. */
+export function expectLoadAnswered(summary: LoadSummary, maxFailed = 0): void {
+  expect(summary.attempted, "the load made connections").to.be.greaterThan(0);
+  expect(
+    { failed: summary.failed, causes: summary.causes },
+    `failed new connections of ${summary.attempted}`,
+  ).to.satisfy((x: { failed: number }) => x.failed <= maxFailed);
 }

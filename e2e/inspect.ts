@@ -1,9 +1,24 @@
-/** Reads a lab host's state from outside: stand-in records, file hashes, daemon pids, the VIP. */
+/**
+ * Reads a lab host's state from outside: stand-in records, file hashes, daemon pids, the VIP; for
+ * day 2, the stand-ins' datastore (nodes, etcd members), their history per host (starts, failed
+ * starts, uninstalls) and which version each node's binary and running process have.
+ */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { E2eHost } from "./host";
-import { HOST_IF } from "./constants";
+import { E2eLab } from "./lab";
+import { HOST_IF, HostName } from "./constants";
+import {
+  DATASTORE_PATH,
+  Datastore,
+  HEARTBEATS_PATH,
+  DatastoreState,
+  EtcdMember,
+  StandInNode,
+  Taint,
+} from "./stand-in/datastore";
+import { EVENTS_FILE, EventKind, StandInEvent, parseEvents } from "./stand-in/events";
 
 /** Where the program writes on a host; teardown and idempotence checks look here. */
 export const MANAGED_PATHS = [
@@ -149,4 +164,136 @@ export async function hostAddresses(host: E2eHost): Promise<string[]> {
 /** GETs a URL from inside a host with curl (certificate not checked); "" when it fails. */
 export function curlFrom(host: E2eHost, url: string): Promise<string> {
   return host.exec("curl", ["-ksS", "--max-time", "3", url], { allowFailure: true });
+}
+
+// ---- day 2: the stand-ins' datastore, history and running versions -------------------------
+
+/** sha256 of a token's password part: how the stand-ins record tokens (never the token). */
+export { passwordDigest as tokenDigest } from "./stand-in/tokens";
+
+/** Every recorded install, start, failed start, stop, uninstall, killall, rotation of a host. */
+export function standInEvents(host: E2eHost): StandInEvent[] {
+  return parseEvents(readText(host, EVENTS_FILE) ?? "");
+}
+
+/** The host's events of these kinds, at or after `sinceMs` (epoch ms). */
+export function eventsOf(host: E2eHost, kinds: EventKind[], sinceMs = 0): StandInEvent[] {
+  return standInEvents(host).filter((e) => kinds.includes(e.kind) && Date.parse(e.at) >= sinceMs);
+}
+
+/** Successful starts of the K3s stand-in service (each restart is one). */
+export const startsOf = (host: E2eHost, sinceMs = 0) => eventsOf(host, ["start"], sinceMs);
+export const failedStartsOf = (host: E2eHost, sinceMs = 0) =>
+  eventsOf(host, ["start-failed"], sinceMs);
+/** Runs of k3s-uninstall.sh / k3s-agent-uninstall.sh. */
+export const uninstallsOf = (host: E2eHost, sinceMs = 0) => eventsOf(host, ["uninstall"], sinceMs);
+
+export interface DatastoreView {
+  /** Node objects with Ready as the API shows it now (from each node's last heartbeat). */
+  nodes: StandInNode[];
+  members: EtcdMember[];
+  removedMembers: DatastoreState["removedMembers"];
+  registrations: DatastoreState["registrations"];
+  rotations: DatastoreState["rotations"];
+  /** sha256 digests of the server and node passwords the cluster accepts. */
+  bootstrap: DatastoreState["bootstrap"];
+  heartbeatAgeMs: Record<string, number>;
+}
+
+/**
+ * The cluster as the stand-ins' datastore records it (read from the cluster-init server's disk,
+ * so it works while processes are down), from the commands the program actually ran.
+ */
+export function datastoreOf(lab: E2eLab, keeper: HostName = "server-1"): DatastoreView {
+  const text = fileText(lab.host(keeper), DATASTORE_PATH);
+  const state = JSON.parse(text) as DatastoreState;
+  const beats = readText(lab.host(keeper), HEARTBEATS_PATH);
+  state.heartbeats = beats ? (JSON.parse(beats) as Record<string, number>) : {};
+  const ds = new Datastore(state);
+  const now = Date.now();
+  return {
+    nodes: ds.list(),
+    members: state.members,
+    removedMembers: state.removedMembers,
+    registrations: state.registrations,
+    rotations: state.rotations,
+    bootstrap: state.bootstrap,
+    heartbeatAgeMs: Object.fromEntries(
+      Object.entries(state.heartbeats).map(([node, at]) => [node, now - at]),
+    ),
+  };
+}
+
+export interface NodeSummary {
+  name: string;
+  ready: string;
+  kubeletVersion: string;
+  labels: Record<string, string>;
+  taints: Taint[];
+  unschedulable: boolean;
+  annotations: Record<string, string>;
+}
+
+export function clusterNodes(lab: E2eLab): NodeSummary[] {
+  return datastoreOf(lab)
+    .nodes.map((n) => ({
+      name: n.metadata.name,
+      ready: n.status.conditions.find((c) => c.type === "Ready")?.status ?? "",
+      kubeletVersion: n.status.nodeInfo.kubeletVersion,
+      labels: n.metadata.labels,
+      taints: n.spec.taints,
+      unschedulable: n.spec.unschedulable === true,
+      annotations: n.metadata.annotations,
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Node names of the etcd members, sorted. */
+export function etcdMemberNodes(lab: E2eLab): string[] {
+  return datastoreOf(lab)
+    .members.map((m) => m.node)
+    .sort();
+}
+
+export interface RunningVersion {
+  /** What `k3s --version` on the host says (the binary on disk), or null without one. */
+  binary: string | null;
+  /** The version the running stand-in process reports, or null when none runs. */
+  process: string | null;
+  service: "k3s" | "k3s-agent" | null;
+}
+
+/** Which version the binary on disk and the running process of a K3s host have. */
+export async function runningVersion(host: E2eHost): Promise<RunningVersion> {
+  const out = await host.exec("sh", ["-c", "k3s --version 2>/dev/null | awk 'NR==1 {print $3}'"], {
+    allowFailure: true,
+  });
+  const binary = out.trim() || null;
+  for (const service of ["k3s", "k3s-agent"] as const) {
+    const status = readText(host, `/run/k3s-stand-in/${service}.json`);
+    const pidFile = readText(host, `/run/${service}.pid`)?.trim();
+    if (!status || !pidFile) continue;
+    const { pid, version } = JSON.parse(status) as { pid: number; version: string };
+    const alive = await host.exec("sh", ["-c", `kill -0 ${Number(pidFile)} && echo alive`], {
+      allowFailure: true,
+    });
+    if (alive.trim() === "alive" && Number(pidFile) === pid)
+      return { binary, process: version, service };
+  }
+  return { binary, process: null, service: null };
+}
+
+export interface AgentHeartbeats {
+  ok: number;
+  failed: number;
+  lastOkAt: string;
+  lastOkVia: string;
+  lastFailure: string;
+  deleted: boolean;
+}
+
+/** An agent's status updates since its last start (its link to the servers after joining). */
+export function agentHeartbeats(host: E2eHost): AgentHeartbeats | null {
+  const text = readText(host, "/run/k3s-stand-in/k3s-agent-heartbeats.json");
+  return text ? (JSON.parse(text) as AgentHeartbeats) : null;
 }
