@@ -111,7 +111,13 @@ export class E2eLoad {
     }
     const caFile = path.join(LOAD_DIR, "server-ca.crt");
     const script = clientScript();
-    const ca = fs.readFileSync(lab.host(opts.caFrom ?? "server-1").hostPath(SERVER_CA_PATH));
+    const caHost = lab.host(opts.caFrom ?? "server-1");
+    if (!fs.existsSync(caHost.hostPath(SERVER_CA_PATH))) {
+      throw new Error(
+        `load: ${caHost.name} has no cluster CA (${SERVER_CA_PATH}) yet: start the load once a cluster runs`,
+      );
+    }
+    const ca = fs.readFileSync(caHost.hostPath(SERVER_CA_PATH));
     fs.writeFileSync(caFile, ca, { mode: 0o644 });
     const intervalMs = opts.intervalMs ?? 15;
     const durationMs = Math.min(opts.maxDurationMs ?? MAX_LOAD_MS, MAX_LOAD_MS);
