@@ -1,367 +1,195 @@
 /**
- * The e2e executor: a TEST HARNESS that stands in for the Pulumi engine and the command provider's
- * plugin, which cannot be downloaded on these machines. It evaluates the real `index.ts` under
- * `pulumi.runtime.setMocks`; registering a `command:remote:Command` does what the provider's
- * `create` does: dial the resource's own `connection` (host, port, user, private key, pinned host
- * key) over SSH with ssh2, run `create` in an exec channel, write `stdin` and close it, collect
- * stdout/stderr, fail on a non-zero exit, and return stdout/stderr as the resource's state.
- * The SDK registers a resource only once its dependencies are registered, so the order the hosts
- * see is the program's order, with independent steps running concurrently as under the engine.
+ * The e2e executor: a TEST HARNESS that stands in for the Pulumi CLI, its engine and the command
+ * provider's plugin, none of which can be downloaded on these machines. It evaluates the real
+ * `index.ts` under `pulumi.runtime.setMocks` (e2e/engine-runner.ts) and hands every registration
+ * to a behavioural model of the engine (test/support/engine/), which decides per resource what
+ * the real engine decides and calls the command provider, run over real SSH with ssh2
+ * (e2e/host-commands.ts). Each stack has a state file kept between runs (e2e/state-file.ts).
  *
- * Also: run every recorded step's `delete` in reverse dependency order (what `pulumi destroy`
- * does), and re-evaluate the program against the recorded state to compare inputs.
+ * `up` is `pulumi up`: a preview pass first (setMocks preview=true; nothing runs; created and
+ * updated resources' stdout/stderr unknown) whose plan is printed per host, then the real pass.
+ * `preview` is the preview alone. `destroy` is `pulumi destroy`.
  *
- * NOT covered (the engine's job): diffing and planning, the state file, `update` (a changed input
- * re-running a step in place), replacements, `triggers` semantics, Docker-mode resources.
+ * | engine behaviour reproduced                                     | source (pulumi/pulumi unless named)                                   | exercised by |
+ * | --------------------------------------------------------------- | --------------------------------------------------------------------- | ------------ |
+ * | old INPUTS (state) vs new inputs, provider Diff                 | step_generator.go diff/diffResource; go-provider infer/resource.go diff | test/engine/diff.test.ts |
+ * | secret vs plain differ, secret→secret compared by value         | properties_diff.go DeepEquals                                          | test/engine/values.test.ts, diff.test.ts |
+ * | changed `triggers` element REPLACES (SDK forces triggers[*])    | @pulumi/command remote/command.js; applyReplaceOnChanges               | diff.test.ts ("a changed trigger REPLACES") |
+ * | `triggers` added/removed replaces (schema replaceOnChanges)     | pulumi-command common/inputs.go; infer Diff forceReplace               | diff.test.ts |
+ * | ignoreChanges resets to OLD inputs (path Reset)                 | step_generator.go processIgnoreChanges; properties_path.go Reset       | diff.test.ts TestSingleResourceIgnoreChanges |
+ * | create/update/stdin/connection change → update in place         | infer Diff (Command has Update)                                        | diff.test.ts |
+ * | same: nothing runs, old id and outputs returned                 | step.go SameStep.Apply                                                 | lifecycle.test.ts; haproxy.test.ts 3 |
+ * | update runs `update` else `create` with NEW inputs              | pulumi-command commandController.go Update                             | haproxy.test.ts 3 (rerunAll) |
+ * | create-before-delete: new create now, OLD delete at the end     | continueStepsFromDiff; CreateStep.Apply (old.Delete); GenerateDeletes  | dbr.test.ts, lifecycle.test.ts TestPendingDeleteOrder |
+ * | delete-before-replace: dependents and old deleted first         | continueStepsFromDiff; calculateDependentReplacements                 | dbr.test.ts |
+ * | deletes only after the program and every step succeeded         | deployment_executor.go Execute/performPostSteps                       | lifecycle.test.ts ("no deletes after a failure") |
+ * | deletes in reverse dependency order of the OLD state, antichains | ScheduleDeletes; dependency_graph.go DependenciesOf                   | plan.test.ts; haproxy.test.ts 5 |
+ * | no step starts after a failed step; running ones finish         | step_executor.go executeChain/cancelDueToError                        | lifecycle.test.ts; nginx.test.ts (checksum) |
+ * | failed create: nothing in state; failed update: old state kept  | step.go CreateStep/UpdateStep.Apply; backend/snapshot.go End           | lifecycle.test.ts; haproxy.test.ts 4 |
+ * | failed delete kept (`delete: true`), retried at the next end    | snapshot.go deleteSnapshotMutation; GenerateDeletes (res.Delete)       | lifecycle.test.ts TestPendingDeleteReplacement |
+ * | state written after every step (begin: pending op, end: result) | backend/snapshot.go BeginMutation/End/Snap                             | lifecycle.test.ts ("CLI stopped mid-step") |
+ * | CLI stopped mid-step: pending op kept, warned at the next run   | snapshot.go Snap (pending CREATE carried); printPendingOperationsWarning | lifecycle.test.ts; haproxy.test.ts 4b |
+ * | aliases: the old resource found under an alias URN              | step_generator.go generateAliases/getOldResource; NormalizeURNReferences | aliases.test.ts |
+ * | Command with no `create` never dials; no `delete`, nothing      | pulumi-command commandController.go Create/Delete                      | (host-commands.ts; no e2e test yet) |
+ * | Delete runs the OLD state's delete, connection and stdin        | commandController.go Delete (req.State)                               | haproxy.test.ts 5 |
+ *
+ * Not covered: `command:remote:CopyToRemote` and docker types (a clear "not covered" error), a
+ * refresh, targets, protect beyond refusing a delete, provider resources (a changed provider
+ * would replace), the real provider's error text (see host-commands.ts). The model's provider for
+ * types other than the command provider's replaces on any change (stricter than real).
  */
-import * as pulumi from "@pulumi/pulumi";
-import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import * as settings from "@pulumi/pulumi/runtime/settings";
-import { Client } from "ssh2";
-import {
-  PROGRAM,
-  PROJECT,
-  ProgramRun,
-  RecordedResource,
-  StackConfig,
-  recordRegistrations,
-  setStackConfig,
-} from "../test/support/mocks";
+import { ProgramRun, StackConfig } from "../test/support/mocks";
 import { stepDependencies } from "../test/support/graph";
-import { SshConnection, sshExec } from "./ssh";
+import { Deployment } from "../test/support/engine/deployment";
+import { formatPlan } from "../test/support/engine/format";
+import { Plan, PlannedChange, changesOf, planOf } from "../test/support/engine/plan";
+import { COMMAND_TYPE } from "../test/support/engine/providers";
+import { StackState } from "../test/support/engine/state";
+import { evaluateProgram } from "./engine-runner";
+import { HostCommands, Interrupt, PREVIEW_COMMANDS, StepRecord } from "./host-commands";
+import { readStack, stateFile, writeStack } from "./state-file";
 
-export const COMMAND_TYPE = "command:remote:Command";
-/** Bound on one step; the program's own waits give up after at most 300 s. */
-const STEP_TIMEOUT_MS = 420_000;
+export { COMMAND_TYPE };
+export type { Interrupt, StepRecord };
+/** A delete that ran (same record as a create or update). */
+export type DeleteRecord = StepRecord;
 
-export interface StepRecord {
-  name: string;
-  host: string;
-  user: string;
-  /** The step handles a secret (`logging: none`). */
-  secret: boolean;
-  /** ms since the epoch. */
-  startedAt: number;
-  endedAt: number;
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  /** Set when the step failed; never holds a secret step's output. */
-  error?: string;
-  /** The test cut this step's SSH connection. */
-  interrupted?: boolean;
-}
+export const DEFAULT_STACK = "e2e";
 
-/** One evaluation of the program: what it registered, what ran, what failed. */
-export interface Evaluation extends ProgramRun {
-  steps: StepRecord[];
-  /** Step failures and program errors, in the order they happened. */
-  errors: string[];
-  /** Each step's outputs (stdout/stderr), as a state file would keep them. */
-  state: Map<string, { stdout: string; stderr: string }>;
-}
-
-/** Cut one step's SSH connection once `when()` holds while the step runs. */
-export interface Interrupt {
-  step: string;
-  when: () => boolean | Promise<boolean>;
-}
-
-export interface EvaluateOptions {
-  secretKeys?: string[];
+export interface UpOptions {
+  /** The stack (its state file); default "e2e". */
   stack?: string;
+  secretKeys?: string[];
   interrupt?: Interrupt;
   /**
-   * Outputs from a previous up: steps found here are not run and get these outputs, as the
-   * engine does for a resource whose inputs did not change. Steps not found here fail.
+   * Every Command already in the state is updated (its `update`, else `create`, runs again) as
+   * if every input had changed: what a program upgrade that changes every script does.
    */
-  priorState?: Map<string, { stdout: string; stderr: string }>;
+  rerunAll?: boolean;
+  /** Skip the preview pass. */
+  skipPreview?: boolean;
+  /** Print the preview's plan per host (default: true). */
+  printPlan?: boolean;
 }
 
-/** Secret markers from the SDK's wire format, unwrapped. */
-export function unwrap(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unwrap);
-  if (typeof v === "object" && v !== null) {
-    const o = v as Record<string, unknown>;
-    if (o[rpc.specialSigKey] === rpc.specialSecretSig) return unwrap(o.value);
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrap(x)]));
-  }
-  return v;
+/** One `pulumi up`: what the program registered, what ran, what failed, the state after. */
+export interface Evaluation extends ProgramRun {
+  stack: string;
+  /** Creates and updates that ran over SSH, in the order they ended. */
+  steps: StepRecord[];
+  /** Deletes that ran over SSH (replaced, removed or delete-before-replace). */
+  deletes: DeleteRecord[];
+  /** Step failures and program errors, in the order they happened. */
+  errors: string[];
+  /** Engine warnings (pending operations of an earlier run). */
+  warnings: string[];
+  /** What the preview pass planned (undefined with skipPreview). */
+  plan?: Plan;
+  /** What the real pass did, per resource. */
+  changes: PlannedChange[];
+  /** The state file's content after the run. */
+  state: StackState;
+  stateFile: string;
+  /** The CLI was stopped mid-run (a `kill-cli` interrupt). */
+  interrupted: boolean;
 }
 
-function tail(text: string, lines = 15): string {
-  return text.trimEnd().split("\n").slice(-lines).join("\n");
-}
+const forceUpdate = (rerunAll: boolean | undefined) =>
+  rerunAll ? (r: { type: string }) => r.type === COMMAND_TYPE : undefined;
 
-async function runStep(
-  name: string,
-  inputs: Record<string, unknown>,
-  interrupt: Interrupt | undefined,
-): Promise<StepRecord> {
-  const conn = inputs.connection as SshConnection;
-  const secret = inputs.logging === "none";
-  const record: StepRecord = {
-    name,
-    host: conn.host,
-    user: conn.user ?? "root",
-    secret,
-    startedAt: Date.now(),
-    endedAt: 0,
-    exitCode: null,
-    stdout: "",
-    stderr: "",
-  };
-  // The provider sends `environment` over SSH (sshd drops it without AcceptEnv) and, with
-  // addPreviousOutputInEnv, the previous stdout too: the program must use neither.
-  const env = inputs.environment as Record<string, unknown> | undefined;
-  if ((env && Object.keys(env).length > 0) || inputs.addPreviousOutputInEnv !== false) {
-    record.error = `${name}: sets environment or addPreviousOutputInEnv; secrets and content go on stdin`;
-    record.endedAt = Date.now();
-    return record;
-  }
-  let watcher: NodeJS.Timeout | undefined;
-  const onClient =
-    interrupt?.step === name
-      ? (client: Client) => {
-          const check = async () => {
-            if (record.interrupted || !(await interrupt.when())) return;
-            record.interrupted = true;
-            clearInterval(watcher);
-            // What a killed `pulumi up` or a dropped network does to the provider's session.
-            (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
-            client.end();
-          };
-          watcher = setInterval(() => void check(), 20);
-        }
-      : undefined;
-  try {
-    const result = await sshExec(conn, String(inputs.create), {
-      stdin: typeof inputs.stdin === "string" ? inputs.stdin : undefined,
-      onClient,
-      timeoutMs: STEP_TIMEOUT_MS,
-    });
-    record.exitCode = result.code;
-    record.stdout = result.stdout;
-    record.stderr = result.stderr;
-    if (result.code !== 0) {
-      const how =
-        result.code === null
-          ? `lost its session (${result.signal ?? "no exit status"})`
-          : `exited ${result.code}`;
-      record.error = secret
-        ? `${name} on ${conn.host} ${how} (output hidden: the step handles a secret)`
-        : `${name} on ${conn.host} ${how}:\n${tail(result.stderr)}`;
-    }
-  } catch (err) {
-    record.error = `${name} on ${conn.host}: ${(err as Error).message}`;
-  } finally {
-    if (watcher) clearInterval(watcher);
-    record.endedAt = Date.now();
-  }
-  return record;
-}
-
-/**
- * Evaluates the program once: every `command:remote:Command` runs its `create` over SSH (or takes
- * its outputs from `priorState`). Never throws for a failed step: failures are in `errors`.
- */
-export async function evaluate(
+/** `pulumi preview`: the plan of this config against the stack's state. Nothing runs. */
+export async function preview(
   stackConfig: StackConfig,
-  opts: EvaluateOptions = {},
-): Promise<Evaluation> {
-  const stack = opts.stack ?? "e2e";
-  const steps: StepRecord[] = [];
-  const errors: string[] = [];
-  const state = new Map<string, { stdout: string; stderr: string }>();
-  const pending: Promise<unknown>[] = [];
-  const activity = { inFlight: 0, last: Date.now() };
-
-  await pulumi.runtime.setMocks(
-    {
-      newResource: async (args) => {
-        // Components and the stack: nothing to run.
-        const wireInputs = args.inputs as Record<string, unknown>;
-        if (!args.custom) return { id: undefined, state: wireInputs };
-        if (args.type !== COMMAND_TYPE) {
-          throw new Error(`the e2e executor does not run ${args.type} (${args.name})`);
-        }
-        const inputs = unwrap(args.inputs) as Record<string, unknown>;
-        const prior = opts.priorState?.get(args.name);
-        if (opts.priorState) {
-          if (!prior)
-            throw new Error(`${args.name} is not in the prior state: the engine would create it`);
-          state.set(args.name, prior);
-          return { id: `${args.name}-id`, state: { ...wireInputs, ...prior } };
-        }
-        const work = runStep(args.name, inputs, opts.interrupt);
-        pending.push(work);
-        activity.inFlight++;
-        const record = await work.finally(() => {
-          activity.inFlight--;
-          activity.last = Date.now();
-        });
-        steps.push(record);
-        if (record.error) {
-          errors.push(record.error);
-          throw new Error(record.error);
-        }
-        const outputs = { stdout: record.stdout, stderr: record.stderr };
-        state.set(args.name, outputs);
-        return { id: `${args.name}-id`, state: { ...wireInputs, ...outputs } };
-      },
-      call: (args) => {
-        throw new Error(`unexpected provider function call: ${args.token}`);
-      },
-    },
-    PROJECT,
-    stack,
-  );
-  const resources = recordRegistrations(stack);
-  setStackConfig(stackConfig, opts.secretKeys ?? []);
-
-  const outputs: Record<string, unknown> = {};
-  // A failed step rejects the outputs of every resource that depends on it; the engine reports
-  // those once, as the step's failure, and so does this harness (in `errors`).
-  const swallow = (reason: unknown) => {
-    const message = reason instanceof Error ? reason.message : String(reason);
-    if (!errors.some((e) => message.includes(e))) errors.push(message);
-  };
-  const mochaListeners = process.listeners("unhandledRejection");
-  process.removeAllListeners("unhandledRejection");
-  process.on("unhandledRejection", swallow);
-  try {
-    delete require.cache[require.resolve(PROGRAM)];
-    const program = (await import(PROGRAM)) as Record<string, unknown>;
-    // After a failure the SDK never drains its RPC queue (the engine would end the program), so
-    // a failed run is over once no step runs and none has started for a while.
-    await Promise.race([
-      (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch(swallow),
-      failedAndQuiet(errors, activity),
-    ]);
-    await Promise.allSettled(pending);
-    for (const [key, value] of Object.entries(program)) {
-      outputs[key] = await settle(value, errors.length > 0);
-    }
-    // Let rejections still in flight reach the handler before the real one comes back.
-    await new Promise((r) => setTimeout(r, 50));
-  } catch (err) {
-    swallow(err);
-  } finally {
-    process.removeListener("unhandledRejection", swallow);
-    for (const l of mochaListeners) process.on("unhandledRejection", l);
-  }
-  return { resources, outputs, steps, errors, state };
-}
-
-const QUIET_MS = 2_000;
-
-async function failedAndQuiet(
-  errors: string[],
-  activity: { inFlight: number; last: number },
-): Promise<void> {
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 100));
-    if (errors.length > 0 && activity.inFlight === 0 && Date.now() - activity.last > QUIET_MS)
-      return;
-  }
-}
-
-/** An output's value, `{ secret: value }` when secret, or `{ failed: message }` when it rejected. */
-async function settle(value: unknown, failedRun: boolean): Promise<unknown> {
-  if (!pulumi.Output.isInstance(value)) return value;
-  const out = value;
-  const internal = out as unknown as { promise(): Promise<unknown> };
-  // In a failed run, an output that depends on a failed step never settles.
-  const never = new Promise<never>((_, reject) => {
-    if (failedRun)
-      setTimeout(() => reject(new Error("unresolved: a step it depends on failed")), 1_000);
+  opts: UpOptions = {},
+): Promise<Plan & ProgramRun> {
+  const stack = opts.stack ?? DEFAULT_STACK;
+  const deployment = new Deployment(structuredClone(readStack(stack)), {
+    dryRun: true,
+    provider: PREVIEW_COMMANDS,
+    forceUpdate: forceUpdate(opts.rerunAll),
   });
-  try {
-    const [plain, secret] = await Promise.race([
-      Promise.all([internal.promise(), pulumi.isSecret(out)]),
-      never,
-    ]);
-    return secret ? { secret: plain } : plain;
-  } catch (err) {
-    return { failed: (err as Error).message };
+  const evaluation = await evaluateProgram(stackConfig, deployment, {
+    stack,
+    secretKeys: opts.secretKeys ?? [],
+    preview: true,
+  });
+  const result = await deployment.finish(evaluation.programErrors[0]);
+  const plan = planOf(deployment, result);
+  return { ...plan, resources: evaluation.resources, outputs: evaluation.outputs };
+}
+
+/** `pulumi up`. Never throws for a failed step: failures are in `errors`. */
+export async function up(stackConfig: StackConfig, opts: UpOptions = {}): Promise<Evaluation> {
+  const stack = opts.stack ?? DEFAULT_STACK;
+  let plan: Plan | undefined;
+  if (!opts.skipPreview) {
+    plan = await preview(stackConfig, opts);
+    if (opts.printPlan ?? true) console.log(indent(formatPlan(plan)));
   }
+  const prev = readStack(stack);
+  // A `kill-cli` interrupt stops the engine (the CLI) at the cut.
+  const commands = new HostCommands(opts.interrupt, () => deployment.terminate());
+  const deployment = new Deployment(prev, {
+    provider: commands,
+    forceUpdate: forceUpdate(opts.rerunAll),
+    onCheckpoint: writeStack,
+  });
+  for (const w of deployment.warnings) console.log(indent(`warning: ${w}`));
+  const evaluation = await evaluateProgram(stackConfig, deployment, {
+    stack,
+    secretKeys: opts.secretKeys ?? [],
+    preview: false,
+  });
+  const result = await deployment.finish(evaluation.programErrors[0]);
+  const ran = commands.records;
+  return {
+    stack,
+    resources: evaluation.resources,
+    outputs: evaluation.outputs,
+    steps: ran.filter((r) => r.op !== "delete"),
+    deletes: ran.filter((r) => r.op === "delete"),
+    errors: [
+      ...result.errors,
+      ...evaluation.programErrors.filter((e) => !result.errors.includes(e)),
+    ],
+    warnings: result.warnings,
+    plan,
+    changes: changesOf(deployment.steps),
+    state: readStack(stack),
+    stateFile: stateFile(stack),
+    interrupted: deployment.isTerminated,
+  };
 }
 
-/** Host steps that ran to completion in an evaluation (what a state file would hold). */
-export function createdSteps(evaluation: Evaluation): RecordedResource[] {
-  return evaluation.resources.filter(
-    (r) => r.type === COMMAND_TYPE && evaluation.state.has(r.name),
-  );
-}
-
-export interface DeleteRecord {
-  name: string;
-  host: string;
-  startedAt: number;
-  endedAt: number;
-  exitCode: number | null;
-  stderr: string;
-  error?: string;
-}
+/** The former name of `up`. */
+export const evaluate = up;
 
 /**
- * Runs the `delete` of every step the evaluation created, in reverse dependency order: a step is
- * deleted once every step that depends on it is gone (independent deletes run concurrently).
+ * `pulumi destroy`: every resource of the stack's state deleted in the order ScheduleDeletes
+ * gives (reverse dependency order, independent deletes concurrently); the state emptied on
+ * success. Returns the deletes that ran; throws when the run failed without a delete to show it.
  */
-export async function destroy(evaluation: Evaluation): Promise<DeleteRecord[]> {
-  const created = createdSteps(evaluation);
-  const deps = stepDependencies(evaluation);
-  const dependents = new Map<string, Set<string>>(created.map((r) => [r.name, new Set()]));
-  for (const r of created) {
-    for (const d of deps.get(r.name) ?? []) dependents.get(d)?.add(r.name);
+export async function destroy(
+  target: string | { stack: string } = DEFAULT_STACK,
+): Promise<DeleteRecord[]> {
+  const stack = typeof target === "string" ? target : target.stack;
+  const commands = new HostCommands();
+  const deployment = new Deployment(readStack(stack), {
+    provider: commands,
+    onCheckpoint: writeStack,
+  });
+  const result = await deployment.finish();
+  if (!result.ok && !commands.records.some((r) => r.error)) {
+    throw new Error(`destroy of ${stack} failed: ${result.errors.join("\n")}`);
   }
-  const records: DeleteRecord[] = [];
-  const done = new Map<string, Promise<void>>();
-  const byName = new Map(created.map((r) => [r.name, r]));
-  const deleteOne = (name: string): Promise<void> => {
-    const known = done.get(name);
-    if (known) return known;
-    const work = (async () => {
-      await Promise.all([...(dependents.get(name) ?? [])].map(deleteOne));
-      const inputs = unwrap(
-        rpc.deserializeProperties(structOf(byName.get(name)!.inputs)),
-      ) as Record<string, unknown>;
-      if (typeof inputs.delete !== "string") return;
-      const conn = inputs.connection as SshConnection;
-      const record: DeleteRecord = {
-        name,
-        host: conn.host,
-        startedAt: Date.now(),
-        endedAt: 0,
-        exitCode: null,
-        stderr: "",
-      };
-      try {
-        const result = await sshExec(conn, inputs.delete, { timeoutMs: STEP_TIMEOUT_MS });
-        record.exitCode = result.code;
-        record.stderr = result.stderr;
-        if (result.code !== 0)
-          record.error = `${name} delete on ${conn.host} exited ${result.code}:\n${tail(result.stderr)}`;
-      } catch (err) {
-        record.error = `${name} delete on ${conn.host}: ${(err as Error).message}`;
-      }
-      record.endedAt = Date.now();
-      records.push(record);
-    })();
-    done.set(name, work);
-    return work;
-  };
-  await Promise.all(created.map((r) => deleteOne(r.name)));
-  return records;
+  return commands.records;
 }
 
-/** The recorded (wire-format) inputs, as the Struct deserializeProperties reads (it only calls toJavaScript). */
-function structOf(
-  inputs: Record<string, unknown>,
-): Parameters<typeof rpc.deserializeProperties>[0] {
-  return { toJavaScript: () => inputs } as unknown as Parameters<
-    typeof rpc.deserializeProperties
-  >[0];
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n");
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * End to end, HAProxy + KeepAlived (the dev stack): the real program over real SSH against lab
- * hosts, K3s replaced by the lab mirror's stand-ins. See e2e/executor.ts for what the executor
- * stands in for and what it does not cover.
+ * hosts, K3s replaced by the lab mirror's stand-ins, each `up` planned and stepped by the engine
+ * model against the stack's state file. See e2e/executor.ts for what the executor reproduces of
+ * the engine and what it does not cover.
  */
 import { expect } from "chai";
 import * as fs from "fs";
@@ -13,13 +14,15 @@ import {
   expectPrivateSecretFiles,
   secretsOf,
 } from "../../e2e/checks";
-import { Evaluation, destroy, evaluate, formatTimings } from "../../e2e/executor";
+import { Evaluation, UpOptions, destroy, formatTimings, up } from "../../e2e/executor";
 import { daemonPids, exists, treeHashes } from "../../e2e/inspect";
 import { E2eLab } from "../../e2e/lab";
 import { ProcSampler } from "../../e2e/proc-sampler";
+import { readStack } from "../../e2e/state-file";
 import { LabStack, labStack, stackVersion } from "../../e2e/stack";
 
 const HOSTS_CONFIGURED = [...SERVERS, "agent-1", "agent-2", "agent-3", ...LB_HOSTS] as const;
+const STACK = "haproxy";
 
 function snapshot(lab: E2eLab) {
   return Object.fromEntries(
@@ -38,8 +41,27 @@ function inputsOf(evaluation: Evaluation): string {
   return JSON.stringify(rows.sort((a, b) => a[0].localeCompare(b[0])));
 }
 
-async function up(stack: LabStack, label: string, opts: Parameters<typeof evaluate>[1] = {}) {
-  const evaluation = await evaluate(stack.config, { secretKeys: stack.secretKeys, ...opts });
+/** Resource-level operations of a run: name → op. */
+function opsOf(evaluation: Evaluation): Record<string, string> {
+  return Object.fromEntries(evaluation.changes.map((c) => [c.name, c.op]));
+}
+
+/**
+ * What the hosts saw over several runs: every step's latest record (an up after a failed one
+ * runs only what is not in the state yet), with the last run's errors and outputs.
+ */
+function history(...runs: Evaluation[]): Evaluation {
+  const last = runs[runs.length - 1];
+  const steps = new Map(runs.flatMap((r) => r.steps).map((s) => [s.name, s]));
+  return { ...last, steps: [...steps.values()] };
+}
+
+async function run(stack: LabStack, label: string, opts: UpOptions = {}) {
+  const evaluation = await up(stack.config, {
+    stack: STACK,
+    secretKeys: stack.secretKeys,
+    ...opts,
+  });
   console.log(`    ${label}: ${formatTimings(evaluation).split("\n").join("\n    ")}`);
   return evaluation;
 }
@@ -56,7 +78,7 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
     await lab.up([stackVersion("haproxy")]);
     stack = labStack(lab, { variant: "haproxy" });
     sampler.start();
-    first = await up(stack, "fresh up");
+    first = await run(stack, "fresh up");
     sampler.stop();
   });
 
@@ -67,6 +89,17 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
 
   it("1. a fresh up configures every host; agents join through the VIP", async function () {
     await expectConfiguredCluster(lab, first, "haproxy");
+    expect(
+      new Set(Object.values(opsOf(first))),
+      "a new stack: every resource created",
+    ).to.deep.equal(new Set(["create"]));
+    expect(first.plan?.changes.map((c) => [c.name, c.op])).to.deep.equal(
+      first.changes.map((c) => [c.name, c.op]),
+    );
+    expect(first.state.resources.map((r) => r.urn).sort()).to.deep.equal(
+      first.resources.map((r) => r.urn).sort(),
+    );
+    expect(fs.statSync(first.stateFile).mode & 0o777, "the state file is private").to.equal(0o600);
   });
 
   it("6. no token or key in any process's arguments or environment, or in step output; secret files 0600", function () {
@@ -74,21 +107,36 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
     expectPrivateSecretFiles(lab);
   });
 
-  it("3. running every create again changes no file and restarts no daemon; inputs are identical", async function () {
+  it("3. a plain up again: every resource same, no step runs, the hosts unchanged", async function () {
     const before = snapshot(lab);
-    again = await up(stack, "every create again");
-    expect(again.errors).to.deep.equal([]);
-    expect(snapshot(lab)).to.deep.equal(before);
-    expect(inputsOf(again), "a second evaluation registers byte-identical inputs").to.equal(
+    const plain = await run(stack, "plain up again");
+    expect(plain.errors).to.deep.equal([]);
+    expect(plain.steps, "no step ran").to.deep.equal([]);
+    expect(plain.deletes).to.deep.equal([]);
+    expect(new Set(Object.values(opsOf(plain)))).to.deep.equal(new Set(["same"]));
+    expect(inputsOf(plain), "a second evaluation registers byte-identical inputs").to.equal(
       inputsOf(first),
     );
-    // What the engine would see on a plain `pulumi up`: the state's outputs, no step run.
-    const planned = await evaluate(stack.config, {
-      secretKeys: stack.secretKeys,
-      priorState: first.state,
-    });
-    expect(planned.errors).to.deep.equal([]);
-    expect(inputsOf(planned)).to.equal(inputsOf(first));
+    expect(snapshot(lab)).to.deep.equal(before);
+  });
+
+  it("3. running every step again (all inputs changed) changes no file and restarts no daemon", async function () {
+    const before = snapshot(lab);
+    again = await run(stack, "every step again", { rerunAll: true });
+    expect(again.errors).to.deep.equal([]);
+    expect(snapshot(lab)).to.deep.equal(before);
+    expect(inputsOf(again)).to.equal(inputsOf(first));
+    const commands = again.changes.filter((c) => c.custom);
+    expect(new Set(commands.map((c) => c.op)), "every step updated in place").to.deep.equal(
+      new Set(["update"]),
+    );
+    expect(again.steps.map((s) => s.name).sort()).to.deep.equal(
+      commands
+        .filter((c) => c.newInputs?.create !== undefined)
+        .map((c) => c.name)
+        .sort(),
+    );
+    expect(again.deletes, "an update runs no delete").to.deep.equal([]);
   });
 
   it("3. on the second run each LB step sees its daemon running and reports it unchanged", function () {
@@ -105,8 +153,8 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
     }
   });
 
-  it("5. every delete in reverse dependency order leaves the hosts clean", async function () {
-    const deletes = await destroy(first);
+  it("5. a destroy deletes every step in reverse dependency order and leaves the hosts clean", async function () {
+    const deletes = await destroy(STACK);
     expect(deletes.filter((d) => d.error).map((d) => d.error)).to.deep.equal([]);
     const end = (name: string) => deletes.find((d) => d.name === name)!;
     const start = (name: string) => deletes.find((d) => d.name === name)!;
@@ -114,35 +162,80 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
     expect(end("agent-1-install").endedAt).to.be.at.most(start("server-1-install").startedAt);
     expect(end("server-3-install").endedAt).to.be.at.most(start("server-2-install").startedAt);
     expect(end("server-2-install").endedAt).to.be.at.most(start("server-1-install").startedAt);
+    expect(readStack(STACK).resources, "the state is empty").to.deep.equal([]);
     await expectCleanHosts(lab);
   });
 
-  it("4. an up interrupted during server-2's install converges on the next up", async function () {
+  it("4. an up whose SSH session is cut during server-2's install fails it; the next up converges", async function () {
     const server2 = lab.host("server-2");
-    const interrupted = await up(stack, "interrupted up", {
+    const interrupted = await run(stack, "interrupted up", {
       interrupt: { step: "server-2-install", when: () => exists(server2, "/usr/local/bin/k3s") },
     });
     const cut = interrupted.steps.find((s) => s.name === "server-2-install");
     expect(cut?.interrupted, "server-2's install was cut midway").to.equal(true);
     expect(interrupted.errors.join("\n")).to.match(/server-2-install on \S+ lost its session/);
     expect(interrupted.steps.map((s) => s.name)).to.not.include("server-3-install");
-    const converged = await up(stack, "up after the interruption");
-    await expectConfiguredCluster(lab, converged, "haproxy");
-    const deletes = await destroy(converged);
+    // A failed create leaves nothing in the state; the provider answered: no pending operation.
+    const state = readStack(STACK);
+    expect(state.resources.map((r) => r.urn)).to.not.include.members(
+      interrupted.resources.filter((r) => r.name === "server-2-install").map((r) => r.urn),
+    );
+    expect(state.pendingOperations).to.deep.equal([]);
+
+    const converged = await run(stack, "up after the interruption");
+    expect(opsOf(converged)["server-1-install"]).to.equal("same");
+    expect(opsOf(converged)["server-2-install"]).to.equal("create");
+    await expectConfiguredCluster(lab, history(interrupted, converged), "haproxy");
+    const deletes = await destroy(STACK);
+    expect(deletes.filter((d) => d.error).map((d) => d.error)).to.deep.equal([]);
+    await expectCleanHosts(lab);
+  });
+
+  it("4b. an up stopped (CLI killed) during server-2's install leaves a pending create; the next up warns and creates it", async function () {
+    const server2 = lab.host("server-2");
+    const killed = await run(stack, "killed up", {
+      interrupt: {
+        step: "server-2-install",
+        when: () => exists(server2, "/usr/local/bin/k3s"),
+        mode: "kill-cli",
+      },
+    });
+    expect(killed.interrupted).to.equal(true);
+    const install = killed.resources.find((r) => r.name === "server-2-install")!;
+    const state = readStack(STACK);
+    expect(state.pendingOperations.map((op) => [op.type, op.resource.urn])).to.deep.equal([
+      ["creating", install.urn],
+    ]);
+    expect(state.resources.map((r) => r.urn)).to.not.include(install.urn);
+
+    const next = await run(stack, "up after the killed one");
+    expect(next.warnings.join("\n")).to.contain(
+      "Attempting to deploy or update resources with 1 pending operations from previous deployment.",
+    );
+    expect(next.warnings.join("\n")).to.contain(`* ${install.urn}, interrupted while creating`);
+    expect(opsOf(next)["server-2-install"]).to.equal("create");
+    await expectConfiguredCluster(lab, history(killed, next), "haproxy");
+    // The engine keeps a pending CREATE until an interactive `pulumi refresh` clears it.
+    expect(readStack(STACK).pendingOperations).to.have.length(1);
+    const deletes = await destroy(STACK);
     expect(deletes.filter((d) => d.error).map((d) => d.error)).to.deep.equal([]);
     await expectCleanHosts(lab);
   });
 
   it(`7. the same run passes as the non-root user ${SUDO_USER} with sudo`, async function () {
     const sudoStack = labStack(lab, { variant: "haproxy", user: SUDO_USER });
-    const evaluation = await up(sudoStack, `up as ${SUDO_USER}`);
+    const evaluation = await up(sudoStack.config, {
+      stack: "haproxy-sudo",
+      secretKeys: sudoStack.secretKeys,
+    });
     await expectConfiguredCluster(lab, evaluation, "haproxy");
     const logins = fs.readFileSync(`${lab.host("server-1").dir}/sshd.log`, "utf8");
     expect(logins).to.match(new RegExp(`Accepted publickey for ${SUDO_USER} `));
     for (const r of evaluation.resources.filter((x) => x.type === "command:remote:Command")) {
+      if (typeof r.inputs.create !== "string") continue;
       expect(String(r.inputs.create), `${r.name} runs through sudo`).to.match(/^sudo -n sh -c /);
     }
-    const deletes = await destroy(evaluation);
+    const deletes = await destroy("haproxy-sudo");
     expect(deletes.filter((d) => d.error).map((d) => d.error)).to.deep.equal([]);
     await expectCleanHosts(lab);
   });

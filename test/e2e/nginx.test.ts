@@ -1,6 +1,7 @@
 /**
  * End to end, native Nginx (the staging stack) with a configured cluster token and agent token:
- * the real program over real SSH against lab hosts, K3s replaced by the lab mirror's stand-ins.
+ * the real program over real SSH against lab hosts, K3s replaced by the lab mirror's stand-ins,
+ * each `up` planned and stepped by the engine model against the stack's state file.
  */
 import { expect } from "chai";
 import { AGENTS, HOST_ADDRESSES, SERVERS } from "../../e2e/constants";
@@ -11,12 +12,21 @@ import {
   expectPrivateSecretFiles,
   secretsOf,
 } from "../../e2e/checks";
-import { Evaluation, destroy, evaluate, formatTimings } from "../../e2e/executor";
+import { Evaluation, destroy, formatTimings, up } from "../../e2e/executor";
 import { AgentRecord, ServerRecord, joinsOf, standInRecord } from "../../e2e/inspect";
 import { E2eLab } from "../../e2e/lab";
 import { ProcSampler } from "../../e2e/proc-sampler";
 import { sha256 } from "../../e2e/mirror";
+import { readStack } from "../../e2e/state-file";
 import { labStack, stackVersion } from "../../e2e/stack";
+
+const STACK = "nginx";
+
+/** Every step's latest record over several runs, with the last run's errors and outputs. */
+function history(...runs: Evaluation[]): Evaluation {
+  const steps = new Map(runs.flatMap((r) => r.steps).map((s) => [s.name, s]));
+  return { ...runs[runs.length - 1], steps: [...steps.values()] };
+}
 
 const TOKENS = {
   token: "e2e-cluster-token-2f9c41d7a8b3e6f0",
@@ -27,6 +37,7 @@ describe("e2e: staging stack (native Nginx) over SSH", function () {
   this.timeout(900_000);
   const lab = new E2eLab();
   const sampler = new ProcSampler();
+  let failed: Evaluation;
   let evaluation: Evaluation;
 
   before(async function () {
@@ -41,22 +52,32 @@ describe("e2e: staging stack (native Nginx) over SSH", function () {
   it("a wrong installScriptSha256 fails the install step with the checksum message", async function () {
     const wrong = sha256("not the installer");
     const stack = labStack(lab, { variant: "nginx", installScriptSha256: wrong, tokens: TOKENS });
-    const failed = await evaluate(stack.config, { secretKeys: stack.secretKeys });
+    sampler.start();
+    failed = await up(stack.config, { stack: STACK, secretKeys: stack.secretKeys });
     const install = failed.steps.find((s) => s.name === "server-1-install");
     expect(install?.exitCode).to.equal(1);
     expect(failed.errors.join("\n")).to.include(
       "server-1-install on 10.77.0.50 exited 1:\ninstall script from http://10.77.0.200:8080/install.sh does not match installScriptSha256",
     );
     expect(failed.steps.map((s) => s.name)).to.not.include("server-2-install");
+    // The failed create is not in the state; the steps that succeeded are.
+    const inState = new Set(readStack(STACK).resources.map((r) => r.urn.split("::").pop()));
+    expect(inState.has("server-1-install")).to.equal(false);
+    for (const s of failed.steps.filter((x) => !x.error))
+      expect(inState.has(s.name), s.name).to.equal(true);
   });
 
-  it("2. a fresh up (after the failed one) configures every host; agents join through the Nginx host", async function () {
+  it("2. the next up (after the failed one) configures every host; agents join through the Nginx host", async function () {
     const stack = labStack(lab, { variant: "nginx", tokens: TOKENS });
-    sampler.start();
-    evaluation = await evaluate(stack.config, { secretKeys: stack.secretKeys });
+    evaluation = await up(stack.config, { stack: STACK, secretKeys: stack.secretKeys });
     sampler.stop();
     console.log(`    ${formatTimings(evaluation).split("\n").join("\n    ")}`);
-    await expectConfiguredCluster(lab, evaluation, "nginx");
+    // Only what the failed run did not finish runs now; the rest is the same.
+    const ops = Object.fromEntries(evaluation.changes.map((c) => [c.name, c.op]));
+    for (const s of failed.steps.filter((x) => !x.error))
+      expect(ops[s.name], s.name).to.not.equal("create");
+    expect(ops["server-1-install"]).to.equal("create");
+    await expectConfiguredCluster(lab, history(failed, evaluation), "nginx");
     for (const name of SERVERS) {
       const record = standInRecord<ServerRecord>(lab.host(name));
       expect(record.tlsSans, `${name}: tls-san is the Nginx host, not an unused VIP`).to.deep.equal(
@@ -85,12 +106,16 @@ describe("e2e: staging stack (native Nginx) over SSH", function () {
   });
 
   it("6. configured tokens appear in no process's arguments or environment, nor in step output", function () {
-    expectNoLeakedSecrets([evaluation], sampler, secretsOf(lab, [TOKENS.token, TOKENS.agentToken]));
+    expectNoLeakedSecrets(
+      [failed, evaluation],
+      sampler,
+      secretsOf(lab, [TOKENS.token, TOKENS.agentToken]),
+    );
     expectPrivateSecretFiles(lab);
   });
 
-  it("5. every delete leaves the hosts clean, nginx.conf restored", async function () {
-    const deletes = await destroy(evaluation);
+  it("5. a destroy deletes every step, leaves the hosts clean, nginx.conf restored", async function () {
+    const deletes = await destroy(STACK);
     expect(deletes.filter((d) => d.error).map((d) => d.error)).to.deep.equal([]);
     await expectCleanHosts(lab);
   });

@@ -71,7 +71,12 @@ export class PartialFailure extends Error {
 }
 
 /** A registration refused because the run is over (a step failed or the CLI was stopped). */
-export class CanceledError extends Error {}
+export class CanceledError extends Error {
+  static readonly MARK = "canceled: the run stopped";
+  constructor(urn: string) {
+    super(`${urn}: ${CanceledError.MARK}`);
+  }
+}
 
 export type StepStatus = "started" | "succeeded" | "failed";
 
@@ -161,6 +166,11 @@ export class Deployment {
     return this.terminated;
   }
 
+  /** Steps running now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
   /** The state as the snapshot manager would write it now. */
   snapshot(): StackState {
     return this.snapshots.snap();
@@ -186,7 +196,7 @@ export class Deployment {
 
   /** RegisterResource: generates the registration's steps and runs them as one chain. */
   async register(reg: RecordedResource): Promise<RegisterResult> {
-    if (this.failed || this.terminated) throw new CanceledError(`${reg.urn}: canceled`);
+    if (this.failed || this.terminated) throw new CanceledError(reg.urn);
     let chain: Step[];
     try {
       chain = this.generator.generate(reg);
@@ -197,7 +207,7 @@ export class Deployment {
     this.steps.push(...chain);
     let result: RegisterResult | undefined;
     for (const step of chain) {
-      if (this.failed || this.terminated) throw new CanceledError(`${step.urn}: canceled`);
+      if (this.failed || this.terminated) throw new CanceledError(step.urn);
       await this.track(this.apply(step));
       if (
         step.op === "same" ||

@@ -74,7 +74,7 @@ export function formatChange(c: PlannedChange): string {
 export function formatPlan(plan: Plan): string {
   const byHost = new Map<string, PlannedChange[]>();
   for (const c of plan.changes) {
-    const host = c.host ?? "(no host: components)";
+    const host = c.host ?? "(no host)";
     byHost.set(host, [...(byHost.get(host) ?? []), c]);
   }
   const lines: string[] = [`Preview of stack ${plan.stack}:`];

@@ -174,9 +174,16 @@ export async function planRun(
       break;
     }
   }
-  const result = await deployment.finish(programError);
+  return planOf(deployment, await deployment.finish(programError));
+}
+
+/** The plan a (dry-run) deployment generated, once it finished. */
+export function planOf(
+  deployment: Deployment,
+  result: { warnings: string[]; errors: string[] },
+): Plan {
   return {
-    stack: state.stack,
+    stack: deployment.prev.stack,
     changes: changesOf(deployment.steps),
     deleteSchedule: deployment.deleteSchedule.map((chain) => chain.map((s) => s.urn)),
     steps: deployment.steps,

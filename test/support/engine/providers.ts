@@ -1,10 +1,11 @@
 /**
  * The providers' Diff, as the engine receives it over gRPC (plugin.DiffResult).
  *
- * - `command:remote:Command`, `command:remote:CopyToRemote`: pulumi-command v1.2.1 builds them
- *   with pulumi-go-provider v1.3.0 `infer`; their Diff is `infer/resource.go` Diff/diff with the
- *   resources' schema (`provider/pkg/provider/common/inputs.go` and `remote/copy.go` tag
- *   `triggers` replaceOnChanges; both have Update), converted by `provider.go` DiffResponse.rpc.
+ * - `command:remote:Command`, `command:local:Command`, `command:remote:CopyToRemote`:
+ *   pulumi-command v1.2.1 builds them with pulumi-go-provider v1.3.0 `infer`; their Diff is
+ *   `infer/resource.go` Diff/diff with the resources' schema (`provider/pkg/provider/common/
+ *   inputs.go`, used by both Commands, and `remote/copy.go` tag `triggers` replaceOnChanges; all
+ *   three have Update), converted by `provider.go` DiffResponse.rpc.
  * - every other custom type (docker:*, pulumi:providers:*): no modelled provider. Any change of
  *   an input is a replacement: STRICTER than the real providers, which update some in place.
  */
@@ -19,6 +20,7 @@ import {
 } from "./values";
 
 export const COMMAND_TYPE = "command:remote:Command";
+export const LOCAL_COMMAND_TYPE = "command:local:Command";
 export const COPY_TYPE = "command:remote:CopyToRemote";
 
 /** plugin.DiffRequest (the parts the models read). */
@@ -102,6 +104,11 @@ export const COMMAND_PROVIDER = inferProvider(
   ["triggers"],
   true,
 );
+export const LOCAL_COMMAND_PROVIDER = inferProvider(
+  "pulumi-command v1.2.1 local.Command",
+  ["triggers"],
+  true,
+);
 export const COPY_PROVIDER = inferProvider(
   "pulumi-command v1.2.1 remote.CopyToRemote",
   ["triggers"],
@@ -131,6 +138,7 @@ export type ProviderRegistry = (type: string) => ProviderModel;
 
 export const defaultProviders: ProviderRegistry = (type) => {
   if (type === COMMAND_TYPE) return COMMAND_PROVIDER;
+  if (type === LOCAL_COMMAND_TYPE) return LOCAL_COMMAND_PROVIDER;
   if (type === COPY_TYPE) return COPY_PROVIDER;
   return REPLACE_ON_ANY_CHANGE;
 };

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { RecordedResource, RegistrationOptions, isSecretValue } from "../mocks";
-import { COMMAND_TYPE } from "./providers";
+import { COMMAND_TYPE, LOCAL_COMMAND_TYPE } from "./providers";
 import { PropertyMap } from "./values";
 
 export interface StateResource {
@@ -105,7 +105,7 @@ export function withSecretOutputs(
 
 /**
  * What a provider returns as a resource's state after a successful create with no output of its
- * own: a `command:remote:Command` (CommandOutputs embeds its inputs) with stdout and stderr,
+ * own: a remote or local Command (CommandOutputs embeds its inputs) with stdout and stderr,
  * every other custom resource its inputs. Components keep no outputs here.
  */
 export function outputsOnCreate(
@@ -114,7 +114,8 @@ export function outputsOnCreate(
   stderr = "",
 ): PropertyMap {
   if (!r.custom) return {};
-  if (r.type === COMMAND_TYPE) return { ...r.inputs, stdout, stderr };
+  if (r.type === COMMAND_TYPE || r.type === LOCAL_COMMAND_TYPE)
+    return { ...r.inputs, stdout, stderr };
   return { ...r.inputs };
 }
 

@@ -1,0 +1,225 @@
+/**
+ * The command provider's resources run over real SSH: the e2e stand-in for pulumi-command
+ * v1.2.1's plugin (`provider/pkg/provider/remote/commandController.go`, `commandOutputs.go`):
+ * - Create runs `create`; with no `create` it runs nothing and never dials;
+ * - Update runs `update`, else `create`, with the NEW inputs (connection, stdin); with neither
+ *   it runs nothing and keeps the old stdout/stderr;
+ * - Delete runs the OLD state's `delete` with the OLD connection and the old stdin; no `delete`,
+ *   nothing;
+ * - stdin is written (when not empty) and closed; stdout/stderr are kept with one trailing
+ *   newline trimmed; a non-zero exit fails the step.
+ * `command:local:Command` (local/commandController.go) is covered only without commands (the
+ * program's records): Create, Update and Delete then run nothing.
+ * The harness refuses `environment` and `addPreviousOutputInEnv` (the program must send
+ * secrets and content on stdin), and never puts a secret step's output (`logging: none`) in an
+ * error. The real provider's error text is `<ssh error>: running "<command>":\n<stdout+stderr>`
+ * (the output even for a secret step); this harness reports `<step> on <host> exited <n>:` and
+ * the last lines of stderr instead.
+ */
+import { Client } from "ssh2";
+import { COMMAND_TYPE, LOCAL_COMMAND_TYPE } from "../test/support/engine/providers";
+import {
+  CreateRequest,
+  DeleteRequest,
+  ProviderOps,
+  UpdateRequest,
+} from "../test/support/engine/deployment";
+import { PropertyMap } from "../test/support/engine/values";
+import { reveal } from "../test/support/mocks";
+import { SshConnection, sshExec } from "./ssh";
+
+/** Bound on one step; the program's own waits give up after at most 300 s. */
+export const STEP_TIMEOUT_MS = 420_000;
+
+export interface StepRecord {
+  name: string;
+  urn: string;
+  /** The provider call: create (also a replacement's), update, delete. */
+  op: "create" | "update" | "delete";
+  host: string;
+  user: string;
+  /** The step handles a secret (`logging: none`). */
+  secret: boolean;
+  /** ms since the epoch. */
+  startedAt: number;
+  endedAt: number;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  /** Set when the step failed; never holds a secret step's output. */
+  error?: string;
+  /** The test cut this step's SSH connection. */
+  interrupted?: boolean;
+}
+
+/** Cut one step's SSH connection once `when()` holds while the step runs. */
+export interface Interrupt {
+  step: string;
+  when: () => boolean | Promise<boolean>;
+  /**
+   * `cut-ssh` (default): only the session drops (a network cut); the provider reports the
+   * failure. `kill-cli`: the CLI itself stops at that moment (its provider's session drops with
+   * it): nothing more is recorded, the step's operation stays pending in the state.
+   */
+  mode?: "cut-ssh" | "kill-cli";
+}
+
+export class NotCoveredError extends Error {}
+
+function tail(text: string, lines = 15): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+const trimOneNewline = (s: string) => (s.endsWith("\n") ? s.slice(0, -1) : s);
+
+export class HostCommands implements ProviderOps {
+  /** Every command that ran (creates, updates, deletes), in the order they ended. */
+  readonly records: StepRecord[] = [];
+
+  constructor(
+    private readonly interrupt?: Interrupt,
+    /** Called at the cut of a `kill-cli` interrupt, before the step's failure is seen. */
+    private readonly onKill?: () => void,
+  ) {}
+
+  private covered(type: string, name: string, props: PropertyMap): void {
+    if (type === COMMAND_TYPE) return;
+    if (type === LOCAL_COMMAND_TYPE) {
+      if (["create", "update", "delete"].every((k) => props[k] === undefined)) return;
+      throw new NotCoveredError(`the e2e executor runs no local command (${name}): not covered`);
+    }
+    throw new NotCoveredError(`the e2e executor does not run ${type} (${name}): not covered`);
+  }
+
+  async create(req: CreateRequest): Promise<{ id: string; outputs: PropertyMap }> {
+    const props = reveal(req.inputs) as PropertyMap;
+    this.covered(req.type, req.name, props);
+    const id = `${req.name}-${Date.now().toString(16)}`;
+    if (typeof props.create !== "string") {
+      return { id, outputs: { ...req.inputs, stdout: "", stderr: "" } };
+    }
+    const out = await this.run("create", req.name, req.urn, props, props.create);
+    return { id, outputs: { ...req.inputs, ...out } };
+  }
+
+  async update(req: UpdateRequest): Promise<{ outputs: PropertyMap }> {
+    const props = reveal(req.newInputs) as PropertyMap;
+    this.covered(req.type, req.name, props);
+    const command =
+      typeof props.update === "string"
+        ? props.update
+        : typeof props.create === "string"
+          ? props.create
+          : undefined;
+    const old = reveal(req.oldOutputs) as PropertyMap;
+    if (command === undefined) {
+      return { outputs: { ...req.newInputs, stdout: old.stdout ?? "", stderr: old.stderr ?? "" } };
+    }
+    const out = await this.run("update", req.name, req.urn, props, command);
+    return { outputs: { ...req.newInputs, ...out } };
+  }
+
+  async delete(req: DeleteRequest): Promise<void> {
+    const props = reveal(req.outputs) as PropertyMap;
+    this.covered(req.type, req.name, props);
+    if (typeof props.delete !== "string") return;
+    await this.run("delete", req.name, req.urn, props, props.delete);
+  }
+
+  private async run(
+    op: StepRecord["op"],
+    name: string,
+    urn: string,
+    props: PropertyMap,
+    command: string,
+  ): Promise<{ stdout: string; stderr: string }> {
+    const conn = props.connection as SshConnection;
+    const secret = props.logging === "none";
+    const record: StepRecord = {
+      name,
+      urn,
+      op,
+      host: conn.host,
+      user: conn.user ?? "root",
+      secret,
+      startedAt: Date.now(),
+      endedAt: 0,
+      exitCode: null,
+      stdout: "",
+      stderr: "",
+    };
+    const fail = (message: string): never => {
+      record.error = message;
+      record.endedAt = Date.now();
+      this.records.push(record);
+      throw new Error(message);
+    };
+    // The provider sends `environment` over SSH (sshd drops it without AcceptEnv) and, with
+    // addPreviousOutputInEnv, the previous stdout too: the program must use neither.
+    const env = props.environment as Record<string, unknown> | undefined;
+    if ((env && Object.keys(env).length > 0) || props.addPreviousOutputInEnv !== false) {
+      fail(`${name}: sets environment or addPreviousOutputInEnv; secrets and content go on stdin`);
+    }
+    let watcher: NodeJS.Timeout | undefined;
+    const interrupt = this.interrupt;
+    const onClient =
+      interrupt?.step === name && op !== "delete"
+        ? (client: Client) => {
+            const check = async () => {
+              if (record.interrupted || !(await interrupt.when())) return;
+              record.interrupted = true;
+              clearInterval(watcher);
+              if (interrupt.mode === "kill-cli") this.onKill?.();
+              // What a killed `pulumi up` or a dropped network does to the provider's session.
+              (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+              client.end();
+            };
+            watcher = setInterval(() => void check(), 20);
+          }
+        : undefined;
+    let result;
+    try {
+      result = await sshExec(conn, command, {
+        stdin: typeof props.stdin === "string" && props.stdin.length > 0 ? props.stdin : undefined,
+        onClient,
+        timeoutMs: STEP_TIMEOUT_MS,
+      });
+    } catch (err) {
+      return fail(`${name} on ${conn.host}: ${(err as Error).message}`);
+    } finally {
+      if (watcher) clearInterval(watcher);
+    }
+    record.exitCode = result.code;
+    record.stdout = result.stdout;
+    record.stderr = result.stderr;
+    if (result.code !== 0) {
+      const how =
+        result.code === null
+          ? `lost its session (${result.signal ?? "no exit status"})`
+          : `exited ${result.code}`;
+      const what = op === "create" ? "" : ` ${op}`;
+      fail(
+        secret
+          ? `${name}${what} on ${conn.host} ${how} (output hidden: the step handles a secret)`
+          : `${name}${what} on ${conn.host} ${how}:\n${tail(result.stderr)}`,
+      );
+    }
+    record.endedAt = Date.now();
+    this.records.push(record);
+    return { stdout: trimOneNewline(result.stdout), stderr: trimOneNewline(result.stderr) };
+  }
+}
+
+/** What the provider answers in a preview: the inputs, stdout/stderr unknown; nothing runs. */
+export const PREVIEW_COMMANDS: ProviderOps = {
+  create: (req) => {
+    if (req.type !== COMMAND_TYPE && req.type !== LOCAL_COMMAND_TYPE) {
+      return Promise.reject(
+        new NotCoveredError(`the e2e executor does not run ${req.type} (${req.name}): not covered`),
+      );
+    }
+    return Promise.resolve({ id: "", outputs: { ...req.inputs } });
+  },
+  update: (req) => Promise.resolve({ outputs: { ...req.newInputs } }),
+  delete: () => Promise.resolve(),
+};
