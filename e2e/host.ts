@@ -118,8 +118,12 @@ export class E2eHost {
     return `/proc/${this.pid1}/root${p}`;
   }
 
-  /** Runs a command inside the host (all its namespaces) and waits for it. */
-  exec(cmd: string, args: string[], opts: { allowFailure?: boolean } = {}): Promise<string> {
+  /** Runs a command inside the host (all its namespaces) and waits for it (default bound 30 s). */
+  exec(
+    cmd: string,
+    args: string[],
+    opts: { allowFailure?: boolean; timeoutMs?: number } = {},
+  ): Promise<string> {
     const ns = ["-t", String(this.pid1), "-m", "-n", "-p", "-u", "--"];
     return run("nsenter", [...ns, cmd, ...args], opts);
   }
