@@ -101,7 +101,7 @@ users:
     client-key-data: RkFLRQ==
 `;
 
-function fakeStdout(name: string): string {
+export function fakeStdout(name: string): string {
   if (name.endsWith("-read-token")) return `${FAKE_GENERATED_TOKEN}\n`;
   if (name.endsWith("-read-kubeconfig")) return FAKE_KUBECONFIG;
   return "";

@@ -33,22 +33,24 @@ const AGENT_TOKEN = "snapshot-agent-token-77c2";
 const FIXTURE_DIR = path.join(os.tmpdir(), "k3sha-snapshot-fixtures");
 
 function fixtureFile(name: string, content: string, mode = 0o600): string {
-  fs.mkdirSync(FIXTURE_DIR, { recursive: true });
   const file = path.join(FIXTURE_DIR, name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, content, { mode });
   return file;
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-function airgapSetting(version: string): Record<string, unknown> {
+/** Air-gap files of one (fake) release, with their sums. */
+export function airgapSetting(version: string): Record<string, unknown> {
   const k3s = `#!/bin/sh\necho "k3s version ${version} (snapshot fake)"\n`;
   const installer = "#!/bin/sh\necho snapshot fake installer\n";
-  const images = "snapshot fake images\n";
+  const images = `snapshot fake images of ${version}\n`;
+  const dir = version.replace(/[^A-Za-z0-9.-]/g, "_");
   return {
-    k3sBinary: fixtureFile("k3s", k3s, 0o755),
-    installScript: fixtureFile("install.sh", installer, 0o755),
-    imagesTarball: fixtureFile("k3s-airgap-images-amd64.tar.zst", images),
+    k3sBinary: fixtureFile(`${dir}/k3s`, k3s, 0o755),
+    installScript: fixtureFile(`${dir}/install.sh`, installer, 0o755),
+    imagesTarball: fixtureFile(`${dir}/k3s-airgap-images-amd64.tar.zst`, images),
     sha256: { k3s: sha256(k3s), installScript: sha256(installer), images: sha256(images) },
   };
 }
