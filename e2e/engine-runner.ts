@@ -53,12 +53,17 @@ const QUIET_MS = 2_000;
 
 /**
  * After a failure (or a stopped CLI) the SDK never drains its RPC queue (the engine would end
- * the program): the run is over once nothing runs and nothing started for a while.
+ * the program): the run is over once nothing runs and nothing started for a while. So is a run
+ * whose program failed: Node's language host exits on an unhandled rejection.
  */
-async function stoppedAndQuiet(deployment: Deployment, activity: { last: number }): Promise<void> {
+async function stoppedAndQuiet(
+  deployment: Deployment,
+  activity: { last: number },
+  programErrors: string[],
+): Promise<void> {
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
-    const stopped = deployment.hasFailed || deployment.isTerminated;
+    const stopped = deployment.hasFailed || deployment.isTerminated || programErrors.length > 0;
     if (stopped && deployment.inFlight === 0 && Date.now() - activity.last > QUIET_MS) return;
   }
 }
@@ -144,10 +149,10 @@ export async function evaluateProgram(
     const program = (await import(PROGRAM)) as Record<string, unknown>;
     await Promise.race([
       (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch(swallow),
-      stoppedAndQuiet(deployment, activity),
+      stoppedAndQuiet(deployment, activity, programErrors),
     ]);
     await deployment.drain();
-    const stopped = deployment.hasFailed || deployment.isTerminated;
+    const stopped = deployment.hasFailed || deployment.isTerminated || programErrors.length > 0;
     for (const [key, value] of Object.entries(program)) outputs[key] = await settle(value, stopped);
     // Let rejections still in flight reach the handler before the real one comes back.
     await new Promise((r) => setTimeout(r, 50));

@@ -6,7 +6,9 @@ import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/config";
 import { RecordedHost, checkHostRecords } from "../components/hostRecords";
+import { mockUp } from "./support/mockDeploy";
 import { PROJECT } from "./support/mocks";
+import { testStackConfig } from "./support/stacks";
 
 /** Evaluates the check with `state` holding earlier records (name → stored stdin). */
 async function check(hosts: RecordedHost[], state: Record<string, string>): Promise<string[]> {
@@ -102,5 +104,28 @@ describe("host records", function () {
     });
     expect(problems).to.have.length(2);
     expect(problems[1]).to.contain("fd00::98 is lb-old's host");
+  });
+});
+
+describe("host records under the engine model", function () {
+  this.timeout(120_000);
+
+  it("stop a run that moves a host before any host step is registered", async () => {
+    const dev = testStackConfig("dev");
+    const base = await mockUp(undefined, dev, { stack: "records" });
+    expect(base.result.errors).to.deep.equal([]);
+    const agents = structuredClone(dev["k3s-ha:agents"] as { address: string }[]);
+    agents[0].address = "10.10.10.109";
+    const moved = await mockUp(base.result.state, { ...dev, "k3s-ha:agents": agents });
+    expect(moved.result.ok).to.equal(false);
+    expect(moved.result.errors.join("\n")).to.contain(
+      "agents[0] (agent-1): this stack deployed agent-1 to 10.10.10.101, and the stack file now says 10.10.10.109",
+    );
+    const steps = moved.plan.changes.filter((c) => c.type === "command:remote:Command");
+    expect(steps.map((c) => c.name)).to.deep.equal([]);
+    // Every host step keeps its state: nothing ran, nothing was deleted.
+    const stepsOf = (state: typeof base.result.state) =>
+      state.resources.filter((r) => r.type === "command:remote:Command");
+    expect(stepsOf(moved.result.state)).to.deep.equal(stepsOf(base.result.state));
   });
 });
