@@ -3,13 +3,9 @@
  * they would write, secrets masked. Needs no backend, no credentials and no hosts.
  * Usage: npm run preview:offline -- --stack dev
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import {
   ProgramRun,
   RecordedResource,
-  StackConfig,
   isSecretValue,
   reveal,
   runProgram,
@@ -18,30 +14,8 @@ import { stepDependencies } from "../test/support/graph";
 import { hostOf } from "../test/support/program";
 import { loadStackConfig } from "../test/support/stacks";
 import { unwrapCommandLine } from "../test/support/scripts";
-
-const MASK = "[secret]";
-
-/** Encrypted values (`secure: v1:...`) cannot be read offline: they become masked secrets. */
-function offlineConfig(stack: string): {
-  config: StackConfig;
-  secretKeys: string[];
-  keyFile: string;
-} {
-  const config = loadStackConfig(stack);
-  const secretKeys: string[] = [];
-  for (const [key, value] of Object.entries(config)) {
-    if (typeof value === "object" && value !== null && "secure" in value) {
-      config[key] = MASK;
-      secretKeys.push(key);
-    }
-  }
-  // The reviewer's machine need not hold the deploy key: a placeholder stands in for it.
-  const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-preview-")), "key");
-  fs.writeFileSync(keyFile, MASK, { mode: 0o600 });
-  if (config["k3s-ha:sshPrivateKeyPath"] !== undefined)
-    config["k3s-ha:sshPrivateKeyPath"] = keyFile;
-  return { config, secretKeys, keyFile };
-}
+import { MASK, offlineConfig } from "./offline-config";
+import { renderPlanAgainst } from "./preview-against";
 
 /** Where a step writes its stdin, read from its own script. */
 function fileWritten(script: string): string | undefined {
@@ -91,7 +65,7 @@ function describeDocker(run: ProgramRun): string[] {
 }
 
 export async function renderOfflinePreview(stack: string): Promise<string> {
-  const { config, secretKeys, keyFile } = offlineConfig(stack);
+  const { config, secretKeys, cleanup } = offlineConfig(loadStackConfig(stack));
   try {
     const run = await runProgram(config, secretKeys, stack);
     const deps = stepDependencies(run);
@@ -132,18 +106,30 @@ export async function renderOfflinePreview(stack: string): Promise<string> {
     out.push(...describeDocker(run));
     return `${out.join("\n").trimEnd()}\n`;
   } finally {
-    fs.rmSync(path.dirname(keyFile), { recursive: true, force: true });
+    cleanup();
   }
 }
 
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
 async function main() {
-  const i = process.argv.indexOf("--stack");
-  const stack = i >= 0 ? process.argv[i + 1] : undefined;
+  const stack = arg("--stack");
+  const against = arg("--against");
   if (!stack) {
-    console.error("usage: npm run preview:offline -- --stack <name>   (reads Pulumi.<name>.yaml)");
+    console.error(
+      "usage: npm run preview:offline -- --stack <name> [--against <git ref or stack file>]\n" +
+        "  reads Pulumi.<name>.yaml; with --against, prints what the edit since then does per host",
+    );
     process.exit(2);
   }
-  process.stdout.write(await renderOfflinePreview(stack));
+  process.stdout.write(
+    against ? await renderPlanAgainst(stack, against) : await renderOfflinePreview(stack),
+  );
+  // The Pulumi runtime under mocks keeps handles open; the output is complete.
+  process.exit(0);
 }
 
 if (require.main === module) {

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify, parse } from "yaml";
 import { renderOfflinePreview } from "../../tools/preview-offline";
+import { renderPlanAgainst } from "../../tools/preview-against";
 import { REPO_ROOT } from "../support/stacks";
 
 describe("preview:offline", function () {
@@ -46,5 +47,63 @@ describe("preview:offline", function () {
     } finally {
       fs.rmSync(file);
     }
+  });
+
+  describe("--against: what an edit does to a deployed stack", () => {
+    const stack = `againsttest${process.pid}`;
+    const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+    const older = path.join(REPO_ROOT, `.against-${process.pid}.yaml`);
+    const dev = () =>
+      parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")) as {
+        config: Record<string, unknown>;
+      };
+    afterEach(() => {
+      for (const f of [file, older]) fs.rmSync(f, { force: true });
+    });
+
+    it("shows a k3sVersion upgrade as updates of the version line, per host, nothing replaced", async () => {
+      const before = dev();
+      before.config["k3s-ha:k3sVersion"] = "v1.26.9+k3s1";
+      fs.writeFileSync(older, stringify(before));
+      fs.writeFileSync(file, stringify(dev()));
+      const text = await renderPlanAgainst(stack, older);
+      expect(text).to.match(
+        /^stack againsttest\d+: 13 to update, 0 to replace, 0 to create, 0 to delete/,
+      );
+      expect(text).to.contain(
+        "host server-2 (10.10.10.51)\n    ~ update  server-2-install\n      create:\n" +
+          "        - version='v1.26.9+k3s1'\n        + version='v1.27.3+k3s1'",
+      );
+      expect(text).to.contain(
+        "+ # k3s-ha re-runs this step when these change: k3s version v1.27.3+k3s1",
+      );
+    });
+
+    it("shows a changed secret as an update with its value masked, never as unchanged", async () => {
+      const before = dev();
+      before.config["k3s-ha:token"] = { secure: "v1:b2xkLXRva2VuLWNpcGhlcnRleHQ=" };
+      const after = dev();
+      after.config["k3s-ha:token"] = { secure: "v1:bmV3LXRva2VuLWNpcGhlcnRleHQ=" };
+      fs.writeFileSync(older, stringify(before));
+      fs.writeFileSync(file, stringify(after));
+      const text = await renderPlanAgainst(stack, older);
+      expect(text).to.contain("~ update  server-1-token\n      stdin: [secret] changed");
+      expect(text).to.contain("~ update  server-1-token-rotation\n      stdin: [secret] changed");
+      expect(text).to.contain("~ update  server-3-install\n      stdin: [secret] changed");
+      expect(text).to.not.match(/b2xk|bmV3|offline-secret/);
+      expect(text).to.contain("0 to replace");
+    });
+
+    it("takes a git ref: a stack the ref does not have is all creates; HEAD's dev stack replaces nothing", async () => {
+      fs.writeFileSync(file, stringify(dev()));
+      const created = await renderPlanAgainst(stack, "HEAD");
+      expect(created).to.match(
+        /: 0 to update, 0 to replace, \d+ to create, 0 to delete, 0 unchanged/,
+      );
+      const head = await renderPlanAgainst("dev", "HEAD");
+      expect(head).to.match(
+        /: \d+ to update, 0 to replace, 0 to create, 0 to delete, \d+ unchanged/,
+      );
+    });
   });
 });

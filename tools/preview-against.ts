@@ -1,0 +1,102 @@
+/**
+ * What an edit would do to a deployed stack, without a backend or hosts: the program and stack
+ * file of `against` (a git ref, or another stack file) stand for what is deployed; the working
+ * tree's program and stack file for the edit. Both are evaluated under mocks, the first as the
+ * state a `pulumi up` of it leaves, the second planned against that state by the engine model
+ * (test/support/engine), and the plan is printed per host: update, replace, create, delete.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { emptyState, outputsOnCreate, stateFromRegistrations } from "../test/support/engine/state";
+import { mockUp } from "../test/support/mockDeploy";
+import { PROGRAM, StackConfig, fakeStdout, runProgram } from "../test/support/mocks";
+import { REPO_ROOT, stackFile } from "../test/support/stacks";
+import { OfflineConfig, offlineConfig } from "./offline-config";
+import { renderPlan } from "./plan-render";
+
+interface Deployed {
+  /** The stack file's config, or undefined when the stack did not exist there. */
+  config?: StackConfig;
+  /** The program that deployed it. */
+  program: string;
+  cleanup: () => void;
+}
+
+function git(args: string[]): string {
+  return execFileSync("git", ["-C", REPO_ROOT, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** The stack as `against` has it: another stack file (this program), or a git ref. */
+function deployedAt(stack: string, against: string): Deployed {
+  if (fs.existsSync(against)) {
+    const doc = parse(fs.readFileSync(against, "utf8")) as { config?: StackConfig };
+    return { config: { ...(doc.config ?? {}) }, program: PROGRAM, cleanup: () => {} };
+  }
+  const commit = git(["rev-parse", "--verify", `${against}^{commit}`]).trim();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-against-"));
+  git(["worktree", "add", "--detach", "--quiet", dir, commit]);
+  // The old program must load this checkout's @pulumi/pulumi, which the mocks are set on.
+  fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
+  const cleanup = () => git(["worktree", "remove", "--force", dir]);
+  const file = path.relative(REPO_ROOT, stackFile(stack));
+  let text: string | undefined;
+  try {
+    text = git(["show", `${commit}:${file}`]);
+  } catch {
+    text = undefined; // the stack is new in the edit
+  }
+  const doc = text === undefined ? undefined : (parse(text) as { config?: StackConfig });
+  return {
+    config: doc ? { ...(doc.config ?? {}) } : undefined,
+    program: path.join(dir, "index.ts"),
+    cleanup,
+  };
+}
+
+/** Host address → name, from the stack files on both sides. */
+function hostNames(configs: StackConfig[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const config of configs) {
+    for (const key of ["servers", "agents", "lbHosts"]) {
+      for (const h of (config[`k3s-ha:${key}`] ?? []) as { name: string; address: string }[]) {
+        names.set(h.address, h.name);
+      }
+    }
+  }
+  return names;
+}
+
+export async function renderPlanAgainst(stack: string, against: string): Promise<string> {
+  const deployed = deployedAt(stack, against);
+  const configs: OfflineConfig[] = [];
+  try {
+    let state = emptyState(stack);
+    if (deployed.config) {
+      const old = offlineConfig(deployed.config);
+      configs.push(old);
+      const run = await runProgram(old.config, old.secretKeys, stack, deployed.program);
+      state = stateFromRegistrations(stack, run.resources, (r) =>
+        outputsOnCreate(r, fakeStdout(r.name)),
+      );
+    }
+    const edit = offlineConfig(
+      (parse(fs.readFileSync(stackFile(stack), "utf8")) as { config?: StackConfig }).config ?? {},
+    );
+    configs.push(edit);
+    const { plan } = await mockUp(state, edit.config, {
+      stack,
+      secretKeys: edit.secretKeys,
+      dryRun: true,
+    });
+    return renderPlan(plan, hostNames([...configs.map((c) => c.config)]));
+  } finally {
+    for (const c of configs) c.cleanup();
+    deployed.cleanup();
+  }
+}
