@@ -47,15 +47,17 @@ export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** A value as the reason line shows it: a short digest, never the value itself. */
-function digest(value: string): string {
-  return `sha256:${sha256(value).slice(0, 16)}`;
+/** A value as the reason line shows it: short plain values as they are, others as a digest. */
+function shown(value: string): string {
+  return /^[A-Za-z0-9.+_:-]{1,40}$/.test(value) ? value : `sha256:${sha256(value).slice(0, 16)}`;
 }
 
 /** The first line of a script that re-runs on other things' changes: a change of it is an update. */
-export function reasonLine(reasons: { label: string; value: string }[]): string {
+export function reasonLine(reasons: { label: string; value: string; secret?: boolean }[]): string {
   return `# k3s-ha re-runs this step when these change: ${reasons
-    .map((r) => `${r.label} ${digest(r.value)}`)
+    .map(
+      (r) => `${r.label} ${r.secret ? `sha256:${sha256(r.value).slice(0, 16)}` : shown(r.value)}`,
+    )
     .join(", ")}`;
 }
 
@@ -90,7 +92,8 @@ function withReasons(args: HostStepArgs): {
     pulumi
       .all(hidden.map((r) => r.value))
       .apply(
-        (values) => `${reasonLine(hidden.map((r, i) => ({ label: r.label, value: values[i] })))}\n`,
+        (values) =>
+          `${reasonLine(hidden.map((r, i) => ({ label: r.label, value: values[i], secret: true })))}\n`,
       ),
   );
   return { script, stdin };
