@@ -58,8 +58,9 @@ export interface Interrupt {
   when: () => boolean | Promise<boolean>;
   /**
    * `cut-ssh` (default): only the session drops (a network cut); the provider reports the
-   * failure. `kill-cli`: the CLI itself stops at that moment (its provider's session drops with
-   * it): nothing more is recorded, the step's operation stays pending in the state.
+   * failure. `kill-cli`: the CLI itself stops at that moment, and with it the provider plugin:
+   * every session open then drops, nothing more is recorded, and the operations of the steps in
+   * flight stay pending in the state.
    */
   mode?: "cut-ssh" | "kill-cli";
 }
@@ -72,15 +73,35 @@ function tail(text: string, lines = 15): string {
 
 const trimOneNewline = (s: string) => (s.endsWith("\n") ? s.slice(0, -1) : s);
 
+/** What a killed `pulumi up` or a dropped network does to the provider's session. */
+function cut(session: { record: StepRecord; client?: Client }): void {
+  session.record.interrupted = true;
+  (session.client as unknown as { _sock?: { destroy(): void } } | undefined)?._sock?.destroy();
+  session.client?.end();
+}
+
 export class HostCommands implements ProviderOps {
   /** Every command that ran (creates, updates, deletes), in the order they ended. */
   readonly records: StepRecord[] = [];
+  /** The SSH sessions open now (the provider plugin's). */
+  private readonly sessions = new Set<{ record: StepRecord; client?: Client }>();
+  private killed = false;
 
   constructor(
     private readonly interrupt?: Interrupt,
     /** Called at the cut of a `kill-cli` interrupt, before the step's failure is seen. */
     private readonly onKill?: () => void,
   ) {}
+
+  /**
+   * The CLI is killed: the engine stops first (nothing more is recorded), then the provider
+   * plugin dies with it, and every SSH session it holds drops.
+   */
+  kill(): void {
+    this.killed = true;
+    this.onKill?.();
+    for (const session of this.sessions) cut(session);
+  }
 
   private covered(type: string, name: string, props: PropertyMap): void {
     if (type === COMMAND_TYPE) return;
@@ -162,21 +183,21 @@ export class HostCommands implements ProviderOps {
     }
     let watcher: NodeJS.Timeout | undefined;
     const interrupt = this.interrupt;
-    const onClient =
-      interrupt?.step === name && op !== "delete"
-        ? (client: Client) => {
-            const check = async () => {
-              if (record.interrupted || !(await interrupt.when())) return;
-              record.interrupted = true;
-              clearInterval(watcher);
-              if (interrupt.mode === "kill-cli") this.onKill?.();
-              // What a killed `pulumi up` or a dropped network does to the provider's session.
-              (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
-              client.end();
-            };
-            watcher = setInterval(() => void check(), 20);
-          }
-        : undefined;
+    const session = { record, client: undefined as Client | undefined };
+    const onClient = (client: Client) => {
+      session.client = client;
+      // A session still dialling when the CLI was killed never gets to run anything.
+      if (this.killed) return cut(session);
+      this.sessions.add(session);
+      if (interrupt?.step !== name || op === "delete") return;
+      const check = async () => {
+        if (record.interrupted || !(await interrupt.when())) return;
+        clearInterval(watcher);
+        if (interrupt.mode === "kill-cli") this.kill();
+        else cut(session);
+      };
+      watcher = setInterval(() => void check(), 20);
+    };
     let result;
     try {
       result = await sshExec(conn, command, {
@@ -188,6 +209,7 @@ export class HostCommands implements ProviderOps {
       return fail(`${name} on ${conn.host}: ${(err as Error).message}`);
     } finally {
       if (watcher) clearInterval(watcher);
+      this.sessions.delete(session);
     }
     record.exitCode = result.code;
     record.stdout = result.stdout;
