@@ -29,8 +29,10 @@
  * | failed delete kept (`delete: true`), retried at the next end    | snapshot.go deleteSnapshotMutation; GenerateDeletes (res.Delete)       | lifecycle.test.ts TestPendingDeleteReplacement |
  * | state written after every step (begin: pending op, end: result) | backend/snapshot.go BeginMutation/End/Snap                             | lifecycle.test.ts ("CLI stopped mid-step") |
  * | CLI stopped mid-step: pending op kept, warned at the next run   | snapshot.go Snap (pending CREATE carried); printPendingOperationsWarning | lifecycle.test.ts; haproxy.test.ts 4b |
+ * | `pulumi up` stops when its preview fails                        | pkg/backend/apply.go PreviewThenPromptThenExecute                       | (up(); no test) |
  * | aliases: the old resource found under an alias URN              | step_generator.go generateAliases/getOldResource; NormalizeURNReferences | aliases.test.ts |
- * | Command with no `create` never dials; no `delete`, nothing      | pulumi-command commandController.go Create/Delete                      | (host-commands.ts; no e2e test yet) |
+ * | Command with no `create` never dials; no `delete`, nothing      | pulumi-command commandController.go Create/Delete                      | test/engine/host-commands.test.ts |
+ * | local record Commands (no command) run nothing                  | pulumi-command local/commandController.go                             | host-commands.test.ts; every e2e up |
  * | Delete runs the OLD state's delete, connection and stdin        | commandController.go Delete (req.State)                               | haproxy.test.ts 5 |
  *
  * Not covered: `command:remote:CopyToRemote` and docker types (a clear "not covered" error), a
@@ -121,10 +123,28 @@ export async function preview(
 /** `pulumi up`. Never throws for a failed step: failures are in `errors`. */
 export async function up(stackConfig: StackConfig, opts: UpOptions = {}): Promise<Evaluation> {
   const stack = opts.stack ?? DEFAULT_STACK;
-  let plan: Plan | undefined;
+  let plan: (Plan & ProgramRun) | undefined;
   if (!opts.skipPreview) {
     plan = await preview(stackConfig, opts);
     if (opts.printPlan ?? true) console.log(indent(formatPlan(plan)));
+    if (plan.errors.length > 0) {
+      // `pulumi up` does not update after a failed preview.
+      const state = readStack(stack);
+      return {
+        stack,
+        resources: plan.resources,
+        outputs: plan.outputs,
+        steps: [],
+        deletes: [],
+        errors: plan.errors,
+        warnings: plan.warnings,
+        plan,
+        changes: [],
+        state,
+        stateFile: stateFile(stack),
+        interrupted: false,
+      };
+    }
   }
   const prev = readStack(stack);
   // A `kill-cli` interrupt stops the engine (the CLI) at the cut.
@@ -178,6 +198,7 @@ export async function destroy(
     provider: commands,
     onCheckpoint: writeStack,
   });
+  for (const w of deployment.warnings) console.log(indent(`warning: ${w}`));
   const result = await deployment.finish();
   if (!result.ok && !commands.records.some((r) => r.error)) {
     throw new Error(`destroy of ${stack} failed: ${result.errors.join("\n")}`);
