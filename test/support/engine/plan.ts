@@ -191,3 +191,5 @@ export function planOf(
     errors: result.errors,
   };
 }
+
+export { formatPlan } from "./format";
