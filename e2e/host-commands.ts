@@ -24,6 +24,7 @@ import {
   ProviderOps,
   UpdateRequest,
 } from "../test/support/engine/deployment";
+import { newId } from "../test/support/engine/state";
 import { PropertyMap } from "../test/support/engine/values";
 import { reveal } from "../test/support/mocks";
 import { SshConnection, sshExec } from "./ssh";
@@ -115,7 +116,7 @@ export class HostCommands implements ProviderOps {
   async create(req: CreateRequest): Promise<{ id: string; outputs: PropertyMap }> {
     const props = reveal(req.inputs) as PropertyMap;
     this.covered(req.type, req.name, props);
-    const id = `${req.name}-${Date.now().toString(16)}`;
+    const id = newId(req.name);
     if (typeof props.create !== "string") {
       return { id, outputs: { ...req.inputs, stdout: "", stderr: "" } };
     }
