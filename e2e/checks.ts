@@ -322,7 +322,13 @@ export async function expectAgentsJoined(
       `${name}: failed starts`,
     ).to.deep.equal([]);
     expect(nodes.find((n) => n.name === name)?.ready, `${name}'s node is Ready`).to.equal("True");
-    const beats = agentHeartbeats(host);
+    // A freshly started agent writes its first status file within one heartbeat period.
+    let beats = agentHeartbeats(host);
+    for (let waited = 0; beats === null && waited < freshMs; waited += 200) {
+      await sleep(200);
+      beats = agentHeartbeats(host);
+    }
+    expect(beats, `${name} reports its status updates`).to.not.equal(null);
     expect(beats?.deleted, `${name}'s node object was deleted under it`).to.equal(false);
     const age = beats?.lastOkAt ? Date.now() - Date.parse(beats.lastOkAt) : Infinity;
     expect(age, `${name}'s last status update reached a server (ms ago)`).to.be.at.most(freshMs);

@@ -1,0 +1,387 @@
+/**
+ * Day 2 end to end: from a converged cluster, one stack edit per scenario, applied by the e2e
+ * executor (the engine model over real SSH, e2e/executor.ts) to lab hosts whose K3s servers and
+ * agents are STAND-INS (e2e/stand-in/), while the LB lab's client load runs through the
+ * registration address. Each scenario checks what the issue asks of a day-2 edit: no step with a
+ * `delete` replaced (preview and run), no node lost K3s unless the edit removed it, etcd members
+ * and nodes as the edit asks (as the stand-ins recorded them from the commands the program ran),
+ * agents still joined, the failed client connections, and a following run with no edit that runs
+ * nothing. With DAY2_RESULTS set, the figures go to that file (npm run bench:day2).
+ */
+import { expect } from "chai";
+import {
+  BASE_VERSION,
+  DAY2_VERSIONS,
+  HOST_ADDRESSES,
+  K3sNodeName,
+  LB_HOSTS,
+  ROTATE_VERSION,
+  VIP,
+} from "../../e2e/constants";
+import {
+  expectAgentsJoined,
+  expectK3sKept,
+  expectMembership,
+  expectRunningVersions,
+} from "../../e2e/checks";
+import { Evaluation, up } from "../../e2e/executor";
+import {
+  hostAddresses,
+  standInRecord,
+  AgentRecord,
+  uninstallsOf,
+  startsOf,
+} from "../../e2e/inspect";
+import { E2eLab } from "../../e2e/lab";
+import { E2eLoad, LoadSummary, Target } from "../../e2e/load";
+import { LabStackOptions, labStack, stackNodes } from "../../e2e/stack";
+import { PlannedChange } from "../support/engine/plan";
+import { reveal } from "../support/mocks";
+import { Day2Result, writeDay2Results } from "../../bench/day2/results";
+
+const STACK = "day2";
+const TOKEN_1 = "day2-server-token-first-7c1d";
+const TOKEN_2 = "day2-server-token-second-90ab";
+const AGENT_TOKEN_1 = "day2-agent-token-first-3e55";
+const AGENT_TOKEN_2 = "day2-agent-token-second-b812";
+
+/** A resource whose deletion changes a host: a Command with a `delete`, or a container. */
+function destructive(c: PlannedChange): boolean {
+  const hasDelete = (inputs?: Record<string, unknown>) =>
+    typeof reveal(inputs?.delete) === "string";
+  return hasDelete(c.oldInputs) || hasDelete(c.newInputs) || c.type.startsWith("docker:");
+}
+
+const count = (changes: PlannedChange[], op: PlannedChange["op"]) =>
+  changes.filter((c) => c.custom && c.op === op).length;
+
+const vipTarget: Target = { host: VIP, port: 6443 };
+const lb1Target: Target = { host: HOST_ADDRESSES["lb-1"], port: 6443 };
+
+interface Scenario {
+  name: string;
+  /** The edit: the stack options after it. */
+  edit: (before: LabStackOptions) => LabStackOptions;
+  /** Nodes the edit removes (their K3s is uninstalled; every other node keeps it). */
+  removed?: K3sNodeName[];
+  /**
+   * Where the client load goes during the run (default: the registration address before it), and
+   * the failed new connections tolerated there (default: 1% of those made, since a K3s restart
+   * resets the connections it holds at that moment; Infinity: measured only). The table reports
+   * every figure.
+   */
+  loads?: { target: Target; maxFailed?: number }[];
+  /** The SSH key the hosts accept after the run (a key rotation retires the old one). */
+  after?: (lab: E2eLab) => void;
+  /** Scenario-specific checks after the run. */
+  check?: (lab: E2eLab, run: Evaluation, since: number) => Promise<void> | void;
+  timeoutMs: number;
+}
+
+function registrationTarget(opts: LabStackOptions): Target {
+  return (opts.lbKind ?? opts.variant) === "haproxy" ? vipTarget : lb1Target;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: "upgrade k3sVersion (v1.27.3+k3s1 → v1.27.7+k3s1)",
+    edit: (o) => ({ ...o, k3sVersion: ROTATE_VERSION }),
+    check: async (lab, _run, _since) => {
+      const nodes = [
+        ...stackNodes(labStack(lab, current)).servers,
+        ...stackNodes(labStack(lab, current)).agents,
+      ];
+      await expectRunningVersions(lab, nodes, ROTATE_VERSION);
+    },
+    timeoutMs: 420_000,
+  },
+  {
+    name: "set the server token (rotates server-1's generated one)",
+    edit: (o) => ({ ...o, token: TOKEN_1 }),
+    timeoutMs: 420_000,
+  },
+  {
+    name: "rotate the server token",
+    edit: (o) => ({ ...o, token: TOKEN_2 }),
+    timeoutMs: 420_000,
+  },
+  {
+    name: "set the agent token",
+    edit: (o) => ({ ...o, agentToken: AGENT_TOKEN_1 }),
+    timeoutMs: 420_000,
+  },
+  {
+    name: "rotate the agent token",
+    edit: (o) => ({ ...o, agentToken: AGENT_TOKEN_2 }),
+    timeoutMs: 420_000,
+  },
+  {
+    name: "add an agent (agent-4)",
+    edit: (o) => ({ ...o, agents: ["agent-1", "agent-2", "agent-3", "agent-4"] }),
+    timeoutMs: 300_000,
+  },
+  {
+    name: "remove an agent (agent-4)",
+    edit: (o) => ({ ...o, agents: ["agent-1", "agent-2", "agent-3"] }),
+    removed: ["agent-4"],
+    timeoutMs: 300_000,
+  },
+  {
+    name: "add a server (server-4; the LB backends change)",
+    edit: (o) => ({ ...o, servers: ["server-1", "server-2", "server-3", "server-4"] }),
+    timeoutMs: 420_000,
+  },
+  {
+    name: "remove a server (server-4; the LB backends change)",
+    edit: (o) => ({ ...o, servers: ["server-1", "server-2", "server-3"] }),
+    removed: ["server-4"],
+    timeoutMs: 420_000,
+  },
+  {
+    name: "change labels and taints",
+    edit: (o) => ({
+      ...o,
+      labels: { "agent-1": { "example.com/pool": "blue" } },
+      taints: { "agent-3": ["dedicated=batch:NoSchedule"] },
+    }),
+    check: (lab) => {
+      const agent1 = standInRecord<AgentRecord>(lab.host("agent-1"));
+      expect(agent1.config["node-label"]).to.deep.equal(["example.com/pool=blue"]);
+      const agent3 = standInRecord<AgentRecord>(lab.host("agent-3"));
+      expect(agent3.config["node-taint"]).to.deep.equal(["dedicated=batch:NoSchedule"]);
+    },
+    timeoutMs: 300_000,
+  },
+  {
+    name: "change extraServerArgs",
+    edit: (o) => ({ ...o, extraServerArgs: ["--disable=traefik"] }),
+    timeoutMs: 420_000,
+  },
+  {
+    name: "rotate the SSH key",
+    edit: (o) => ({ ...o, sshPrivateKeyPath: lab.secondClientKeyPath }),
+    after: (l) => l.authorizeOnly([l.secondClientKeyPath]),
+    check: (l, run, since) => {
+      // Every step re-ran with the new key and restarted nothing.
+      expect(run.steps.length, "steps re-run over the new key").to.be.greaterThan(20);
+      for (const name of [
+        ...stackNodes(labStack(l, current)).servers,
+        ...stackNodes(labStack(l, current)).agents,
+      ]) {
+        expect(startsOf(l.host(name), since), `${name}: K3s started again`).to.deep.equal([]);
+      }
+    },
+    timeoutMs: 300_000,
+  },
+  {
+    name: "add both registration addresses to extraTlsSans (before an lbKind switch)",
+    edit: (o) => ({ ...o, extraTlsSans: [VIP, HOST_ADDRESSES["lb-1"]] }),
+    timeoutMs: 420_000,
+  },
+  {
+    name: "switch lbKind haproxy → nginx (lb-1)",
+    edit: (o) => ({ ...o, lbKind: "nginx" }),
+    // lb-1:6443 changes proxy under load; the VIP is retired with the old tier at the end of the
+    // run (its failures from then on are expected). Measured and reported, not promised.
+    loads: [
+      { target: lb1Target, maxFailed: Infinity },
+      { target: vipTarget, maxFailed: Infinity },
+    ],
+    check: async (l) => {
+      for (const a of ["agent-1", "agent-2", "agent-3"] as const) {
+        const record = standInRecord<AgentRecord>(l.host(a));
+        expect(record.config.server, `${a} joins through lb-1 now`).to.equal(
+          `https://${HOST_ADDRESSES["lb-1"]}:6443`,
+        );
+      }
+      expect(l.host("lb-1").pids("nginx"), "nginx on lb-1").to.not.be.empty;
+      for (const lb of LB_HOSTS) {
+        expect(l.host(lb).pids("haproxy"), `haproxy on ${lb}`).to.deep.equal([]);
+        expect(l.host(lb).pids("keepalived"), `keepalived on ${lb}`).to.deep.equal([]);
+        expect(await hostAddresses(l.host(lb)), `${lb} holds no VIP`).to.not.include(VIP);
+      }
+    },
+    timeoutMs: 600_000,
+  },
+  {
+    name: "switch lbKind nginx → haproxy (lb-1, lb-2 and the VIP)",
+    edit: (o) => ({ ...o, lbKind: undefined }),
+    loads: [
+      { target: vipTarget, maxFailed: Infinity },
+      { target: lb1Target, maxFailed: Infinity },
+    ],
+    check: async (l) => {
+      expect(l.host("lb-1").pids("nginx"), "nginx on lb-1").to.deep.equal([]);
+      const holders: string[] = [];
+      for (const lb of LB_HOSTS) {
+        expect(l.host(lb).pids("haproxy"), `haproxy on ${lb}`).to.not.be.empty;
+        if ((await hostAddresses(l.host(lb))).includes(VIP)) holders.push(lb);
+      }
+      expect(holders, "one LB host holds the VIP").to.have.length(1);
+    },
+    timeoutMs: 600_000,
+  },
+];
+
+const lab = new E2eLab();
+let current: LabStackOptions = { variant: "haproxy", k3sVersion: BASE_VERSION };
+
+async function run(opts: LabStackOptions, label: string): Promise<Evaluation> {
+  const stack = labStack(lab, opts);
+  const evaluation = await up(stack.config, { stack: STACK, secretKeys: stack.secretKeys });
+  console.log(
+    `    ${label}: ${evaluation.steps.length} steps, ${evaluation.deletes.length} deletes, errors: ${evaluation.errors.length}`,
+  );
+  return evaluation;
+}
+
+/**
+ * The longest stretch in which every new connection failed: from the first failed one's start to
+ * the start of the next one that succeeded (or the last one's end).
+ */
+function longestOutage(summary: LoadSummary): number {
+  const conns = [...summary.raw.conns].sort((a, b) => a[0] - b[0]);
+  let longest = 0;
+  let from: number | undefined;
+  for (const c of conns) {
+    if (!c[2]) from ??= c[0];
+    else if (from !== undefined) {
+      longest = Math.max(longest, c[0] - from);
+      from = undefined;
+    }
+  }
+  if (from !== undefined && conns.length > 0)
+    longest = Math.max(longest, conns[conns.length - 1][1] - from);
+  return longest;
+}
+
+/** For each stretch of failed connections, the steps that were running then (for the log). */
+function failureContext(summary: LoadSummary, run: Evaluation, target: string): string[] {
+  const times = [...summary.failedAt].sort((a, b) => a - b);
+  const stretches: [number, number][] = [];
+  for (const t of times) {
+    const last = stretches[stretches.length - 1];
+    if (last && t - last[1] < 500) last[1] = t;
+    else stretches.push([t, t]);
+  }
+  const steps = [...run.steps, ...run.deletes];
+  return stretches.map(([from, to]) => {
+    const during = steps
+      .filter((x) => x.startedAt <= to + 100 && x.endedAt >= from - 100)
+      .map((x) => `${x.op === "delete" ? "delete " : ""}${x.name}`);
+    const n = times.filter((t) => t >= from && t <= to).length;
+    return `${target}: ${n} failed in ${((to - from) / 1000).toFixed(1)} s while ${during.join(", ") || "no step ran"}`;
+  });
+}
+
+/** What a run did to each host: updated, replaced, created and deleted resources. */
+function counts(evaluation: Evaluation) {
+  return {
+    updated: count(evaluation.changes, "update"),
+    replaced: count(evaluation.changes, "replace"),
+    created: count(evaluation.changes, "create"),
+    deleted: count(evaluation.changes, "delete"),
+  };
+}
+
+describe("e2e day 2: one edit at a time on a converged cluster, under client load", function () {
+  this.timeout(900_000);
+  const results: Day2Result[] = [];
+  let removeSignals = () => {};
+
+  before(async function () {
+    await lab.up(DAY2_VERSIONS);
+    removeSignals = lab.teardownOnSignals();
+    const fresh = await run(current, "fresh up");
+    expect(fresh.errors).to.deep.equal([]);
+    const again = await run(current, "no edit");
+    expect(again.steps.length + again.deletes.length, "a run with no edit runs nothing").to.equal(
+      0,
+    );
+  });
+
+  after(async function () {
+    removeSignals();
+    if (process.env.DAY2_RESULTS) writeDay2Results(process.env.DAY2_RESULTS, results);
+    await lab.down();
+  });
+
+  for (const s of SCENARIOS) {
+    it(s.name, async function () {
+      this.timeout(s.timeoutMs);
+      const before = current;
+      const next = s.edit(before);
+      const nodes = stackNodes(labStack(lab, next));
+      const planned = s.loads ?? [{ target: registrationTarget(before) }];
+      const targets = planned.map((l) => l.target);
+      const since = Date.now();
+      const loads = await Promise.all(targets.map((t) => E2eLoad.start(lab, { targets: [t] })));
+      const t0 = Date.now();
+      const evaluation = await run(next, s.name);
+      const wallMs = Date.now() - t0;
+      const summaries: LoadSummary[] = await Promise.all(loads.map((l) => l.stop()));
+      expect(evaluation.errors, "errors").to.deep.equal([]);
+      current = next;
+
+      const replacedPlanned = (evaluation.plan?.changes ?? []).filter(
+        (c) => c.op === "replace" && destructive(c),
+      );
+      const replacedRan = evaluation.changes.filter((c) => c.op === "replace" && destructive(c));
+      expect(
+        replacedPlanned.map((c) => c.name),
+        "the preview replaces a step with a delete",
+      ).to.deep.equal([]);
+      expect(
+        replacedRan.map((c) => c.name),
+        "the run replaced a step with a delete",
+      ).to.deep.equal([]);
+
+      const kept = [...nodes.servers, ...nodes.agents];
+      expectK3sKept(lab, kept, since);
+      for (const name of s.removed ?? []) {
+        expect(uninstallsOf(lab.host(name), since), `${name} was uninstalled`).to.have.length(1);
+      }
+      expectMembership(lab, {
+        servers: nodes.servers,
+        agents: nodes.agents,
+      });
+      await expectAgentsJoined(lab, nodes.agents, since);
+      await s.check?.(lab, evaluation, since);
+      for (const [i, summary] of summaries.entries()) {
+        for (const line of failureContext(summary, evaluation, targets[i].host))
+          console.log(`      ${line}`);
+        const bound = planned[i].maxFailed ?? Math.ceil(summary.attempted / 100);
+        expect(summary.attempted, `load on ${targets[i].host}`).to.be.greaterThan(0);
+        if (Number.isFinite(bound)) {
+          expect(
+            summary.failed,
+            `failed new connections to ${targets[i].host} (${JSON.stringify(summary.causes)})`,
+          ).to.be.at.most(bound);
+        }
+      }
+      s.after?.(lab);
+
+      const again = await run(next, `${s.name}, again with no edit`);
+      expect(again.errors).to.deep.equal([]);
+      expect(
+        [...again.steps, ...again.deletes].map((r) => r.name),
+        "a run with no edit runs nothing",
+      ).to.deep.equal([]);
+
+      results.push({
+        scenario: s.name,
+        ...counts(evaluation),
+        wallSeconds: Math.round(wallMs / 100) / 10,
+        load: summaries.map((x, i) => ({
+          target: `${targets[i].host}:${targets[i].port}`,
+          failed: x.failed,
+          attempted: x.attempted,
+          causes: x.causes,
+          longestOutageMs: longestOutage(x),
+          watchesCut: x.watches.cut,
+          watchesOpened: x.watches.opened,
+        })),
+      });
+    });
+  }
+});
