@@ -40,12 +40,13 @@ export function deployCluster(
   const lbConfig = config.loadBalancer;
   const registrationAddress =
     lbConfig.kind === "haproxy" ? lbConfig.vip : lbConfig.hosts[0].address;
-  // Extra names come after the registration address; listing a new VIP here before moving to it
-  // keeps the servers' certificate valid for both during the move.
-  const tlsSans = [
-    registrationAddress,
-    ...config.k3s.extraTlsSans.filter((san) => san !== registrationAddress),
-  ];
+  // The servers' certificate names: the registration address, then the extra names. When the
+  // extra names already hold it (listed before moving the VIP or switching lbKind, so both
+  // addresses are valid during the move), their order stands: the move then changes no server's
+  // config.yaml and restarts no server.
+  const tlsSans = config.k3s.extraTlsSans.includes(registrationAddress)
+    ? [...config.k3s.extraTlsSans]
+    : [registrationAddress, ...config.k3s.extraTlsSans];
   const backends = config.servers.map((s) => ({ name: s.name, address: s.address }));
 
   // The LB comes first: the servers' membership steps use it when a server's own API is gone.

@@ -1,4 +1,5 @@
 /** Scripts that put the load-balancer tier's files on a host and apply them. Pure. */
+import { K3S_API_PORT } from "../config";
 import { MANAGED_HEADER, script, shQuote } from "./shell";
 
 export const HAPROXY_CFG_PATH = "/etc/haproxy/haproxy.cfg";
@@ -18,16 +19,29 @@ export type LbTier = "haproxy" | "nginx" | "nginx-docker";
  * the distribution's files.
  */
 function retireOtherTiers(tier: LbTier): string {
+  const portFree = `port_free() { [ -z "$(ss -Hltn "sport = :$1")" ]; }`;
   const managed = (file: string) => `[ -f ${file} ] && grep -qF '${MANAGED_HEADER}' ${file}`;
   const retire = (service: string, file: string) =>
     `if ${managed(file)} && have ${service} && svc_running ${service}; then
   svc stop ${service}; svc_disable ${service}; log "${service}: stopped: this host's load balancer is now ${tier}"
 fi`;
-  const parts: string[] = [];
+  const parts: string[] = [portFree];
   if (tier !== "haproxy") {
     parts.push(retire("keepalived", KEEPALIVED_CONF_PATH), retire("haproxy", HAPROXY_CFG_PATH));
   }
-  if (tier !== "nginx") parts.push(retire("nginx", NGINX_CONF_PATH));
+  if (tier !== "nginx") {
+    // A graceful quit closes Nginx's listeners at once and lets open tunnels drain in the
+    // background (worker_shutdown_timeout), where `stop` waits for them (Debian: 5 s) with the
+    // port closed.
+    parts.push(`if ${managed(NGINX_CONF_PATH)} && have nginx && svc_running nginx; then
+  nginx -s quit; svc_disable nginx; log "nginx: quit gracefully: this host's load balancer is now ${tier}"
+  # Nginx closes its listener within moments of the signal; the new proxy binds once it has.
+  if have ss; then
+    tries=0
+    until port_free ${K3S_API_PORT} || [ "$tries" -ge 50 ]; do sleep 0.2; tries=$((tries + 1)); done
+  else sleep 2; fi
+fi`);
+  }
   if (tier !== "nginx-docker") {
     parts.push(`if have docker && [ "$(docker container inspect -f '{{.State.Running}}' ${NGINX_CONTAINER_NAME} 2>/dev/null)" = true ]; then
   docker stop ${NGINX_CONTAINER_NAME} >/dev/null; log "${NGINX_CONTAINER_NAME}: stopped: this host's load balancer is now ${tier}"

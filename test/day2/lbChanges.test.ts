@@ -50,7 +50,7 @@ describe("day 2 under mocks: load-balancer changes", function () {
 
     it("adds the names to every server's tls-san after the registration address, restarting servers in turn", async () => {
       const after = await runProgram(
-        devStack({ "k3s-ha:extraTlsSans": ["10.10.10.200", "10.10.10.100"] }),
+        devStack({ "k3s-ha:extraTlsSans": ["10.10.10.200"] }),
         SECRET_KEYS,
         "lbchange",
       );
@@ -59,6 +59,27 @@ describe("day 2 under mocks: load-balancer changes", function () {
       expect(diffRuns(baseline, after).changed).to.deep.equal(
         SERVERS.flatMap((s) => [`${s}-config`, `${s}-install`]).sort(),
       );
+    });
+
+    it("keeps the listed order when the names hold the registration address, so a later move restarts no server", async () => {
+      const both = ["10.10.10.200", "10.10.10.100"];
+      const listed = await runProgram(
+        devStack({ "k3s-ha:extraTlsSans": both }),
+        SECRET_KEYS,
+        "lbchange",
+      );
+      const moved = await runProgram(
+        devStack({ "k3s-ha:extraTlsSans": both, "k3s-ha:vip": "10.10.10.200/24" }),
+        SECRET_KEYS,
+        "lbchange",
+      );
+      for (const s of SERVERS) {
+        expect(tlsSan(listed, s)).to.deep.equal(both);
+        expect(tlsSan(moved, s)).to.deep.equal(both);
+      }
+      const changed = diffRuns(listed, moved).changed;
+      for (const s of SERVERS)
+        expect(changed, s).to.not.include.members([`${s}-config`, `${s}-install`]);
     });
   });
 
