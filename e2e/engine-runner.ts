@@ -16,6 +16,7 @@ import {
   RecordedResource,
   StackConfig,
   isSecretValue,
+  markSecrets,
   recordRegistrations,
   setStackConfig,
 } from "../test/support/mocks";
@@ -26,17 +27,6 @@ export interface ProgramEvaluation {
   outputs: Record<string, unknown>;
   /** Program errors (not step failures: those are the deployment's), in the order they happened. */
   programErrors: string[];
-}
-
-/** Wire form (secret signature) → recorded form (`{ secret }`), as the recorder keeps inputs. */
-function recorded(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(recorded);
-  if (typeof v === "object" && v !== null) {
-    const o = v as Record<string, unknown>;
-    if (o[rpc.specialSigKey] === rpc.specialSecretSig) return { secret: recorded(o.value) };
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, recorded(x)]));
-  }
-  return v;
 }
 
 /** Recorded form → wire form, for the state handed back to the SDK. */
@@ -129,7 +119,7 @@ export async function evaluateProgram(
     opts.stack,
     opts.preview,
   );
-  resources = recordRegistrations(opts.stack, recorded);
+  resources = recordRegistrations(opts.stack, markSecrets);
   setStackConfig(stackConfig, opts.secretKeys);
 
   // A failed step rejects the outputs of every resource that depends on it; the engine reports

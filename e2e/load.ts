@@ -8,10 +8,11 @@
  *   await evaluate(...);
  *   const summary = await load.stop();   // summary.failed / summary.attempted, summary.watches.cut
  */
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
+import { startLoad } from "../lab/load";
 import type { LoadResult, LoadSpec } from "../lab/load/types";
 import { CONTROLLER_NS, E2E_DIR, HOST_ADDRESSES, SUBNET, VIP } from "./constants";
 import { E2eLab } from "./lab";
@@ -133,48 +134,13 @@ export class E2eLoad {
       watches: opts.watches ?? 4,
       watchStallMs: opts.watchStallMs ?? 3_500,
     };
-    const child = spawn(
-      "ip",
-      ["netns", "exec", CONTROLLER_NS, process.execPath, script, JSON.stringify(spec)],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-    // Backstop: the client bounds itself by durationMs; this kills it if it somehow does not stop.
-    const killer = setTimeout(() => child.kill("SIGKILL"), durationMs + 30_000);
-    const result = new Promise<LoadResult>((resolve, reject) => {
-      child.on("close", (code) => {
-        clearTimeout(killer);
-        const line = out.split("\n").find((l) => l.startsWith("{"));
-        if (code !== 0 || !line) {
-          reject(new Error(`load client exited ${code}: ${err.slice(-2000)}`));
-          return;
-        }
-        resolve(JSON.parse(line) as LoadResult);
-      });
-    });
+    const { child, started, result } = startLoad(script, spec, CONTROLLER_NS);
     result.catch(() => undefined);
-    const startedAt = await new Promise<number>((resolve, reject) => {
-      const poll = setInterval(() => {
-        const m = /^started (\d+)$/m.exec(out);
-        if (m) {
-          clearInterval(poll);
-          resolve(Number(m[1]));
-        }
-      }, 10);
-      result.then(
-        () => {
-          clearInterval(poll);
-          reject(new Error("load client ended before it started"));
-        },
-        (e: Error) => {
-          clearInterval(poll);
-          reject(e);
-        },
-      );
-    });
+    const startedAt = await started;
+    if (Number.isNaN(startedAt)) {
+      await result; // rejects with what the client said
+      throw new Error("load client ended before it started");
+    }
     return new E2eLoad(child, startedAt, result);
   }
 

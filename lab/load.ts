@@ -1,18 +1,24 @@
 /** Runs the load client inside the client netns and collects its result. */
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import { nsName } from "./constants";
 import type { LoadResult, LoadSpec } from "./load/types";
 
 export interface RunningLoad {
-  /** Epoch ms when the client began (its watches are open by then). */
+  /** Epoch ms when the client began (its watches are open by then); NaN if it died first. */
   started: Promise<number>;
   result: Promise<LoadResult>;
+  child: ChildProcess;
 }
 
-export function startLoad(clientScript: string, spec: LoadSpec): RunningLoad {
+/** Starts the client in network namespace `netns` (default: the LB lab's client host). */
+export function startLoad(
+  clientScript: string,
+  spec: LoadSpec,
+  netns = nsName("client"),
+): RunningLoad {
   const child = spawn(
     "ip",
-    ["netns", "exec", nsName("client"), process.execPath, clientScript, JSON.stringify(spec)],
+    ["netns", "exec", netns, process.execPath, clientScript, JSON.stringify(spec)],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
@@ -40,5 +46,5 @@ export function startLoad(clientScript: string, spec: LoadSpec): RunningLoad {
   });
   // Surface a client that dies before starting instead of waiting forever.
   result.catch(() => resolveStarted(NaN));
-  return { started, result };
+  return { started, result, child };
 }

@@ -68,7 +68,8 @@ export function reveal(v: unknown): unknown {
   return v;
 }
 
-function markSecrets(v: unknown): unknown {
+/** Wire form (the SDK's secret signature) → recorded form (`{ secret }`). */
+export function markSecrets(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(markSecrets);
   if (typeof v === "object" && v !== null) {
     const o = v as Record<string, unknown>;
