@@ -52,8 +52,9 @@ function destructive(c: PlannedChange): boolean {
   return hasDelete(c.oldInputs) || hasDelete(c.newInputs) || c.type.startsWith("docker:");
 }
 
+/** Host steps (the no-op host records are left out) with this operation. */
 const count = (changes: PlannedChange[], op: PlannedChange["op"]) =>
-  changes.filter((c) => c.custom && c.op === op).length;
+  changes.filter((c) => c.type === "command:remote:Command" && c.op === op).length;
 
 const vipTarget: Target = { host: VIP, port: 6443 };
 const lb1Target: Target = { host: HOST_ADDRESSES["lb-1"], port: 6443 };
