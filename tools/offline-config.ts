@@ -23,9 +23,7 @@ export function offlineConfig(raw: StackConfig): OfflineConfig {
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(config)) {
     if (typeof value === "object" && value !== null && "secure" in value) {
-      const digest = createHash("sha256")
-        .update(String((value).secure))
-        .digest("hex");
+      const digest = createHash("sha256").update(String(value.secure)).digest("hex");
       config[key] = `offline-secret-${digest.slice(0, 16)}`;
       secretKeys.push(key);
     }
