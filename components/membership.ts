@@ -40,6 +40,9 @@ export function membershipStep(
     nodeName: member.node.name,
     registrationAddress: args.registrationAddress,
     drainTimeoutSeconds: member.upgrade.drainTimeoutSeconds,
+    // In the script: an upgrade re-runs the step, which proves the node is back at the new
+    // version and uncordons it.
+    version: member.k3s.version,
   };
   return hostStep(
     name,
@@ -48,8 +51,6 @@ export function membershipStep(
       sudo: needsSudo(member.ssh),
       create: membershipCreateScript(scriptArgs),
       delete: membershipDeleteScript(scriptArgs),
-      // After an upgrade the step runs again: it proves the node is back and uncordons it.
-      rerunOn: [{ label: "k3s version", value: member.k3s.version }],
     },
     { ...opts, dependsOn: [...toArray(opts.dependsOn), ...args.after] },
   );

@@ -46,10 +46,12 @@ export function uninstallScriptPath(role: K3sRole): string {
  */
 export function writeK3sFileScript(role: K3sRole, path: string): string {
   const service = serviceName(role);
+  // The marker comes before the new file moves into place: a run cut between the two still
+  // leaves the restart to do.
   return script(`
-changed=$(write_file ${shQuote(path)} 0600)
+mark_restart() { if have k3s; then mkdir -p ${K3S_HA_STATE_DIR}; touch ${restartMarkerPath(service)}; fi; }
+changed=$(write_file ${shQuote(path)} 0600 "" mark_restart)
 if [ "$changed" = changed ] && have k3s; then
-  mkdir -p ${K3S_HA_STATE_DIR}; touch ${restartMarkerPath(service)}
   log "${service}: ${path} changed; the install step restarts ${service}"
 fi`);
 }
@@ -72,18 +74,29 @@ export interface InstallOptions {
 /** Seconds a server waits for the other etcd members to be Ready before it restarts. */
 export const ETCD_PEERS_TIMEOUT_SECONDS = 120;
 
-/** What the install step last installed on a host: version and arguments. */
+/**
+ * What the install step last saw running and ready on a host: version and arguments. Written only
+ * once K3s answered ready, so a run cut between the install and the restart (or a restart that
+ * failed) leaves it stale, and the next run restarts K3s again.
+ */
 export function installedStatePath(service: string): string {
   return `${K3S_HA_STATE_DIR}/installed-${service}`;
 }
 
 /**
  * Installs or upgrades to the pinned K3s version, re-runs the installer when the extra arguments
- * changed, or restarts K3s when a config or token step left a marker; else changes nothing.
- * Refuses a downgrade (and, on a server, skipping a minor version) before touching anything. A
- * server first checks that every other etcd member is Ready (restarting now must not cost quorum)
- * and, when asked, drains itself before an upgrade; it ends only when it answers /ping, /readyz and
- * /readyz/etcd and its node is Ready.
+ * changed, and restarts K3s when it is not running, when a config or token step left a marker, or
+ * when the last restart did not end ready; else changes nothing. Refuses a downgrade (and, on a
+ * server, skipping a minor version) before touching anything. A server first checks that every
+ * other etcd member is Ready (restarting now must not cost quorum) and, when asked, drains itself
+ * before an upgrade; it ends only when it answers /ping, /readyz and /readyz/etcd and its node is
+ * Ready, running the pinned version.
+ *
+ * The installer never starts K3s itself (INSTALL_K3S_SKIP_START): it skips the restart when the
+ * binary, unit and env file it hashes did not change (install.sh service_enable_and_start), which
+ * an air-gap binary copied beforehand defeats, and its systemd unit (Type=notify,
+ * TimeoutStartSec=0) makes `systemctl restart` wait forever for a K3s that never gets ready. This
+ * script restarts K3s without waiting (`--no-block`) and bounds every wait.
  */
 export function installK3sScript(
   role: K3sRole,
@@ -109,34 +122,49 @@ exec=${installExec(role, extraArgs)}
 node=${shQuote(options.nodeName)}
 marker=${restartMarkerPath(service)}
 state=${installedStatePath(service)}
+want="$version $exec"
 ${INSTALLED_VERSION}
 refuse_downgrade "$node"
 ${isServer ? 'refuse_minor_skip "$node"' : ""}
 recorded=$(cat "$state" 2>/dev/null) || recorded=""
-# A host installed before the program kept this record counts as installed with these arguments.
-if [ "$installed" = "$version" ] && svc_running ${service} && [ "\${recorded:-$version $exec}" = "$version $exec" ]; then
-  if [ -e "$marker" ]; then
-    ${beforeRestart}
-    svc restart ${service}; log "${service}: restarted for its changed config or token"
+running=false
+if svc_running ${service}; then running=true; fi
+# A host installed and running before the program kept this record counts as started with these
+# arguments.
+if [ -z "$recorded" ] && [ "$installed" = "$version" ] && [ "$running" = true ]; then recorded=$want; fi
+# The installer runs for a new binary or new arguments; K3s restarts for those, for a stopped
+# service, for a changed config or token (the marker), and when the last restart did not end
+# ready (the record is older than what is wanted).
+reinstall=false
+if [ "$installed" != "$version" ] || [ "\${recorded#* }" != "$exec" ]; then reinstall=true; fi
+restart=$reinstall
+if [ "$running" != true ] || [ -e "$marker" ] || [ "$recorded" != "$want" ]; then restart=true; fi
+if [ "$restart" = true ] && [ "$running" = true ]; then
+  ${beforeRestart}
+fi
+if [ "$reinstall" = true ]; then
+  if [ -z "$installed" ]; then
+    log "installing K3s $version on $node"
+  elif [ "$installed" = "$version" ]; then
+    log "re-running the K3s installer on $node for its changed arguments"
   else
-    log "k3s $version already installed and running"
+    log "upgrading K3s on $node from $installed to $version"
   fi
-else
-  if [ -n "$installed" ] && svc_running ${service}; then
-    ${beforeRestart}
-    if [ "$installed" = "$version" ]; then
-      log "re-running the K3s installer on $node for its changed arguments"
-    else
-      log "upgrading K3s on $node from $installed to $version"
-      ${drainStep}
-    fi
+  if [ -n "$installed" ] && [ "$installed" != "$version" ] && [ "$running" = true ]; then
+    ${drainStep || ":"}
   fi
   ${install}
 fi
+if [ "$restart" = true ]; then
+  svc_restart_bounded ${service} ${K3S_READY_TIMEOUT_SECONDS} || { log "$(svc_failure_hint ${service})"; exit 1; }
+  log "${service}: restarted"
+else
+  log "k3s $version already installed and running"
+fi
+${readyCheck(role)}
 mkdir -p ${K3S_HA_STATE_DIR}
-printf '%s\n' "$version $exec" >"$state"
-rm -f "$marker"
-${readyCheck(role)}`);
+printf '%s\n' "$want" >"$state"
+rm -f "$marker"`);
 }
 
 function installExec(role: K3sRole, extraArgs: string[]): string {
@@ -153,36 +181,54 @@ function onlineInstall(k3s: K3sConfig): string {
   installer=$(mktemp); trap 'rm -f "$installer"' EXIT
   curl -sfL --retry 5 --retry-delay 2 -o "$installer" ${shQuote(k3s.installScriptUrl)}
   ${verify}
-  INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" ${mirror}sh "$installer" >&2`;
+  INSTALL_K3S_SKIP_START=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" ${mirror}sh "$installer" >&2`;
 }
 
 /** Puts the verified binary and images in place, then runs the verified installer without download. */
+/** Which images tarball the program put into K3s's images dir last (to remove it on a change). */
+export const AIRGAP_IMAGES_RECORD = `${K3S_HA_STATE_DIR}/airgap-images-installed`;
+
+/**
+ * Puts the verified binary and images in place, then runs the verified installer without download.
+ * An images tarball the program put there for an earlier release goes: K3s imports every tarball
+ * in that dir at each start (the K3s air-gap docs: delete the old one on an upgrade).
+ */
 function airgapInstall(imagesFile?: string): string {
   const staged = `${AIRGAP_VERIFIED_DIR}/${AIRGAP_K3S_FILE}`;
   const images = imagesFile
     ? `mkdir -p ${K3S_IMAGES_DIR}
-  install -m 0644 ${shQuote(`${AIRGAP_VERIFIED_DIR}/${imagesFile}`)} ${shQuote(`${K3S_IMAGES_DIR}/${imagesFile}`)}`
-    : "";
+  install -m 0644 ${shQuote(`${AIRGAP_VERIFIED_DIR}/${imagesFile}`)} ${shQuote(`${K3S_IMAGES_DIR}/${imagesFile}`)}
+  printf '%s\n' ${shQuote(imagesFile)} >${AIRGAP_IMAGES_RECORD}`
+    : `rm -f ${AIRGAP_IMAGES_RECORD}`;
   return `staged=$(${staged} --version 2>/dev/null | awk 'NR==1 {print $3}') || staged=""
   if [ "$staged" != "$version" ]; then
     log "the verified air-gap K3s binary is \${staged:-unreadable}, but k3sVersion is $version: point airgap.k3sBinary at the $version binary"; exit 1
   fi
   install -m 0755 ${staged} /usr/local/bin/k3s
+  previous=$(cat ${AIRGAP_IMAGES_RECORD} 2>/dev/null) || previous=""
+  if [ -n "$previous" ] && [ "$previous" != ${shQuote(imagesFile ?? "")} ]; then
+    rm -f "${K3S_IMAGES_DIR}/$previous"; log "removed the earlier images tarball $previous"
+  fi
   ${images}
-  INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" sh ${AIRGAP_VERIFIED_DIR}/${AIRGAP_INSTALLER_FILE} >&2`;
+  INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" sh ${AIRGAP_VERIFIED_DIR}/${AIRGAP_INSTALLER_FILE} >&2`;
 }
 
 function readyCheck(role: K3sRole): string {
+  const service = serviceName(role);
+  const failed = `{ log "$(svc_failure_hint ${service})"; exit 1; }`;
   if (role === "agent") {
-    return `wait_for ${K3S_READY_TIMEOUT_SECONDS} "service ${serviceName(role)} to run" svc_running ${serviceName(role)}`;
+    return `wait_for ${K3S_READY_TIMEOUT_SECONDS} "service ${service} to report ready" svc_running ${service} || ${failed}`;
   }
   const local = hostPort("127.0.0.1", K3S_API_PORT);
-  return `wait_for ${K3S_READY_TIMEOUT_SECONDS} "K3s to answer /ping on ${local}" ping_ok ${local}
+  return `wait_for ${K3S_READY_TIMEOUT_SECONDS} "service ${service} to report ready" svc_running ${service} || ${failed}
+wait_for ${K3S_READY_TIMEOUT_SECONDS} "K3s to answer /ping on ${local}" ping_ok ${local}
 wait_for ${K3S_READY_TIMEOUT_SECONDS} "the apiserver to report /readyz" kube get --raw=/readyz
 wait_for ${K3S_READY_TIMEOUT_SECONDS} "etcd to report healthy (/readyz/etcd)" kube get --raw=/readyz/etcd
 wait_for ${K3S_READY_TIMEOUT_SECONDS} "node $node to be Ready" node_ready "$node"
+wait_for ${K3S_READY_TIMEOUT_SECONDS} "node $node to run $version (its kubeletVersion)" node_runs "$node" "$version" || {
+  log "node $node runs $(node_version "$node") after the restart, not $version: the upgrade did not take"; exit 1; }
 uncordon_if_drained "$node"
-log "k3s server $node ready"`;
+log "k3s server $node ready, running $version"`;
 }
 
 /** Uninstalls K3s with the uninstall script the installer left; a host without it is already clean. */

@@ -5,8 +5,8 @@
 import { K3S_API_PORT } from "../config";
 import { hostPort } from "./k3sConfig";
 
-/** Where the program keeps its own state on a host (restart markers, air-gap files). */
-export const K3S_HA_STATE_DIR = "/var/lib/k3s-ha";
+export { K3S_HA_STATE_DIR } from "./shell";
+import { K3S_HA_STATE_DIR } from "./shell";
 /** The annotation a pre-upgrade drain leaves on a node; its value is the version drained for. */
 export const DRAINED_FOR_UPGRADE_ANNOTATION = "k3s-ha/drained-for-upgrade";
 /** The label K3s puts on every server that runs an embedded etcd member. */
@@ -80,6 +80,9 @@ node_ready() {
   [ "$(kube get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 node_exists() { kube get node "$1" >/dev/null 2>&1; }
+# The version node $1's kubelet reports: what the running K3s is, whatever the binary on disk says.
+node_version() { kube get node "$1" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null; }
+node_runs() { [ "$(node_version "$1")" = "$2" ]; }
 # One line per etcd member node: name=ReadyStatus.
 etcd_nodes() {
   kube get nodes -l ${ETCD_ROLE_LABEL}=true -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'

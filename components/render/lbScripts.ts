@@ -65,7 +65,7 @@ export function applyHaproxyCfgScript(): string {
 ensure_packages ${HAPROXY_PACKAGES.join(" ")}
 mkdir -p /run/haproxy
 keep_original ${HAPROXY_CFG_PATH}
-changed=$(write_file ${HAPROXY_CFG_PATH} 0644 "haproxy -c -q -f")
+changed=$(write_file ${HAPROXY_CFG_PATH} 0644 "haproxy -c -q -f" "mark_reload haproxy")
 ${retireOtherTiers("haproxy")}
 svc_apply haproxy "$changed"`);
 }
@@ -73,6 +73,7 @@ svc_apply haproxy "$changed"`);
 export function removeHaproxyCfgScript(): string {
   return script(`
 if have haproxy; then svc stop haproxy || true; svc_disable haproxy; fi
+rm -f "$(reload_pending haproxy)"
 restore_file ${HAPROXY_CFG_PATH}`);
 }
 
@@ -93,7 +94,7 @@ export function applyKeepalivedConfScript(): string {
   return script(`
 ensure_packages ${KEEPALIVED_PACKAGES.join(" ")}
 keep_original ${KEEPALIVED_CONF_PATH}
-changed=$(write_file ${KEEPALIVED_CONF_PATH} 0644 "keepalived -t -f")
+changed=$(write_file ${KEEPALIVED_CONF_PATH} 0644 "keepalived -t -f" "mark_reload keepalived")
 svc_apply keepalived "$changed"`);
 }
 
@@ -101,6 +102,7 @@ svc_apply keepalived "$changed"`);
 export function removeKeepalivedConfScript(): string {
   return script(`
 if have keepalived; then svc stop keepalived || true; svc_disable keepalived; fi
+rm -f "$(reload_pending keepalived)"
 restore_file ${KEEPALIVED_CONF_PATH}`);
 }
 
@@ -109,7 +111,7 @@ export function applyNginxConfScript(): string {
   return script(`
 ensure_packages ${NGINX_PACKAGES.join(" ")}
 keep_original ${NGINX_CONF_PATH}
-changed=$(write_file ${NGINX_CONF_PATH} 0644 "nginx -t -q -c")
+changed=$(write_file ${NGINX_CONF_PATH} 0644 "nginx -t -q -c" "mark_reload nginx")
 ${retireOtherTiers("nginx")}
 svc_apply nginx "$changed"`);
 }
@@ -150,5 +152,6 @@ export function removeNginxDockerConfScript(): string {
 export function removeNginxConfScript(): string {
   return script(`
 if have nginx; then svc stop nginx || true; svc_disable nginx; fi
+rm -f "$(reload_pending nginx)"
 restore_file ${NGINX_CONF_PATH}`);
 }

@@ -24,18 +24,26 @@ export interface MembershipScriptArgs {
   registrationAddress: string;
   /** Bound on the drain before a removal. */
   drainTimeoutSeconds: number;
+  /** The pinned K3s version the node must run (its kubeletVersion), checked after each change. */
+  version: string;
 }
 
-/** Waits until the node is registered and Ready; uncordons it if a pre-upgrade drain cordoned it. */
+/**
+ * Waits until the node is registered and Ready and runs the pinned version (its kubelet's, which
+ * is the running K3s, whatever binary is on disk); uncordons it if a pre-upgrade drain cordoned it.
+ */
 export function membershipCreateScript(args: MembershipScriptArgs): string {
   return script(`
 ${kubeWithFallback(args.registrationAddress)}
 ${NODE_FUNCTIONS}
 ${DRAIN_FUNCTIONS}
 node=${shQuote(args.nodeName)}
+version=${shQuote(args.version)}
 wait_for ${K3S_READY_TIMEOUT_SECONDS} "node $node to register and be Ready" node_ready "$node"
+wait_for ${K3S_READY_TIMEOUT_SECONDS} "node $node to run $version (its kubeletVersion)" node_runs "$node" "$version" || {
+  log "node $node runs $(node_version "$node"), not $version: its K3s did not restart into the pinned version"; exit 1; }
 uncordon_if_drained "$node"
-log "node $node is a Ready member of the cluster"`);
+log "node $node is a Ready member of the cluster, running $version"`);
 }
 
 /**

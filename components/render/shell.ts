@@ -1,5 +1,8 @@
 /** Shell building blocks shared by every script the program runs on a host. Pure. */
 
+/** Where the program keeps its own state on a host (pending reloads and restarts, air-gap files). */
+export const K3S_HA_STATE_DIR = "/var/lib/k3s-ha";
+
 /** Quotes a value for POSIX sh (single quotes; embedded quotes closed and escaped). */
 export function shQuote(value: string): string {
   return `'${value.replace(/'/g, `'"'"'`)}'`;
@@ -16,8 +19,25 @@ export const PRELUDE = `set -eu
 log() { printf '%s\\n' "$*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }
 systemd_running() { [ -d /run/systemd/system ]; }
+# Every service operation is bounded: a unit that never reports ready (Type=notify with
+# TimeoutStartSec=0, as K3s's) would make systemctl wait forever.
+SVC_TIMEOUT=120
 svc() {
-  if systemd_running; then systemctl "$1" "$2"; else service "$2" "$1"; fi
+  if systemd_running; then timeout "$SVC_TIMEOUT" systemctl "$1" "$2"; else timeout "$SVC_TIMEOUT" service "$2" "$1"; fi
+}
+# Restarts service $1 and waits up to $2 seconds for it to report ready (a Type=notify unit's
+# READY=1); says what it waited for when it gives up. The unit keeps trying on its own.
+svc_restart_bounded() {
+  if systemd_running; then timeout "$2" systemctl restart "$1"; else timeout "$2" service "$1" restart; fi || {
+    log "gave up after $2 s waiting for $1 to restart and report ready"; return 1; }
+}
+# What to look at when service $1 did not come up.
+svc_failure_hint() {
+  if systemd_running; then
+    printf '%s did not report ready; systemctl status %s:\n%s' "$1" "$1" "$(systemctl status --no-pager -n 15 "$1" 2>&1)"
+  else
+    printf '%s did not report ready (service %s status: %s)' "$1" "$1" "$(service "$1" status 2>&1 | tail -n 3)"
+  fi
 }
 svc_running() {
   if systemd_running; then systemctl is-active --quiet "$1"; return; fi
@@ -31,12 +51,19 @@ svc_enable() {
 svc_disable() {
   if systemd_running; then systemctl disable --quiet "$1" 2>/dev/null || true; fi
 }
-# Starts a stopped service, reloads a running one whose config changed, else leaves it alone.
+# A reload a file change calls for, recorded before the file moves into place and cleared only
+# once the reload (or a start) succeeded: a run cut in between, or a failed reload, is finished by
+# the next run even though the file is already unchanged then.
+reload_pending() { printf '%s/reload-pending-%s' '${K3S_HA_STATE_DIR}' "$1"; }
+mark_reload() { mkdir -p '${K3S_HA_STATE_DIR}'; touch "$(reload_pending "$1")"; }
+# Starts a stopped service, reloads a running one whose config changed (now or in a run that did
+# not finish the reload), else leaves it alone.
 svc_apply() {
   svc_enable "$1"
   if ! svc_running "$1"; then svc start "$1"; log "$1: started"
-  elif [ "$2" = changed ]; then svc reload "$1"; log "$1: reloaded"
+  elif [ "$2" = changed ] || [ -e "$(reload_pending "$1")" ]; then svc reload "$1"; log "$1: reloaded"
   else log "$1: unchanged"; fi
+  rm -f "$(reload_pending "$1")"
 }
 # Installs packages that are missing, with whichever package manager the host has.
 # Each argument is probe=package: a command name or an absolute path that the package provides.
@@ -66,9 +93,10 @@ ensure_packages() {
   fi
 }
 # Writes stdin to $1 with mode $2 when the content differs; runs the checker $3 (if any) on the new
-# content first. Prints changed or unchanged.
+# content first, and the command $4 (if any) right before the new file moves into place. Prints
+# changed or unchanged.
 write_file() {
-  dest=$1; mode=$2; checker=\${3:-}
+  dest=$1; mode=$2; checker=\${3:-}; before_move=\${4:-}
   mkdir -p "$(dirname "$dest")"
   tmp=$(mktemp "$dest.XXXXXX")
   if ! cat >"$tmp"; then rm -f "$tmp"; return 1; fi
@@ -80,6 +108,8 @@ write_file() {
   if [ -f "$dest" ] && cmp -s "$tmp" "$dest"; then
     rm -f "$tmp"; chmod "$mode" "$dest"; echo unchanged; return 0
   fi
+  # shellcheck disable=SC2086
+  if [ -n "$before_move" ]; then $before_move; fi
   mv -f "$tmp" "$dest"; echo changed
 }
 # Keeps a distribution's file once as $1.k3s-ha.orig before we first replace it.

@@ -29,6 +29,19 @@ export interface FakeHostState {
   drainFails?: boolean;
   /** `k3s token --help` lists no `rotate` (K3s before October 2023). */
   noTokenRotate?: boolean;
+  /**
+   * The node this host runs: its kubeletVersion is the version the running K3s process started
+   * with (set at each start or restart), not the binary's.
+   */
+  self?: string;
+  /** The running process's version when it differs from the binary's (a restart not yet done). */
+  processVersion?: string;
+  /** A restart leaves the old process running (its version does not change). */
+  restartKeepsOldProcess?: boolean;
+  /** A start or restart never reports ready (it blocks). */
+  startHangs?: boolean;
+  /** The next reload of a service fails (once). */
+  reloadFailsOnce?: boolean;
 }
 
 const FAKE_K3S = `#!/bin/sh
@@ -54,7 +67,9 @@ case "$1 $2" in
     name=$3; has_node "$name" || { echo "NotFound" >&2; exit 1; }
     case "$*" in
       *conditions*) awk -v n="$name" '$1 == n {printf "%s", $2}' "$nodes" ;;
-      *kubeletVersion*) awk -v n="$name" '$1 == n {printf "%s", $4}' "$nodes" ;;
+      *kubeletVersion*)
+        if [ "$name" = "\${FAKE_SELF:-}" ] && [ -f "$D/process-version" ]; then cat "$D/process-version"
+        else awk -v n="$name" '$1 == n {printf "%s", $4}' "$nodes"; fi ;;
       *removed-node-name*) if [ -e "$D/removed-$name" ]; then printf 'member-%s' "$name"; fi ;;
       *drained-for-upgrade*) if [ -e "$D/drained-$name" ]; then cat "$D/drained-$name"; fi ;;
       *) echo "$name" ;;
@@ -79,7 +94,11 @@ D=$FAKE_K3S_STATE
 echo "service $*" >>"$D/calls"
 case "$2" in
   status) [ -e "$D/running-$1" ] ;;
-  start | restart) touch "$D/running-$1" ;;
+  start | restart)
+    if [ -e "$D/start-hangs" ]; then exec /bin/sleep 600; fi
+    touch "$D/running-$1"
+    if [ -f "$D/version" ] && [ ! -e "$D/restart-keeps-old" ]; then cp "$D/version" "$D/process-version"; fi ;;
+  reload) if [ -e "$D/reload-fails-once" ]; then rm -f "$D/reload-fails-once"; exit 1; fi ;;
   stop) rm -f "$D/running-$1" ;;
 esac
 `;
@@ -89,7 +108,7 @@ D=$FAKE_K3S_STATE
 echo "systemctl $*" >>"$D/calls"
 case "$1" in
   is-active) [ -e "$D/running-$3" ] ;;
-  start | restart) touch "$D/running-$2" ;;
+  start | restart) touch "$D/running-$2"; if [ -f "$D/version" ]; then cp "$D/version" "$D/process-version"; fi ;;
   stop) rm -f "$D/running-$2" ;;
   *) : ;;
 esac
@@ -119,8 +138,10 @@ export class FakeHost {
   readonly dir: string;
   readonly bin: string;
   readonly state: string;
+  private readonly self: string;
 
   constructor(initial: FakeHostState) {
+    this.self = initial.self ?? "";
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-fake-host-"));
     this.bin = path.join(this.dir, "bin");
     this.state = path.join(this.dir, "state");
@@ -140,6 +161,10 @@ export class FakeHost {
     const file = (name: string) => path.join(this.state, name);
     if (s.version !== undefined) fs.writeFileSync(file("version"), s.version);
     for (const service of s.running ?? []) fs.writeFileSync(file(`running-${service}`), "");
+    // A running K3s runs the installed version unless the test says otherwise.
+    const processVersion =
+      s.processVersion ?? ((s.running ?? []).length > 0 ? s.version : undefined);
+    if (processVersion !== undefined) fs.writeFileSync(file("process-version"), processVersion);
     if (s.nodes) {
       const line = (n: FakeNode) =>
         `${n.name} ${n.ready ? "True" : "False"} ${n.etcd ? "etcd" : "worker"} ${n.kubeletVersion ?? "-"}`;
@@ -152,6 +177,9 @@ export class FakeHost {
     flag("api-down", s.localApiDown);
     flag("drain-fails", s.drainFails);
     flag("no-token-rotate", s.noTokenRotate);
+    flag("restart-keeps-old", s.restartKeepsOldProcess);
+    flag("start-hangs", s.startHangs);
+    flag("reload-fails-once", s.reloadFailsOnce);
   }
 
   /** Every command the fakes saw, in order. */
@@ -174,6 +202,12 @@ export class FakeHost {
 
   running(service: string): boolean {
     return fs.existsSync(path.join(this.state, `running-${service}`));
+  }
+
+  /** The version the running K3s process started with ("" when it never started). */
+  processVersion(): string {
+    const file = path.join(this.state, "process-version");
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   }
 
   /**
@@ -207,6 +241,7 @@ export class FakeHost {
           ...options.env,
           PATH: `${this.bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
           FAKE_K3S_STATE: this.state,
+          FAKE_SELF: this.self,
         },
       });
       let stdout = "";

@@ -12,27 +12,35 @@ import { shellcheck } from "../support/scripts";
 import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
 
 const VIP = "10.10.10.100";
+const VERSION = "v1.28.5+k3s1";
 const script = (role: K3sRole, nodeName: string, kind: "create" | "delete") =>
   (kind === "create" ? membershipCreateScript : membershipDeleteScript)({
     role,
     nodeName,
     registrationAddress: VIP,
     drainTimeoutSeconds: 75,
+    version: VERSION,
   });
 
-const cluster = (notReady: string[] = [], extra: FakeNode[] = []): FakeHostState => ({
-  version: "v1.28.5+k3s1",
+const cluster = (
+  notReady: string[] = [],
+  extra: FakeNode[] = [],
+  kubeletVersion = VERSION,
+): FakeHostState => ({
+  version: VERSION,
   running: ["k3s"],
   nodes: [
     ...["server-1", "server-2", "server-3"].map((name) => ({
       name,
       ready: !notReady.includes(name),
       etcd: true,
+      kubeletVersion,
     })),
     ...["agent-1", "agent-2"].map((name) => ({
       name,
       ready: !notReady.includes(name),
       etcd: false,
+      kubeletVersion,
     })),
     ...extra,
   ],
@@ -169,6 +177,15 @@ describe("the membership step's scripts", function () {
         "uncordon agent-1",
         "annotate node agent-1 k3s-ha/drained-for-upgrade-",
       ]);
+    });
+
+    it("fails, naming what runs, when the node's K3s is not the pinned version", async () => {
+      const old = cluster([], [], "v1.27.3+k3s1");
+      const r = await fakeHost(old).run(script("agent", "agent-1", "create"));
+      expect(r.status).to.not.equal(0);
+      expect(r.stderr).to.contain(
+        `node agent-1 runs v1.27.3+k3s1, not ${VERSION}: its K3s did not restart into the pinned version`,
+      );
     });
 
     it("fails, saying what it waited for, when the node never becomes Ready", async () => {

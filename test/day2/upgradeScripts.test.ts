@@ -26,21 +26,29 @@ const NEW = "v1.28.5+k3s1";
 
 const hosts: FakeHost[] = [];
 function fakeHost(state: FakeHostState): FakeHost {
-  const host = new FakeHost(state);
+  const host = new FakeHost({ self: "server-2", ...state });
   hosts.push(host);
   return host;
 }
 const removeHosts = () => hosts.splice(0).forEach((h) => h.remove());
 
-/** An installer stand-in: records its environment and "installs" by switching the fake version. */
+/**
+ * An installer stand-in: records its environment and "installs" by switching the fake version.
+ * Like install.sh it starts the service only without INSTALL_K3S_SKIP_START, and then only when
+ * what it installed changed (service_enable_and_start).
+ */
 function fakeInstaller(host: FakeHost): string {
   const file = path.join(host.dir, "install.sh");
   fs.writeFileSync(
     file,
     `#!/bin/sh
-echo "installer version=$INSTALL_K3S_VERSION exec=$INSTALL_K3S_EXEC" >>"$FAKE_K3S_STATE/calls"
-printf '%s' "$INSTALL_K3S_VERSION" >"$FAKE_K3S_STATE/version"
-touch "$FAKE_K3S_STATE/running-k3s"
+D=$FAKE_K3S_STATE
+echo "installer version=$INSTALL_K3S_VERSION exec=$INSTALL_K3S_EXEC skip_start=\${INSTALL_K3S_SKIP_START:-}" >>"$D/calls"
+before=$(cat "$D/version" 2>/dev/null || true)
+printf '%s' "$INSTALL_K3S_VERSION" >"$D/version"
+if [ "\${INSTALL_K3S_SKIP_START:-}" != true ] && [ "$before" != "$INSTALL_K3S_VERSION" ]; then
+  touch "$D/running-k3s"; cp "$D/version" "$D/process-version"
+fi
 `,
   );
   return `file://${file}`;
@@ -112,7 +120,7 @@ describe("the server install step on a running server", function () {
     const drain = at(
       "k3s kubectl drain server-2 --ignore-daemonsets --delete-emptydir-data --timeout=45s",
     );
-    const installer = at(`installer version=${NEW} exec=server`);
+    const installer = at(`installer version=${NEW} exec=server skip_start=true`);
     const etcdReady = at("k3s kubectl get --raw=/readyz/etcd");
     const uncordon = at("k3s kubectl uncordon server-2");
     expect(etcdCheck).to.be.at.least(0);
@@ -190,7 +198,9 @@ sh -c ${shQuote(install(host, NEW))}`,
     expect(r.stderr).to.contain(
       "re-running the K3s installer on server-2 for its changed arguments",
     );
-    expect(host.calls()).to.include(`installer version=${NEW} exec=server --disable=traefik`);
+    expect(host.calls()).to.include(
+      `installer version=${NEW} exec=server --disable=traefik skip_start=true`,
+    );
     expect(host.calls().some((c) => c.includes("drain "))).to.equal(false);
     expect(r.stdout.trim()).to.equal(`${NEW} server --disable=traefik`);
   });

@@ -75,7 +75,7 @@ describe("preview:offline", function () {
           "        - version='v1.26.9+k3s1'\n        + version='v1.27.3+k3s1'",
       );
       expect(text).to.contain(
-        "+ # k3s-ha re-runs this step when these change: k3s version v1.27.3+k3s1",
+        "~ update  agent-1-membership\n      create:\n        - version='v1.26.9+k3s1'\n        + version='v1.27.3+k3s1'",
       );
     });
 

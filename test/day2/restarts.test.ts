@@ -1,0 +1,159 @@
+/**
+ * When K3s and the LB daemons restart or reload, on a fake host: after an install the program
+ * starts K3s itself (the installer skips its start when the files it hashes did not change), a
+ * stopped K3s is started again, the running version is checked, every wait is bounded, and a
+ * restart or reload that did not finish is finished by the next run.
+ */
+import { expect } from "chai";
+import * as path from "path";
+import { K3sConfig } from "../../components/config";
+import {
+  installK3sScript,
+  installedStatePath,
+  writeK3sFileScript,
+} from "../../components/render/k3sScripts";
+import { restartMarkerPath } from "../../components/render/k3sShell";
+import { PRELUDE, shQuote } from "../../components/render/shell";
+import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
+
+const OLD = "v1.27.3+k3s1";
+const NEW = "v1.27.7+k3s1";
+
+const hosts: FakeHost[] = [];
+function fakeHost(state: FakeHostState): FakeHost {
+  const host = new FakeHost({ self: "server-2", ...state });
+  hosts.push(host);
+  return host;
+}
+
+const servers: FakeNode[] = ["server-1", "server-2", "server-3"].map((name) => ({
+  name,
+  ready: true,
+  etcd: true,
+}));
+
+/** An installer that must never run: these cases need no install. */
+const NO_INSTALLER: K3sConfig = {
+  version: NEW,
+  installScriptUrl: "file:///nonexistent/install.sh",
+  extraServerArgs: [],
+  extraAgentArgs: [],
+  extraTlsSans: [],
+};
+
+const installScript = (role: "server" | "agent" = "server") =>
+  installK3sScript(role, NO_INSTALLER, [], { nodeName: "server-2" });
+
+const recorded = (version: string, role = "server") =>
+  `mkdir -p /var/lib/k3s-ha; echo '${version} ${role}' >${installedStatePath(role === "server" ? "k3s" : "k3s-agent")}`;
+
+describe("restarts and reloads that must happen, and waits that end", function () {
+  this.timeout(60_000);
+  afterEach(() => hosts.splice(0).forEach((h) => h.remove()));
+
+  it("restarts K3s whose binary is already the pinned version when the last restart did not end ready (an air-gap copy, a cut run)", async () => {
+    const host = fakeHost({ version: NEW, processVersion: OLD, running: ["k3s"], nodes: servers });
+    const r = await host.run(`${installScript()}\ncat ${installedStatePath("k3s")}`, {
+      isolated: true,
+      setup: recorded(OLD),
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(host.calls()).to.include("service k3s restart");
+    expect(host.processVersion()).to.equal(NEW);
+    expect(r.stderr).to.contain(`k3s server server-2 ready, running ${NEW}`);
+    expect(r.stdout.trim()).to.equal(`${NEW} server`);
+  });
+
+  it("fails, naming what runs, when K3s comes back older than the pinned version", async () => {
+    const host = fakeHost({
+      version: NEW,
+      processVersion: OLD,
+      running: ["k3s"],
+      nodes: servers,
+      restartKeepsOldProcess: true,
+    });
+    const script = installScript().replace(/wait_for 300 /g, "wait_for 2 ");
+    const r = await host.run(`${script}\necho not reached`, {
+      isolated: true,
+      setup: recorded(OLD),
+    });
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.contain(
+      `node server-2 runs ${OLD} after the restart, not ${NEW}: the upgrade did not take`,
+    );
+    // The record stays stale, so the next run restarts again.
+    const again = await host.run(`cat ${installedStatePath("k3s")}`, { isolated: true });
+    expect(again.stdout).to.not.contain(`${NEW} server`);
+  });
+
+  it("starts a stopped K3s that already is the pinned version", async () => {
+    const host = fakeHost({ version: NEW, nodes: servers });
+    const r = await host.run(installScript(), { isolated: true, setup: recorded(NEW) });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(host.calls()).to.include("service k3s restart");
+    expect(host.running("k3s")).to.equal(true);
+  });
+
+  it("leaves a running, ready, recorded K3s alone", async () => {
+    const host = fakeHost({ version: NEW, running: ["k3s"], nodes: servers });
+    const r = await host.run(installScript(), { isolated: true, setup: recorded(NEW) });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(host.calls().filter((c) => /restart|installer/.test(c))).to.deep.equal([]);
+  });
+
+  it("gives up within its bound on a K3s that never reports ready, saying what it waited for", async () => {
+    for (const role of ["server", "agent"] as const) {
+      const service = role === "server" ? "k3s" : "k3s-agent";
+      const host = fakeHost({ version: NEW, nodes: servers, startHangs: true });
+      const script = installScript(role).replace(
+        `svc_restart_bounded ${service} 300`,
+        `svc_restart_bounded ${service} 2`,
+      );
+      const started = Date.now();
+      const r = await host.run(script, { isolated: true, setup: recorded(NEW, role) });
+      expect(r.status, role).to.equal(1);
+      expect(Date.now() - started, role).to.be.below(20_000);
+      expect(r.stderr).to.contain(
+        `gave up after 2 s waiting for ${service} to restart and report ready`,
+      );
+      expect(r.stderr).to.contain(`${service} did not report ready`);
+    }
+  });
+
+  it("leaves the restart marker before the new config moves into place (a run cut right after the move still restarts)", async () => {
+    const host = fakeHost({ version: NEW, running: ["k3s"], nodes: servers });
+    const config = path.join(host.dir, "config.yaml");
+    const marker = restartMarkerPath("k3s");
+    // The cut: nothing runs after the move.
+    const step = writeK3sFileScript("server", "/etc/rancher/k3s/config.yaml")
+      .replace("write_file '/etc/rancher/k3s/config.yaml'", `write_file ${shQuote(config)}`)
+      .replace('mv -f "$tmp" "$dest"; echo changed', 'mv -f "$tmp" "$dest"; kill -9 $$');
+    const r = await host.run(
+      `printf 'node-name: server-2\\n' | sh -c ${shQuote(step)} || true
+cat ${shQuote(config)}
+test -e ${marker} && echo marker-left`,
+      { isolated: true },
+    );
+    expect(r.stdout).to.contain("node-name: server-2");
+    expect(r.stdout).to.contain("marker-left");
+  });
+
+  it("reloads a daemon whose reload failed once, on the next run, though its file is unchanged by then", async () => {
+    const host = fakeHost({ running: ["haproxy"], reloadFailsOnce: true });
+    const file = path.join(host.dir, "haproxy.cfg");
+    const apply = `${PRELUDE}
+changed=$(write_file ${shQuote(file)} 0644 "" "mark_reload haproxy")
+svc_apply haproxy "$changed"`;
+    const twice = `printf 'new config\\n' | sh -c ${shQuote(apply)}; echo "first run: $?"
+printf 'new config\\n' | sh -c ${shQuote(apply)}; echo "second run: $?"
+ls /var/lib/k3s-ha`;
+    const r = await host.run(twice, { isolated: true });
+    expect(r.stdout).to.match(/first run: [1-9]/);
+    expect(r.stdout).to.contain("second run: 0");
+    expect(r.stderr).to.contain("haproxy: reloaded");
+    expect(r.stdout, "the pending reload is cleared once done").to.not.contain(
+      "reload-pending-haproxy",
+    );
+    expect(host.calls().filter((c) => c === "service haproxy reload")).to.have.length(2);
+  });
+});
