@@ -22,15 +22,22 @@ export interface AirgapFilesArgs {
   airgap: AirgapConfig;
 }
 
+export interface AirgapSteps {
+  /** The first step on the host: checks the tools the scripts need, then makes the staging dir. */
+  staging: remote.Command;
+  /** The verification of the copies: install after it. */
+  verified: remote.Command;
+}
+
 /**
  * Copies the files over SSH as the SSH user (CopyToRemote has no sudo), then verifies root's own
- * copies against the configured sums. Returns the verification step: install after it.
+ * copies against the configured sums.
  */
 export function airgapFiles(
   prefix: string,
   args: AirgapFilesArgs,
   parent: pulumi.Resource,
-): remote.Command {
+): AirgapSteps {
   const { connection, sudo, airgap } = args;
   const staging = hostStep(
     `${prefix}-airgap-staging`,
@@ -75,7 +82,7 @@ export function airgapFiles(
         { parent, dependsOn: [staging] },
       ),
   );
-  return hostStep(
+  const verified = hostStep(
     `${prefix}-airgap-verify`,
     {
       connection,
@@ -87,4 +94,5 @@ export function airgapFiles(
     },
     { parent, dependsOn: copies },
   );
+  return { staging, verified };
 }

@@ -49,10 +49,14 @@ export class K3sAgent extends pulumi.ComponentResource {
     const sudo = needsSudo(args.ssh);
     const role = "agent";
 
+    // Air-gapped, the staging step checks the host's tools first: nothing else there runs before.
+    const airgap = args.k3s.airgap;
+    const airgapSteps = airgap ? airgapFiles(name, { connection, sudo, airgap }, this) : undefined;
+    const preflight = airgapSteps ? [airgapSteps.staging] : [];
     const token = k3sFileStep(
       `${name}-token`,
       { connection, sudo, role, path: K3S_TOKEN_PATH, content: args.token, secret: true },
-      { parent: this, dependsOn: args.tokenAfter ?? [] },
+      { parent: this, dependsOn: [...preflight, ...(args.tokenAfter ?? [])] },
     );
     const configText = renderAgentConfig({
       node: args.node,
@@ -61,12 +65,11 @@ export class K3sAgent extends pulumi.ComponentResource {
     const config = k3sFileStep(
       `${name}-config`,
       { connection, sudo, role, path: K3S_CONFIG_PATH, content: configText, secret: false },
-      { parent: this },
+      { parent: this, dependsOn: preflight },
     );
     const before: pulumi.Resource[] = [token, config, args.registrationGate];
     before.push(...(args.installAfter ?? []));
-    const airgap = args.k3s.airgap;
-    if (airgap) before.push(airgapFiles(name, { connection, sudo, airgap }, this));
+    if (airgapSteps) before.push(airgapSteps.verified);
     if (args.upgrade.drainBeforeUpgrade) {
       // kubectl lives on the servers; the agent's node is drained from there, after every server.
       before.push(

@@ -69,6 +69,10 @@ export class K3sServer extends pulumi.ComponentResource {
     const first = args.joinAddress === undefined;
     const files: pulumi.Resource[] = [];
     const restartReasons: RerunReason[] = [];
+    // Air-gapped, the staging step checks the host's tools first: nothing else there runs before.
+    const airgap = args.k3s.airgap;
+    const airgapSteps = airgap ? airgapFiles(name, { connection, sudo, airgap }, this) : undefined;
+    const preflight = airgapSteps ? [airgapSteps.staging] : [];
 
     if (first && args.token !== undefined) {
       this.tokenRotation = hostStep(
@@ -80,10 +84,11 @@ export class K3sServer extends pulumi.ComponentResource {
           stdin: pulumi.secret(pulumi.output(args.token).apply((t) => `${t}\n`)),
           secret: true,
         },
-        { parent: this },
+        { parent: this, dependsOn: preflight },
       );
     }
     const tokenAfter = [
+      ...preflight,
       ...(this.tokenRotation ? [this.tokenRotation] : []),
       ...(args.tokenAfter ?? []),
     ];
@@ -114,13 +119,14 @@ export class K3sServer extends pulumi.ComponentResource {
       k3sFileStep(
         `${name}-config`,
         { connection, sudo, role, path: K3S_CONFIG_PATH, content: config, secret: false },
-        { parent: this },
+        {
+          parent: this,
+          dependsOn: [...preflight, ...(this.tokenRotation ? [this.tokenRotation] : [])],
+        },
       ),
     );
     restartReasons.push(fileReason("config.yaml", config, false));
-
-    const airgap = args.k3s.airgap;
-    if (airgap) files.push(airgapFiles(name, { connection, sudo, airgap }, this));
+    if (airgapSteps) files.push(airgapSteps.verified);
 
     if (first) {
       // After a token rotation and the new token file: the snapshot restores with today's token.

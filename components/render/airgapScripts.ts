@@ -11,6 +11,18 @@ export const AIRGAP_INSTALLER_FILE = "install.sh";
 /** Where K3s imports image tarballs from when it starts. */
 export const K3S_IMAGES_DIR = "/var/lib/rancher/k3s/agent/images";
 
+/**
+ * The tools the K3s scripts use on a host that cannot install packages: checked by the first
+ * step on each air-gapped host, before anything there changes.
+ */
+export const AIRGAP_TOOLS = ["curl", "sha256sum", "awk", "sed", "timeout", "base64", "install"];
+const AIRGAP_TOOLS_CHECK = `missing=""
+for tool in ${AIRGAP_TOOLS.join(" ")}; do have "$tool" || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+  log "this air-gapped host lacks:$missing. The program cannot install packages offline: install them from your distribution's media first (curl answers the readiness checks and the registration gate)"
+  exit 1
+fi`;
+
 /** One file to verify: its name in the staging dir and the sha256 the stack config gives. */
 export interface AirgapFile {
   name: string;
@@ -25,6 +37,7 @@ export interface AirgapFile {
  */
 export function airgapStagingScript(): string {
   return script(`
+${AIRGAP_TOOLS_CHECK}
 owner=\${SUDO_USER:-root}
 install -d -m 0755 -o root -g root ${K3S_HA_STATE_DIR}
 if [ -L ${AIRGAP_STAGING_DIR} ]; then rm -f ${AIRGAP_STAGING_DIR}; fi

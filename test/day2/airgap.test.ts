@@ -12,6 +12,7 @@ import { ConfigError, RawClusterConfig, validateClusterConfig } from "../../comp
 import {
   AIRGAP_STAGING_DIR,
   AIRGAP_VERIFIED_DIR,
+  K3S_IMAGES_DIR,
   airgapStagingScript,
   airgapVerifyScript,
 } from "../../components/render/airgapScripts";
@@ -287,6 +288,101 @@ describe("the airgap setting", function () {
       expect(r.stderr).to.contain("installer skip=true");
       expect(r.stdout).to.contain(`k3s version ${VERSION} (air-gap fake)`);
       expect(shellcheck(install).output).to.equal("");
+    });
+
+    /** Stages and verifies a fake release of `version` whose images tarball is `images`. */
+    const release = (version: string, images: string) => {
+      const k3s = `#!/bin/sh\necho "k3s version ${version} (air-gap fake)"\n`;
+      const installer = "#!/bin/sh\necho installer-ran >&2\n";
+      const digest = (text: string) => createHash("sha256").update(text).digest("hex");
+      const files = [
+        { name: "k3s", text: k3s },
+        { name: "install.sh", text: installer },
+        { name: images, text: `images of ${version}\n` },
+      ];
+      const stageIt = files
+        .map(
+          (f) =>
+            `mkdir -p ${AIRGAP_STAGING_DIR}; printf '%s' ${shQuote(f.text)} >${AIRGAP_STAGING_DIR}/${f.name}`,
+        )
+        .join("\n");
+      const verifyIt = airgapVerifyScript(
+        files.map((f) => ({ name: f.name, sha256: digest(f.text), sumKey: `sum of ${f.name}` })),
+      );
+      const install = installK3sScript(
+        "agent",
+        {
+          version,
+          installScriptUrl: "https://get.k3s.io",
+          extraServerArgs: [],
+          extraAgentArgs: [],
+          extraTlsSans: [],
+        },
+        [],
+        { nodeName: "agent-1", airgap: { imagesFile: images } },
+      );
+      return `${stageIt}\nsh -c ${shQuote(verifyIt)}\nsh -c ${shQuote(install)}`;
+    };
+
+    it("restarts K3s on an air-gap upgrade, though the installer finds the binary already in place", async () => {
+      const host = new FakeHost({});
+      hosts.push(host);
+      const r = await host.run(
+        `${release(VERSION, "k3s-airgap-images-amd64.tar.zst")}
+${release("v1.27.7+k3s1", "k3s-airgap-images-amd64.tar.zst")}
+/usr/local/bin/k3s --version`,
+        { isolated: true },
+      );
+      expect(r.status, r.stderr).to.equal(0);
+      expect(host.calls().filter((c) => c === "service k3s-agent restart")).to.have.length(2);
+      expect(r.stdout).to.contain("k3s version v1.27.7+k3s1");
+    });
+
+    it("removes the images tarball it put in place for the earlier release when the name changes", async () => {
+      const host = new FakeHost({});
+      hosts.push(host);
+      const r = await host.run(
+        `${release(VERSION, "k3s-airgap-images-amd64.tar.gz")}
+${release("v1.27.7+k3s1", "k3s-airgap-images-amd64.tar.zst")}
+ls ${K3S_IMAGES_DIR}`,
+        { isolated: true },
+      );
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout.trim().split("\n")).to.deep.equal(["k3s-airgap-images-amd64.tar.zst"]);
+      expect(r.stderr).to.contain(
+        "removed the earlier images tarball k3s-airgap-images-amd64.tar.gz",
+      );
+    });
+
+    it("stops before anything changes on an air-gapped host that lacks curl, naming it", async () => {
+      const host = new FakeHost({});
+      hosts.push(host);
+      // A PATH with every tool the scripts use but curl.
+      const bin = path.join(host.dir, "nocurl");
+      const tools = [
+        "sh",
+        "cat",
+        "mkdir",
+        "install",
+        "sha256sum",
+        "awk",
+        "sed",
+        "timeout",
+        "base64",
+        "rm",
+        "ls",
+        "stat",
+      ];
+      const link = tools.map((t) => `ln -s "$(command -v ${t})" ${bin}/${t}`).join("; ");
+      const r = await host.run(
+        `mkdir -p ${bin}; ${link}
+PATH=${bin} sh -c ${shQuote(airgapStagingScript())}; echo "exit $?"
+ls -A /var/lib`,
+        { isolated: true },
+      );
+      expect(r.stdout).to.contain("exit 1");
+      expect(r.stderr).to.contain("this air-gapped host lacks: curl.");
+      expect(r.stdout).to.not.contain("k3s-ha");
     });
   });
 });
