@@ -3,12 +3,13 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, validateClusterConfig } from "./components/config";
-import { rawConfigFrom } from "./components/stackConfig";
+import { rawConfigFrom, tokenSecretsFrom } from "./components/stackConfig";
 import { checkAirgapFiles } from "./components/airgapLocalFiles";
 import { deployCluster } from "./components/cluster";
 
 const config = new pulumi.Config();
-const validated = validateClusterConfig(rawConfigFrom(pulumi.runtime.allConfig()));
+const stackValues = pulumi.runtime.allConfig();
+const validated = validateClusterConfig(rawConfigFrom(stackValues), tokenSecretsFrom(stackValues));
 for (const warning of validated.warnings) pulumi.log.warn(warning);
 const airgap = validated.k3s.airgap;
 const cluster = airgap

@@ -49,12 +49,6 @@ export function deployCluster(
     : [registrationAddress, ...config.k3s.extraTlsSans];
   const backends = config.servers.map((s) => ({ name: s.name, address: s.address }));
 
-  // The LB comes first: the servers' membership steps use it when a server's own API is gone.
-  const lb =
-    lbConfig.kind === "haproxy"
-      ? new HaproxyLbPair("lb", { lb: lbConfig, backends, ssh })
-      : new NginxLb("lb", { lb: lbConfig, backends, ssh });
-
   // Servers join server-1 directly (k3s#9661), one at a time, each after the previous answers ready.
   // An upgrade, a config change or a token rotation rolls through the same chain.
   const [first, ...rest] = config.servers;
@@ -68,13 +62,26 @@ export function deployCluster(
     agentToken: secrets.agentToken,
     readKubeconfig: true,
   });
+  // A token rotation checks, on server-1, that its K3s can rotate before the cluster's token
+  // changes; every other host's steps wait for that check, so a refusal leaves every host as it was.
+  const rotation = server1.tokenRotation;
+  const sshAfter: SshSettings = rotation
+    ? { ...ssh, hostsChecked: pulumi.all([ssh.hostsChecked, rotation.id]).apply(() => undefined) }
+    : ssh;
+
+  // The servers' membership steps use the LB when a server's own API is gone.
+  const lb =
+    lbConfig.kind === "haproxy"
+      ? new HaproxyLbPair("lb", { lb: lbConfig, backends, ssh: sshAfter })
+      : new NginxLb("lb", { lb: lbConfig, backends, ssh: sshAfter });
+
   const tokenAfter = server1.tokenRotation ? [server1.tokenRotation] : [];
   const servers = [server1];
   for (const node of rest) {
     servers.push(
       new K3sServer(node.name, {
         node,
-        ssh,
+        ssh: sshAfter,
         k3s: config.k3s,
         upgrade: config.upgrade,
         joinAddress: first.address,
@@ -86,12 +93,12 @@ export function deployCluster(
       }),
     );
   }
-  serverMemberships(config, ssh, servers, registrationAddress, lb.steps);
+  serverMemberships(config, sshAfter, servers, registrationAddress, lb.steps);
 
   const gate = registrationGate("registration-gate", {
     registrationAddress,
     probeFrom: first,
-    ssh,
+    ssh: sshAfter,
     after: [...lb.steps, ...servers.map((s) => s.ready)],
     lbFingerprint: JSON.stringify({ lbConfig, backends }),
   });
@@ -106,7 +113,7 @@ export function deployCluster(
     if (batchSize > 0 && i > 0 && i % batchSize === 0) [previousBatch, batch] = [batch, []];
     const agent = new K3sAgent(node.name, {
       node,
-      ssh,
+      ssh: sshAfter,
       k3s: config.k3s,
       upgrade: config.upgrade,
       registrationAddress,

@@ -14,6 +14,7 @@ import { Problems } from "./validate/problems";
 import { readSshSection } from "./validate/sshSection";
 import { readExtraTlsSans } from "./validate/tlsSans";
 import { readUpgradeSection } from "./validate/upgradeSection";
+import { TokenSecrets, checkTokens } from "./validate/tokens";
 
 export { isShellSafeToken } from "./validate/shell";
 export { LB_KINDS, NGINX_MODES } from "./validate/loadBalancerSection";
@@ -220,8 +221,12 @@ export class ConfigError extends Error {
  * Checks the raw stack configuration and applies defaults. Throws one ConfigError listing every
  * problem, each prefixed with its field path; values are echoed only when short and not secret.
  */
-export function validateClusterConfig(raw: RawClusterConfig): ClusterConfig {
+export function validateClusterConfig(
+  raw: RawClusterConfig,
+  secrets: TokenSecrets = {},
+): ClusterConfig {
   const p = new Problems();
+  checkTokens(p, secrets);
   reportUnknownKeys(p, "", raw as Record<string, unknown>, Object.keys(RAW_CONFIG_KEYS), false);
   const ssh = readSshSection(p, raw, { user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT });
   const k3s = readK3sSection(p, raw, { installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL });

@@ -43,3 +43,17 @@ export function rawConfigFrom(values: Record<string, string>): RawClusterConfig 
   }
   return raw;
 }
+
+/** The token secrets as the stack holds them (decrypted), for validation only; never echoed. */
+export function tokenSecretsFrom(values: Record<string, string>): {
+  token?: string;
+  agentToken?: string;
+} {
+  const get = (key: string) => values[`${PROJECT_NAMESPACE}:${key}`];
+  const token = get("token");
+  const agentToken = get("agentToken");
+  return {
+    ...(token !== undefined && { token }),
+    ...(agentToken !== undefined && { agentToken }),
+  };
+}

@@ -617,6 +617,55 @@ describe("validateClusterConfig", () => {
       ]);
     });
 
+    it("checks the tokens' form without ever showing them", () => {
+      const problems = (secrets: { token?: string; agentToken?: string }) => {
+        try {
+          validateClusterConfig(devTopology(), secrets);
+          return [];
+        } catch (err) {
+          return (err as ConfigError).problems;
+        }
+      };
+      const full = `K10${"a".repeat(64)}::server:s3cret-password`;
+      expect(problems({ token: "0123456789abcdef", agentToken: "fedcba9876543210" })).to.deep.equal(
+        [],
+      );
+      const found = problems({ token: full, agentToken: "abcdef.0123456789abcdef" });
+      expect(found).to.have.length(2);
+      expect(found[0]).to.match(/^token: is in the secure form .* give the password alone/);
+      expect(found[1]).to.match(/^agentToken: has the form of a Kubernetes bootstrap token/);
+      expect(problems({ token: "has space" })[0]).to.match(/^token: holds white space/);
+      expect(problems({ token: "" })[0]).to.match(/^token: is empty/);
+      expect(problems({ token: "same-1", agentToken: "same-1" })).to.deep.equal([
+        "agentToken: equals token: an agent token is meant to differ from the server token",
+      ]);
+      for (const p of [...found, ...problems({ token: "has space" })]) {
+        expect(p).to.not.contain("s3cret");
+        expect(p).to.not.contain("has space");
+        expect(p).to.not.contain("0123456789abcdef");
+      }
+    });
+
+    it("refuses installMirror with the default install script, which ignores it", () => {
+      expect(problemsOf({ ...devTopology(), installMirror: "cn" })).to.deep.equal([
+        "installMirror: does nothing with the default installScriptUrl (https://get.k3s.io ignores INSTALL_K3S_MIRROR); set installScriptUrl to https://rancher-mirror.rancher.cn/k3s/k3s-install.sh as well, or remove installMirror",
+      ]);
+      const china = validateClusterConfig({
+        ...devTopology(),
+        installMirror: "cn",
+        installScriptUrl: "https://rancher-mirror.rancher.cn/k3s/k3s-install.sh",
+      });
+      expect(china.warnings).to.deep.equal([]);
+      const copy = validateClusterConfig({
+        ...devTopology(),
+        installMirror: "cn",
+        installScriptUrl: "https://mirror.example.com/k3s-install.sh",
+      });
+      expect(copy.warnings).to.deep.equal([
+        "installMirror: only the China mirror's install script (https://rancher-mirror.rancher.cn/k3s/k3s-install.sh) reads INSTALL_K3S_MIRROR; make sure the script at installScriptUrl does",
+      ]);
+    });
+
     it("requires a shell-safe install mirror", () => {
       expect(problemsOf({ ...devTopology(), installMirror: "cn && curl x" })).to.deep.equal([
         `installMirror: "cn && curl x" contains a space, which is not shell-safe ${SHELL_SAFE}`,

@@ -11,6 +11,14 @@ import { hostPort } from "./k3sConfig";
 import { INSTALLED_VERSION } from "./k3sShell";
 import { script } from "./shell";
 
+/** The first release of each minor line with `k3s token rotate` (the October 2023 releases). */
+export const TOKEN_ROTATE_SINCE = [
+  "v1.25.15+k3s1",
+  "v1.26.10+k3s1",
+  "v1.27.7+k3s1",
+  "v1.28.3+k3s1",
+];
+
 export const K3S_SERVER_TOKEN_PATH = "/var/lib/rancher/k3s/server/token";
 export const K3S_SERVER_CA_PATH = "/var/lib/rancher/k3s/server/tls/server-ca.crt";
 
@@ -53,7 +61,7 @@ if [ "$current_password" = "$new_password" ]; then
   log "the cluster already uses the configured server token"; exit 0
 fi
 if ! k3s token --help 2>/dev/null | grep -q rotate; then
-  log "K3s $installed cannot rotate its server token (k3s token rotate came with the October 2023 releases, k3s#8264): upgrade K3s first, then change the token"
+  log "K3s $installed on this server cannot rotate the cluster's token: k3s token rotate came with ${TOKEN_ROTATE_SINCE.join(", ")} and every later minor release (k3s#8264). Nothing was changed on any host: upgrade K3s to one of those first (keep the current token in the stack meanwhile), then change the token"
   exit 1
 fi
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT

@@ -5,6 +5,10 @@ import { readArray, readRequiredString, readString } from "./fields";
 import { Problems } from "./problems";
 import { shellSafetyProblem } from "./shell";
 
+/** The China mirror's copy of the install script: the one that reads INSTALL_K3S_MIRROR. */
+export const CHINA_MIRROR_INSTALL_SCRIPT_URL =
+  "https://rancher-mirror.rancher.cn/k3s/k3s-install.sh";
+
 export interface K3sDefaults {
   installScriptUrl: string;
 }
@@ -122,6 +126,20 @@ export function readK3sSection(
   const installMirror = readShellToken(p, "installMirror", raw.installMirror);
   const extraServerArgs = readArgs(p, "extraServerArgs", raw.extraServerArgs);
   const extraAgentArgs = readArgs(p, "extraAgentArgs", raw.extraAgentArgs);
+  // Only the China mirror's copy of the install script reads INSTALL_K3S_MIRROR; get.k3s.io
+  // ignores it (its environment list in k3s-io/k3s install.sh has no such variable).
+  const mirrorUsed = installMirror !== undefined && !raw.airgap;
+  if (mirrorUsed && installScriptUrl === defaults.installScriptUrl) {
+    p.error(
+      "installMirror",
+      `does nothing with the default installScriptUrl (${defaults.installScriptUrl} ignores INSTALL_K3S_MIRROR); set installScriptUrl to ${CHINA_MIRROR_INSTALL_SCRIPT_URL} as well, or remove installMirror`,
+    );
+  } else if (mirrorUsed && installScriptUrl !== CHINA_MIRROR_INSTALL_SCRIPT_URL) {
+    p.warn(
+      "installMirror",
+      `only the China mirror's install script (${CHINA_MIRROR_INSTALL_SCRIPT_URL}) reads INSTALL_K3S_MIRROR; make sure the script at installScriptUrl does`,
+    );
+  }
   if (installScriptUrl.startsWith("http:") && installScriptSha256 === undefined) {
     p.warn(
       "installScriptUrl",

@@ -114,6 +114,19 @@ describe("day 2 under mocks: upgrades and restarts", function () {
       }
     });
 
+    it("holds every other host's steps until the rotation's check on server-1 passed", () => {
+      const others = after.resources.filter(
+        (r) =>
+          r.type === "command:remote:Command" &&
+          r.name !== "server-1-token-rotation" &&
+          !r.name.startsWith("server-1-"),
+      );
+      expect(others.length).to.be.greaterThan(20);
+      for (const r of [...others.map((o) => o.name), "server-1-config"]) {
+        expect(dependsOn(after, r, "server-1-token-rotation"), r).to.equal(true);
+      }
+    });
+
     it("hands the token to the rotation on stdin only, as a secret, with logging off", () => {
       const rotation = step(after, "server-1-token-rotation");
       expect(isSecretValue(rotation.inputs.stdin)).to.equal(true);

@@ -172,7 +172,10 @@ describe("rotating the server token", function () {
     host.set({ noTokenRotate: true });
     const old = await host.run(rotation(), { stdin: `${NEW_TOKEN}\n` });
     expect(old.status).to.equal(1);
-    expect(old.stderr).to.contain("cannot rotate its server token");
+    expect(old.stderr).to.contain(
+      "cannot rotate the cluster's token: k3s token rotate came with v1.25.15+k3s1, v1.26.10+k3s1, v1.27.7+k3s1, v1.28.3+k3s1 and every later minor release",
+    );
+    expect(old.stderr).to.contain("Nothing was changed on any host");
     expect(seen.method).to.equal(undefined);
     host.set({ noTokenRotate: false });
     status = 500;

@@ -17,6 +17,7 @@ describe("every script the program sends to a host", function () {
         ...testStackConfig("dev"),
         "k3s-ha:installScriptSha256": "a".repeat(64),
         "k3s-ha:installMirror": "cn",
+        "k3s-ha:installScriptUrl": "https://rancher-mirror.rancher.cn/k3s/k3s-install.sh",
       },
       testStackConfig("staging"),
       { ...testStackConfig("staging"), "k3s-ha:nginxMode": "docker" },
