@@ -71,7 +71,8 @@ export function renderHaproxyCfg(args: HaproxyCfgArgs): string {
     "  maxconn 4000",
     "  hard-stop-after 30s",
     "  # The socket's directory must exist: Debian's tmpfiles.d creates /run/haproxy at boot.",
-    `  stats socket ${adminSocket} mode 660 level admin`,
+    // Read-only (show stat, show info): nothing the program or an operator needs changes state.
+    `  stats socket ${adminSocket} mode 660 level user`,
     "  stats timeout 30s",
     "",
     "defaults",

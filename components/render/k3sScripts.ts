@@ -179,7 +179,8 @@ function onlineInstall(k3s: K3sConfig): string {
   const mirror = k3s.installMirror ? `INSTALL_K3S_MIRROR=${shQuote(k3s.installMirror)} ` : "";
   return `ensure_packages curl=curl
   installer=$(mktemp); trap 'rm -f "$installer"' EXIT
-  curl -sfL --retry 5 --retry-delay 2 -o "$installer" ${shQuote(k3s.installScriptUrl)}
+  # Redirects may only lead to https: an https URL must not fall back to plain http.
+  curl -sfL --proto-redir =https --retry 5 --retry-delay 2 -o "$installer" ${shQuote(k3s.installScriptUrl)}
   ${verify}
   INSTALL_K3S_SKIP_START=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" ${mirror}sh "$installer" >&2`;
 }

@@ -118,7 +118,7 @@ describe("renderHaproxyCfg", function () {
     const global = section(renderHaproxyCfg({ backends: DEV_BACKENDS }), "global");
     expect(global).to.include("log /dev/log local0");
     expect(global).to.include("hard-stop-after 30s");
-    expect(global).to.include("stats socket /run/haproxy/admin.sock mode 660 level admin");
+    expect(global).to.include("stats socket /run/haproxy/admin.sock mode 660 level user");
     expect(global.some((l) => l.startsWith("maxconn "))).to.equal(true);
   });
 
