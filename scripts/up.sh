@@ -1,9 +1,56 @@
 #!/usr/bin/env bash
 # Sets up a fresh checkout and runs `pulumi up` on a stack (default: dev).
 # State goes to a local directory backend unless PULUMI_BACKEND_URL names another (no account needed).
+# The stack's secrets are encrypted with a passphrase that Pulumi reads from a file: the one
+# PULUMI_CONFIG_PASSPHRASE_FILE names, else ~/.k3s-ha/passphrase, made on first use (random, 0600).
 # The CLI comes from the npm package `pulumi`, which fetches the pinned Pulumi release on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Points Pulumi at the passphrase. A non-empty PULUMI_CONFIG_PASSPHRASE or
+# PULUMI_CONFIG_PASSPHRASE_FILE in the environment is left to Pulumi. Otherwise the passphrase is
+# ~/.k3s-ha/passphrase, created with `openssl rand` under umask 077 when it does not exist, and
+# exported as PULUMI_CONFIG_PASSPHRASE_FILE. The passphrase itself is never printed, and never
+# passed on a command line or in the environment.
+use_passphrase_file() {
+  if [ -n "${PULUMI_CONFIG_PASSPHRASE:-}" ] || [ -n "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    return 0
+  fi
+  # Pulumi prefers PULUMI_CONFIG_PASSPHRASE whenever it is set, even to an empty string.
+  unset PULUMI_CONFIG_PASSPHRASE
+  local dir="$HOME/.k3s-ha"
+  local file="$dir/passphrase"
+  if [ ! -e "$file" ]; then
+    (
+      umask 077
+      mkdir -p "$dir"
+      tmp=$(mktemp "$dir/.passphrase.XXXXXX")
+      trap 'rm -f "$tmp"' EXIT
+      openssl rand -hex 32 >"$tmp"
+      # A hard link never replaces a file: a concurrent first run keeps the passphrase it made.
+      ln "$tmp" "$file" 2>/dev/null || [ -s "$file" ]
+    )
+    {
+      echo "up.sh: created $file (mode 0600), a random passphrase that encrypts the secrets of"
+      echo "  every stack this script creates (token, SSH key, kubeconfig). Back it up: losing it"
+      echo "  loses those secrets. A stack made with another passphrase needs that one instead:"
+      echo "  set PULUMI_CONFIG_PASSPHRASE_FILE to a file holding it."
+    } >&2
+  fi
+  if [ ! -s "$file" ]; then
+    echo "up.sh: $file is empty; remove it to get a new passphrase, or put the stack's in it" >&2
+    return 2
+  fi
+  # Like ssh with a private key: refuse a passphrase that others can read or change.
+  case "$(ls -lLd -- "$file")" in
+    -r[w-]-------*) ;;
+    *)
+      echo "up.sh: $file is accessible to other users; run: chmod 600 $file" >&2
+      return 2
+      ;;
+  esac
+  export PULUMI_CONFIG_PASSPHRASE_FILE="$file"
+}
 
 stack=${1:-dev}
 pulumi_cli_version=3.265.0
@@ -11,10 +58,7 @@ if [ ! -f "Pulumi.$stack.yaml" ]; then
   echo "no Pulumi.$stack.yaml: copy Pulumi.dev.yaml and describe your hosts (see README.md)" >&2
   exit 2
 fi
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  echo "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts the stack's secrets" >&2
-  exit 2
-fi
+use_passphrase_file
 
 npm ci --no-audit --no-fund
 pulumi() { npx --yes "pulumi@$pulumi_cli_version" "$@"; }
