@@ -65,6 +65,14 @@ export const HOST_ADDRESSES: Record<HostName, string> = {
 export const HOSTS = Object.keys(HOST_ADDRESSES) as HostName[];
 
 /**
+ * Hosts that stay network namespaces without an init system (e2e/host.ts): lb-2, so the program's
+ * `service` fallback stays tested, and the mirror. Every other host, every K3s host and lb-1
+ * among them, boots systemd in a container (e2e/systemd-host.ts).
+ */
+export const NETNS_HOSTS: readonly HostName[] = ["lb-2", "mirror"];
+export const SYSTEMD_HOSTS: readonly HostName[] = HOSTS.filter((h) => !NETNS_HOSTS.includes(h));
+
+/**
  * The controller: a netns on the lab network standing for the machine that runs Pulumi. The
  * executor dials hosts from there (through a relay), never from this machine's own network.
  */
@@ -80,6 +88,13 @@ export function nsName(host: HostName): string {
  * private /tmp) and in root-owned 0755 directories, so sshd's StrictModes accepts the key file.
  */
 export const E2E_DIR = "/var/lib/k3sha-e2e";
+/**
+ * The systemd hosts' root file system, built once by debootstrap and kept across runs (cleanup
+ * removes E2E_DIR, never this); each host boots an overlay over it (e2e/rootfs.ts).
+ */
+export const ROOTFS_CACHE = "/var/cache/k3sha-e2e-rootfs";
+/** Where the suites save the systemd hosts' journals when a test fails (kept after teardown). */
+export const JOURNALS_DIR = "/var/log/k3sha-e2e-journals";
 /** The mirror's HTTP port and base URL (reachable only inside the lab). */
 export const MIRROR_PORT = 8080;
 export const MIRROR_URL = `http://${HOST_ADDRESSES.mirror}:${MIRROR_PORT}`;
