@@ -1,10 +1,14 @@
 /**
- * One lab host: its own netns plus mount, UTS and pid namespaces held by its sshd, which runs as
- * pid 1 of the host (sshd reaps every exited child, so daemons that init scripts detach do not
- * linger as zombies). Private /run, /tmp, /etc/rancher, /var/lib/rancher, /etc/haproxy,
- * /etc/keepalived, /etc/nginx, /var/log/nginx, /etc/init.d, /usr/local/bin, /etc/sudoers.d and
- * /etc/hosts, the program's state directory and the K3s stand-in's history directory. Killing
- * pid 1 kills every process on the host.
+ * A lab host, as the suites see it: a name, an address on the lab bridge, a pinned host key, a
+ * directory on this machine, commands run inside it, its files through /proc, its processes.
+ * Two kinds share this surface:
+ * - SystemdHost (e2e/systemd-host.ts): a container booting systemd, sshd a unit; every K3s host
+ *   and lb-1;
+ * - NetnsHost (below): a network namespace with private mount, UTS and pid namespaces held by its
+ *   sshd, and no init system, so scripts take their `service` fallback; lb-2 and the mirror.
+ *
+ *   await host.boot();  host.exec("ip", ["addr"]);  fs.readFileSync(host.hostPath("/etc/hosts"));
+ *   host.pids("haproxy");  await host.journal();  await host.reboot();  await host.shutdown();
  */
 import { ChildProcess } from "child_process";
 import * as fs from "fs";
@@ -35,18 +39,82 @@ export const PRIVATE_TREES: { sub: string; target: string; copyFrom?: string }[]
 
 export const MOUNTPOINTS = PRIVATE_TREES.map((t) => t.target);
 
-export class E2eHost {
+export interface ExecOptions {
+  /** Resolve with "" instead of rejecting when the command fails. */
+  allowFailure?: boolean;
+  /** Bound on the command (default 30 s). */
+  timeoutMs?: number;
+}
+
+export abstract class E2eHost {
   readonly dir: string;
   readonly address: string;
   /** Public host key as known_hosts holds it; set by boot(). */
   hostKey = "";
-  private holder?: ChildProcess;
-  private initPid = 0;
+  /** Whether the host runs systemd (a container) or no init at all (a network namespace). */
+  abstract readonly kind: "systemd" | "netns";
+  /** Host-side pid of the host's pid 1; 0 while it is down. */
+  protected initPid = 0;
 
   constructor(readonly name: HostName) {
     this.dir = path.join(E2E_DIR, "hosts", name);
     this.address = HOST_ADDRESSES[name];
   }
+
+  /** A fresh host (nothing of a previous boot), sshd listening on its address. */
+  abstract boot(): Promise<void>;
+  /** Stops every process of the host and releases what boot() made outside E2E_DIR. */
+  abstract shutdown(): Promise<void>;
+  /**
+   * A clean reboot: the host's own shutdown, then its boot with its disk kept; returns once sshd
+   * answers and the boot finished. Services come back only if the host starts them by itself.
+   */
+  abstract reboot(): Promise<void>;
+  /** The host's log: a systemd host's journal (every boot), a namespace host's log files. */
+  abstract journal(): Promise<string>;
+  /** The command line prefix that runs a command inside the host. */
+  protected abstract enter(): string[];
+
+  /** Host-side pid of the host's pid 1 (systemd, or the namespace host's sshd). */
+  get pid1(): number {
+    if (!this.initPid) throw new Error(`${this.name} is not booted`);
+    return this.initPid;
+  }
+
+  /** A path as seen inside the host's mount namespace, reachable from outside through /proc. */
+  hostPath(p: string): string {
+    return `/proc/${this.pid1}/root${p}`;
+  }
+
+  /** Runs a command inside the host (all its namespaces) and waits for it (default bound 30 s). */
+  exec(cmd: string, args: string[], opts: ExecOptions = {}): Promise<string> {
+    const [enter, ...rest] = this.enter();
+    return run(enter, [...rest, cmd, ...args], opts);
+  }
+
+  /** Starts a long-running process inside the host, its output appended to a log in the host dir. */
+  spawn(logName: string, cmd: string, args: string[]): ChildProcess {
+    const [enter, ...rest] = this.enter();
+    return startLogged(enter, [...rest, cmd, ...args], path.join(this.dir, logName));
+  }
+
+  /** Host-side pids of processes named `comm` on this host. */
+  pids(comm: string): number[] {
+    return this.initPid ? pidsInPidNamespace(this.initPid, comm) : [];
+  }
+}
+
+/**
+ * A host without an init system: its own netns plus mount, UTS and pid namespaces held by its
+ * sshd, which runs as pid 1 of the host (sshd reaps every exited child, so daemons that init
+ * scripts detach do not linger as zombies). It shares this machine's file system but for private
+ * /run, /tmp, /etc/rancher, /var/lib/rancher, /etc/haproxy, /etc/keepalived, /etc/nginx,
+ * /var/log/nginx, /etc/init.d, /usr/local/bin, /etc/sudoers.d and /etc/hosts, the program's state
+ * directory and the K3s stand-in's history directory. Killing pid 1 kills every process on it.
+ */
+export class NetnsHost extends E2eHost {
+  readonly kind = "netns";
+  private holder?: ChildProcess;
 
   /** Fresh host: private trees from the distribution's files, a new host key, sshd listening. */
   async boot(): Promise<void> {
@@ -107,36 +175,27 @@ export class E2eHost {
     );
   }
 
-  /** Host-side pid of the host's pid 1 (its sshd). */
-  get pid1(): number {
-    if (!this.initPid) throw new Error(`${this.name} is not booted`);
-    return this.initPid;
+  protected enter(): string[] {
+    return ["nsenter", "-t", String(this.pid1), "-m", "-n", "-p", "-u", "--"];
   }
 
-  /** A path as seen inside the host's mount namespace, reachable from outside through /proc. */
-  hostPath(p: string): string {
-    return `/proc/${this.pid1}/root${p}`;
+  /** No init system: nothing would start the host's services again, so there is no reboot. */
+  reboot(): Promise<void> {
+    return Promise.reject(
+      new Error(`${this.name} has no init system: a reboot would bring back no service`),
+    );
   }
 
-  /** Runs a command inside the host (all its namespaces) and waits for it (default bound 30 s). */
-  exec(
-    cmd: string,
-    args: string[],
-    opts: { allowFailure?: boolean; timeoutMs?: number } = {},
-  ): Promise<string> {
-    const ns = ["-t", String(this.pid1), "-m", "-n", "-p", "-u", "--"];
-    return run("nsenter", [...ns, cmd, ...args], opts);
-  }
-
-  /** Starts a long-running process inside the host, its output appended to a log in the host dir. */
-  spawn(logName: string, cmd: string, args: string[]): ChildProcess {
-    const ns = ["-t", String(this.pid1), "-m", "-n", "-p", "-u", "--"];
-    return startLogged("nsenter", [...ns, cmd, ...args], path.join(this.dir, logName));
-  }
-
-  /** Host-side pids of processes named `comm` on this host. */
-  pids(comm: string): number[] {
-    return this.initPid ? pidsInPidNamespace(this.initPid, comm) : [];
+  /** The host's log files (sshd's, and whatever was spawned on it), each under its name. */
+  journal(): Promise<string> {
+    const logs = fs.existsSync(this.dir)
+      ? fs.readdirSync(this.dir).filter((f) => f.endsWith(".log"))
+      : [];
+    return Promise.resolve(
+      logs
+        .map((f) => `==> ${f} <==\n${fs.readFileSync(path.join(this.dir, f), "utf8")}`)
+        .join("\n"),
+    );
   }
 
   /** Kills pid 1 of the host's pid namespace: the kernel then kills every process on the host. */

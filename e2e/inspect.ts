@@ -30,6 +30,8 @@ export const MANAGED_PATHS = [
   "/etc/nginx",
   "/etc/init.d",
   "/usr/local/bin",
+  // K3s's units and env files, and every unit's enablement links
+  "/etc/systemd/system",
 ];
 
 export interface ServerRecord {
@@ -122,17 +124,22 @@ export function treeHashes(host: E2eHost): Record<string, string> {
   return out;
 }
 
-/** Host-side pids of the LB daemons and the K3s stand-in (its pid file) on a host. */
+/** The pid (in the host's pid namespace) a running K3s stand-in recorded when it became ready. */
+function readyPid(host: E2eHost, service: "k3s" | "k3s-agent"): number | undefined {
+  const status = readText(host, `/run/k3s-stand-in/${service}.json`);
+  return status ? (JSON.parse(status) as { pid: number }).pid : undefined;
+}
+
+/** Host-side pids of the LB daemons and the K3s stand-in (its ready record) on a host. */
 export function daemonPids(host: E2eHost): Record<string, number[]> {
-  const standIn = ["/run/k3s.pid", "/run/k3s-agent.pid"]
-    .map((p) => readText(host, p)?.trim())
-    .filter((pid): pid is string => pid !== undefined && pid !== "")
-    .map(Number);
+  const standIn = (["k3s", "k3s-agent"] as const)
+    .map((service) => readyPid(host, service))
+    .filter((pid): pid is number => pid !== undefined);
   return {
     haproxy: host.pids("haproxy").sort(),
     keepalived: host.pids("keepalived").sort(),
     nginx: host.pids("nginx").sort(),
-    // pids inside the host's pid namespace, as the pid files hold them
+    // pids inside the host's pid namespace, as the stand-in recorded them
     k3s: standIn.sort(),
   };
 }
@@ -263,7 +270,10 @@ export interface RunningVersion {
   service: "k3s" | "k3s-agent" | null;
 }
 
-/** Which version the binary on disk and the running process of a K3s host have. */
+/**
+ * Which version the binary on disk and the running process of a K3s host have: the process is
+ * the unit's main process as systemd reports it, active, and the stand-in that became ready.
+ */
 export async function runningVersion(host: E2eHost): Promise<RunningVersion> {
   const out = await host.exec("sh", ["-c", "k3s --version 2>/dev/null | awk 'NR==1 {print $3}'"], {
     allowFailure: true,
@@ -271,13 +281,21 @@ export async function runningVersion(host: E2eHost): Promise<RunningVersion> {
   const binary = out.trim() || null;
   for (const service of ["k3s", "k3s-agent"] as const) {
     const status = readText(host, `/run/k3s-stand-in/${service}.json`);
-    const pidFile = readText(host, `/run/${service}.pid`)?.trim();
-    if (!status || !pidFile) continue;
+    if (!status) continue;
     const { pid, version } = JSON.parse(status) as { pid: number; version: string };
-    const alive = await host.exec("sh", ["-c", `kill -0 ${Number(pidFile)} && echo alive`], {
-      allowFailure: true,
-    });
-    if (alive.trim() === "alive" && Number(pidFile) === pid)
+    const shown = await host.exec(
+      "systemctl",
+      ["show", "--property=ActiveState", "--property=MainPID", service],
+      { allowFailure: true },
+    );
+    const props = new Map(
+      shown
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=", 2) as [string, string]),
+    );
+    const [active, mainPid] = [props.get("ActiveState"), props.get("MainPID")];
+    if (active === "active" && Number(mainPid) === pid)
       return { binary, process: version, service };
   }
   return { binary, process: null, service: null };

@@ -1,23 +1,36 @@
 /**
  * The end-to-end lab: every host of the dev topology, server-4 and agent-4 (which day-2 scenarios
- * add), a mirror, each with its own sshd. up() first removes whatever a previous run left; down()
- * removes everything up() made; teardownOnSignals() makes Ctrl-C (or a CI cancel) do the same.
+ * add), a mirror, each with its own sshd. Every K3s host and lb-1 boot systemd in a container
+ * (e2e/systemd-host.ts); lb-2 and the mirror are network namespaces without init (e2e/host.ts).
+ * up() first removes whatever a previous run left; down() removes everything up() made;
+ * teardownOnSignals() makes Ctrl-C (or a CI cancel) do the same.
  */
 import * as fs from "fs";
-import { E2E_DIR, HOSTS, HostName } from "./constants";
-import { E2eHost, MOUNTPOINTS } from "./host";
+import * as path from "path";
+import { E2E_DIR, HOSTS, HostName, JOURNALS_DIR, NETNS_HOSTS, SYSTEMD_HOSTS } from "./constants";
+import { E2eHost, MOUNTPOINTS, NetnsHost } from "./host";
 import { populateMirror, startMirror } from "./mirror";
 import { createNetwork, destroyNetwork } from "./network";
 import { startRelay } from "./relay";
+import { ensureRootfs } from "./rootfs";
 import { CLIENT_KEY, SECOND_CLIENT_KEY, generateClientKey, setAuthorizedClientKeys } from "./sshd";
+import { SystemdHost, stopLeftoverContainers } from "./systemd-host";
 import { ensureMountpoints, removeCreatedMountpoints } from "./mountpoints";
 import { ensureSudoUser, removeSudoUserIfCreated } from "./user";
+
+/** How long up() took: the root file system (built or found) and the hosts' boot. */
+export interface LabTimings {
+  rootfsBuilt: boolean;
+  rootfsMs: number;
+  bootMs: number;
+}
 
 export class E2eLab {
   readonly hosts = new Map<HostName, E2eHost>();
   readonly clientKeyPath = CLIENT_KEY;
   /** A second key pair, authorized like the first for root and the sudo user on every host. */
   readonly secondClientKeyPath = SECOND_CLIENT_KEY;
+  timings?: LabTimings;
 
   host(name: HostName): E2eHost {
     const h = this.hosts.get(name);
@@ -34,22 +47,51 @@ export class E2eLab {
     await ensureSudoUser();
     await generateClientKey();
     populateMirror(versions);
+    const rootfs = await ensureRootfs();
     await createNetwork();
-    await Promise.all(
-      HOSTS.map(async (name) => {
-        const host = new E2eHost(name);
-        this.hosts.set(name, host);
-        await host.boot();
-      }),
+    const t0 = Date.now();
+    for (const name of HOSTS) {
+      this.hosts.set(
+        name,
+        NETNS_HOSTS.includes(name) ? new NetnsHost(name) : new SystemdHost(name, rootfs.dir),
+      );
+    }
+    // The namespace hosts first: their mount namespaces then copy none of the overlays.
+    await Promise.all(NETNS_HOSTS.map((name) => this.host(name).boot()));
+    await Promise.all(SYSTEMD_HOSTS.map((name) => this.host(name).boot()));
+    this.timings = { rootfsBuilt: rootfs.built, rootfsMs: rootfs.ms, bootMs: Date.now() - t0 };
+    console.log(
+      `    e2e lab: rootfs ${rootfs.built ? "built" : "found"} in ${seconds(rootfs.ms)}, ` +
+        `${HOSTS.length} hosts (${SYSTEMD_HOSTS.length} systemd) booted in ${seconds(this.timings.bootMs)}`,
     );
     await startMirror(this.host("mirror"));
     await startRelay();
   }
 
   async down(): Promise<void> {
-    for (const host of this.hosts.values()) await host.shutdown();
+    await Promise.all([...this.hosts.values()].map((host) => host.shutdown()));
     this.hosts.clear();
     await cleanupLeftovers();
+  }
+
+  /**
+   * Writes every host's journal (a namespace host: its log files) under JOURNALS_DIR, which
+   * teardown keeps, and prints the last lines of each. Returns the directory.
+   */
+  async saveJournals(label: string, tailLines = 25): Promise<string> {
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    const slug = label.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 80);
+    const dir = path.join(JOURNALS_DIR, `${stamp}-${slug}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const host of this.hosts.values()) {
+      const text = await host.journal().catch((err: Error) => `journal unreadable: ${err.message}`);
+      fs.writeFileSync(path.join(dir, `${host.name}.log`), text);
+      if (host.kind !== "systemd") continue;
+      const tail = text.trimEnd().split("\n").slice(-tailLines).join("\n      ");
+      console.log(`    ${host.name} journal, last ${tailLines} lines:\n      ${tail}`);
+    }
+    console.log(`    e2e lab: journals of every host saved in ${dir}`);
+    return dir;
   }
 
   /** From now on every host accepts only these client keys (e.g. after an SSH key rotation). */
@@ -77,8 +119,13 @@ export class E2eLab {
   }
 }
 
-/** Removes everything any e2e run made: namespaces (and their processes), user, mount points, files. */
+/**
+ * Removes everything any e2e run made: containers (powered off, overlays unmounted, cgroups
+ * removed), namespaces (and their processes), user, mount points, files. The root file system
+ * cache and saved journals stay.
+ */
 export async function cleanupLeftovers(): Promise<void> {
+  await stopLeftoverContainers();
   await destroyNetwork();
   if (fs.existsSync(E2E_DIR)) {
     await removeSudoUserIfCreated();
@@ -86,3 +133,5 @@ export async function cleanupLeftovers(): Promise<void> {
     fs.rmSync(E2E_DIR, { recursive: true, force: true });
   }
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -15,9 +15,11 @@ export const MIRROR_ROOT = path.join(E2E_DIR, "mirror", "root");
 export const MIRROR_LOG = path.join(E2E_DIR, "mirror", "requests.jsonl");
 /**
  * The stand-in's one dependency (`yaml`, which has none of its own), copied where every lab host
- * sees it: the hosts' private /tmp hides a checkout that lives under /tmp.
+ * sees it: the hosts' private /tmp hides a checkout that lives under /tmp, and the systemd hosts
+ * see only this directory of this machine's (bound read-only at the same path).
  */
-const NODE_MODULES = path.join(E2E_DIR, "node_modules");
+export const STAND_IN_NODE_MODULES = path.join(E2E_DIR, "node_modules");
+const NODE_MODULES = STAND_IN_NODE_MODULES;
 const YAML_PACKAGE = path.dirname(require.resolve("yaml/package.json"));
 
 function transpile(file: string): string {

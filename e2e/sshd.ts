@@ -74,3 +74,36 @@ export function renderSshdConfig(dir: string, address: string): string {
     "",
   ].join("\n");
 }
+
+/** Where a systemd host sees AUTHORIZED_KEYS (bound read-only, so authorizeOnly reaches it). */
+export const HOST_AUTHORIZED_KEYS = "/etc/ssh/k3sha-e2e-authorized_keys";
+/** A systemd host's own host key, generated per host into its disk. */
+export const HOST_KEY_PATH = "/etc/ssh/ssh_host_ed25519_key";
+
+/**
+ * The lab's settings for a systemd host's sshd, as a drop-in over Debian's sshd_config (whose
+ * Include comes first, so these win): Debian's defaults otherwise, PAM included.
+ */
+export function renderSshdDropIn(address: string): string {
+  return [
+    "# k3s-ha e2e lab",
+    `ListenAddress ${address}`,
+    `HostKey ${HOST_KEY_PATH}`,
+    `AuthorizedKeysFile ${HOST_AUTHORIZED_KEYS}`,
+    `AllowUsers root ${SUDO_USER}`,
+    "PermitRootLogin prohibit-password",
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "StrictModes yes",
+    "PermitUserEnvironment no",
+    "X11Forwarding no",
+    "AllowTcpForwarding no",
+    "PrintMotd no",
+    // The program opens one connection per step and runs many steps at once.
+    "MaxStartups 100:30:200",
+    "LoginGraceTime 30",
+    "LogLevel VERBOSE",
+    "",
+  ].join("\n");
+}

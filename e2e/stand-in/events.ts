@@ -14,6 +14,8 @@ export type EventKind =
   | "install"
   | "start"
   | "start-failed"
+  /** A start that never becomes ready (the never-ready fault file; see k3s.ts). */
+  | "start-blocked"
   | "stop"
   | "uninstall"
   | "killall"

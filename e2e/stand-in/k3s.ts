@@ -20,7 +20,15 @@
  *   k3s etcd-snapshot save --name  writes the datastore's state as a snapshot file
  *   k3s stand-in-record-install    the stand-in installer records INSTALL_K3S_* through this
  *
- * Records: /var/lib/rancher/k3s/stand-in-*.json{,l} (gone with an uninstall) and the history in
+ * Run by the unit the stand-in installer writes (Type=notify, as install.sh's): `k3s server`
+ * and `k3s agent` tell systemd READY=1 when they are ready, and only then (see notifyReady), at
+ * the point K3s does (a server once it serves, an agent once it joined, which is later than K3s's
+ * token check). A stand-in started while /etc/rancher/k3s/stand-in-never-ready exists never
+ * becomes ready (neither serves nor notifies) until it is stopped: `systemctl start` then waits
+ * for ever, as it does for a K3s that never comes up (the unit's TimeoutStartSec=0).
+ *
+ * Records: /var/lib/rancher/k3s/stand-in-*.json{,l} (gone with an uninstall), the running
+ * process's /run/k3s-stand-in/<service>.json (removed when it stops) and the history in
  * /var/lib/k3s-stand-in-log (events.ts, kept). Mode 0600. Secrets are never recorded, only
  * sha256 digests. Self-contained but for `yaml`; the mirror prepends the version and the path of
  * node_modules when it serves this file (see mirror.ts).
@@ -70,10 +78,22 @@ const NODE_CREDENTIAL_PATH = `${AGENT_DIR}/stand-in-node-credential`;
 const HEARTBEAT_STATUS_PATH = "/run/k3s-stand-in/k3s-agent-heartbeats.json";
 const SNAPSHOT_DIR = `${SERVER_DIR}/db/snapshots`;
 const READY_DIR = "/run/k3s-stand-in";
+/** While this file exists, a starting stand-in never becomes ready (a fault a test drops). */
+const NEVER_READY_PATH = "/etc/rancher/k3s/stand-in-never-ready";
 const PORT = 6443;
+/** An agent not joined after this long records a failed start (and, as K3s, keeps trying). */
 const AGENT_JOIN_TIMEOUT_MS = 30_000;
-/** Consecutive refusals after which an agent stops trying a token the cluster does not accept. */
+/** Consecutive refusals after which an agent records a failed start (and keeps trying). */
 const AGENT_MAX_REFUSALS = 3;
+/** How often an agent tries the token again (pkg/agent/run.go Run: every 2 s, for ever). */
+const AGENT_RETRY_MS = 2_000;
+
+/**
+ * systemd's notification socket, taken out of the environment at start so no child inherits it,
+ * as K3s does (pkg/cli/server/server.go run: os.Unsetenv("NOTIFY_SOCKET") until it notifies).
+ */
+const NOTIFY_SOCKET = process.env.NOTIFY_SOCKET;
+delete process.env.NOTIFY_SOCKET;
 const SECRET_KEYS = ["token", "agent-token"];
 
 type Config = Record<string, unknown>;
@@ -234,6 +254,60 @@ function asList(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(","));
 }
 
+/**
+ * READY=1 to systemd, as K3s's systemd.SdNotify (server: pkg/cli/server/server.go run, once the
+ * apiserver and etcd are ready; agent: pkg/agent/run.go Run, once its token is validated). Node
+ * cannot send on a unix datagram socket, so the main process runs `systemd-notify --ready
+ * --pid=<its own pid>`: as root, systemd-notify sends the datagram with the main process's pid
+ * as its credentials, and with the unit's default NotifyAccess=main systemd accepts a
+ * notification only with the main pid's credentials. That is no more forgiving than K3s: only
+ * the main process, at the moment it is ready, says so, and nothing else on the host can. Without
+ * NOTIFY_SOCKET (not started by a Type=notify unit) there is no one to tell, as SdNotify.
+ */
+function notifyReady(): void {
+  if (!NOTIFY_SOCKET) return;
+  execFileSync("systemd-notify", ["--ready", `--pid=${process.pid}`], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NOTIFY_SOCKET },
+    stdio: ["ignore", "ignore", "pipe"],
+    timeout: 10_000,
+  });
+}
+
+/**
+ * The never-ready fault: a stand-in started while NEVER_READY_PATH exists records it, then
+ * neither serves nor notifies until it is stopped (like a K3s waiting for an etcd quorum).
+ */
+async function blockIfNeverReady(service: string, node: string): Promise<void> {
+  if (!fs.existsSync(NEVER_READY_PATH)) return;
+  log(`${NEVER_READY_PATH} exists: ${service} never becomes ready`);
+  recordEvent("start-blocked", { service, node, version: STAND_IN_VERSION, pid: process.pid });
+  process.on("SIGTERM", () => {
+    recordEvent("stop", {
+      service,
+      node,
+      version: STAND_IN_VERSION,
+      pid: process.pid,
+      signal: "SIGTERM",
+    });
+    process.exit(0);
+  });
+  await new Promise<never>(() => setInterval(() => undefined, 60_000));
+}
+
+/** The running process's ready record goes with it (a stopped service has none). */
+function clearReady(service: string): void {
+  try {
+    const status = JSON.parse(fs.readFileSync(`${READY_DIR}/${service}.json`, "utf8")) as {
+      pid?: number;
+    };
+    if (status.pid !== process.pid) return;
+    fs.rmSync(`${READY_DIR}/${service}.json`, { force: true });
+    fs.rmSync(`${READY_DIR}/${service}.ready`, { force: true });
+  } catch {
+    // none, or another process's
+  }
+}
+
 function markReady(service: string, fields: Record<string, unknown>): void {
   fs.mkdirSync(READY_DIR, { recursive: true, mode: 0o755 });
   // The running process's own version: what a test compares with the binary on disk.
@@ -344,6 +418,7 @@ async function runServer(flags: string[]): Promise<void> {
     tokenSha256: token ? passwordDigest(token) : null,
     agentTokenSha256: agentToken ? passwordDigest(agentToken) : null,
   };
+  await blockIfNeverReady("k3s", nodeName);
   fs.mkdirSync(TLS_DIR, { recursive: true, mode: 0o700 });
   const joinUrl = typeof config.server === "string" ? config.server : undefined;
   const firstJoin = joinUrl !== undefined && !fs.existsSync(JOINED_MARKER);
@@ -635,8 +710,10 @@ async function runServer(flags: string[]): Promise<void> {
   recordEvent("start", { ...startFields, startMs: Date.now() - startedAt });
   markReady("k3s", { node: nodeName, role: "server", startedAt: new Date().toISOString() });
   log(`server ${nodeName} listening on :${PORT}${joinUrl ? `, joined ${joinUrl}` : ""}`);
+  notifyReady();
   const stop = (signal: string) => {
     clearInterval(heartbeats);
+    clearReady("k3s");
     recordEvent("stop", {
       service: "k3s",
       node: nodeName,
@@ -720,10 +797,21 @@ async function runAgent(flags: string[]): Promise<void> {
   };
   if (!serverUrl) fail("an agent needs server:");
   if (!token) fail("an agent needs a token");
+  await blockIfNeverReady("k3s-agent", nodeName);
   const reg = registration(config, "agent");
   const deadline = Date.now() + AGENT_JOIN_TIMEOUT_MS;
   let joined: Awaited<ReturnType<typeof joinOnce>> | undefined;
   let refusals = 0;
+  let recordedFailure = false;
+  const failedStart = (error: string) => {
+    if (recordedFailure || !starting) return;
+    recordedFailure = true;
+    log(`${error}; trying again every ${AGENT_RETRY_MS / 1000} s, not ready`);
+    recordEvent("start-failed", { ...starting, error });
+  };
+  // As K3s (pkg/agent/run.go Run): an agent tries its token against the server every 2 s for
+  // ever and tells systemd nothing until it joined, so `systemctl start` waits. The stand-in
+  // records the start as failed once the cluster refused the token three times or 30 s passed.
   for (;;) {
     try {
       joined = await joinOnce(serverUrl, token, reg);
@@ -731,10 +819,9 @@ async function runAgent(flags: string[]): Promise<void> {
     } catch (err) {
       log(`join through ${serverUrl} failed: ${(err as Error).message}`);
       refusals = err instanceof Refused ? refusals + 1 : 0;
-      // K3s retries a refused token for ever; the stand-in gives up, so the start fails visibly.
-      if (refusals >= AGENT_MAX_REFUSALS) fail(`the cluster refused this agent's token`);
-      if (Date.now() > deadline) fail(`gave up joining through ${serverUrl}`);
-      await new Promise((r) => setTimeout(r, 1_000));
+      if (refusals >= AGENT_MAX_REFUSALS) failedStart(`the cluster refused this agent's token`);
+      if (Date.now() > deadline) failedStart(`not joined through ${serverUrl} after 30 s`);
+      await new Promise((r) => setTimeout(r, AGENT_RETRY_MS));
     }
   }
   writePrivate(NODE_CREDENTIAL_PATH, `${joined.answer.nodeCredential}\n`);
@@ -819,8 +906,10 @@ async function runAgent(flags: string[]): Promise<void> {
   recordEvent("start", { ...startFields, startMs: Date.now() - startedAt });
   markReady("k3s-agent", { node: nodeName, role: "agent", startedAt: new Date().toISOString() });
   log(`agent ${nodeName} joined through ${serverUrl}`);
+  notifyReady();
   const stop = (signal: string) => {
     clearInterval(timer);
+    clearReady("k3s-agent");
     recordEvent("stop", {
       service: "k3s-agent",
       node: nodeName,

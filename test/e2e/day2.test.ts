@@ -32,6 +32,7 @@ import {
   uninstallsOf,
   startsOf,
 } from "../../e2e/inspect";
+import { keepJournalsOfFailures } from "../../e2e/journals";
 import { E2eLab } from "../../e2e/lab";
 import { E2eLoad, LoadSummary, Target } from "../../e2e/load";
 import { LabStackOptions, labStack, stackNodes } from "../../e2e/stack";
@@ -289,6 +290,8 @@ describe("e2e day 2: one edit at a time on a converged cluster, under client loa
   this.timeout(900_000);
   const results: Day2Result[] = [];
   let removeSignals = () => {};
+
+  keepJournalsOfFailures(lab);
 
   before(async function () {
     await lab.up(DAY2_VERSIONS);

@@ -16,6 +16,7 @@ import {
 } from "../../e2e/checks";
 import { Evaluation, UpOptions, destroy, formatTimings, up } from "../../e2e/executor";
 import { daemonPids, exists, treeHashes } from "../../e2e/inspect";
+import { keepJournalsOfFailures } from "../../e2e/journals";
 import { E2eLab } from "../../e2e/lab";
 import { ProcSampler } from "../../e2e/proc-sampler";
 import { readStack } from "../../e2e/state-file";
@@ -73,6 +74,7 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
   let stack: LabStack;
   let first: Evaluation;
   let again: Evaluation | undefined;
+  keepJournalsOfFailures(lab);
 
   before(async function () {
     await lab.up([stackVersion("haproxy")]);
@@ -235,7 +237,7 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
       secretKeys: sudoStack.secretKeys,
     });
     await expectConfiguredCluster(lab, evaluation, "haproxy");
-    const logins = fs.readFileSync(`${lab.host("server-1").dir}/sshd.log`, "utf8");
+    const logins = await lab.host("server-1").journal();
     expect(logins).to.match(new RegExp(`Accepted publickey for ${SUDO_USER} `));
     for (const r of evaluation.resources.filter((x) => x.type === "command:remote:Command")) {
       if (typeof r.inputs.create !== "string") continue;

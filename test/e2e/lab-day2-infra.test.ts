@@ -26,6 +26,7 @@ import {
   tokenDigest,
   uninstallsOf,
 } from "../../e2e/inspect";
+import { keepJournalsOfFailures } from "../../e2e/journals";
 import { E2eLab } from "../../e2e/lab";
 import { E2eLoad } from "../../e2e/load";
 import { sha256 } from "../../e2e/mirror";
@@ -38,6 +39,8 @@ describe("e2e: day-2 lab infrastructure (stand-ins, keys, mirror, load)", functi
   this.timeout(300_000);
   const lab = new E2eLab();
   let removeSignalHandlers: () => void = () => undefined;
+
+  keepJournalsOfFailures(lab);
 
   before(async function () {
     removeSignalHandlers = lab.teardownOnSignals();

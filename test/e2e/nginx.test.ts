@@ -14,6 +14,7 @@ import {
 } from "../../e2e/checks";
 import { Evaluation, destroy, formatTimings, up } from "../../e2e/executor";
 import { AgentRecord, ServerRecord, joinsOf, standInRecord } from "../../e2e/inspect";
+import { keepJournalsOfFailures } from "../../e2e/journals";
 import { E2eLab } from "../../e2e/lab";
 import { ProcSampler } from "../../e2e/proc-sampler";
 import { sha256 } from "../../e2e/mirror";
@@ -39,6 +40,8 @@ describe("e2e: staging stack (native Nginx) over SSH", function () {
   const sampler = new ProcSampler();
   let failed: Evaluation;
   let evaluation: Evaluation;
+
+  keepJournalsOfFailures(lab);
 
   before(async function () {
     await lab.up([stackVersion("nginx")]);
