@@ -33,8 +33,9 @@ use_passphrase_file() {
     {
       echo "up.sh: created $file (mode 0600), a random passphrase that encrypts the secrets of"
       echo "  every stack this script creates (token, SSH key, kubeconfig). Back it up: losing it"
-      echo "  loses those secrets. A stack made with another passphrase needs that one instead:"
-      echo "  set PULUMI_CONFIG_PASSPHRASE_FILE to a file holding it."
+      echo "  loses those secrets. Other pulumi commands (stack output, preview, destroy) need"
+      echo "  export PULUMI_CONFIG_PASSPHRASE_FILE=$file"
+      echo "  A stack made with another passphrase needs that one: point the variable at it."
     } >&2
   fi
   if [ ! -s "$file" ]; then
