@@ -31,6 +31,8 @@ export class E2eLab {
   /** A second key pair, authorized like the first for root and the sudo user on every host. */
   readonly secondClientKeyPath = SECOND_CLIENT_KEY;
   timings?: LabTimings;
+  /** Set when a signal started the teardown: the hosts are going, their journals with them. */
+  private interrupted = false;
 
   host(name: HostName): E2eHost {
     const h = this.hosts.get(name);
@@ -76,9 +78,11 @@ export class E2eLab {
 
   /**
    * Writes every host's journal (a namespace host: its log files) under JOURNALS_DIR, which
-   * teardown keeps, and prints the last lines of each. Returns the directory.
+   * teardown keeps, and prints the last lines of each. Returns the directory (none while a
+   * signal tears the lab down: the hosts are going).
    */
-  async saveJournals(label: string, tailLines = 25): Promise<string> {
+  async saveJournals(label: string, tailLines = 25): Promise<string | undefined> {
+    if (this.interrupted) return undefined;
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const slug = label.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 80);
     const dir = path.join(JOURNALS_DIR, `${stamp}-${slug}`);
@@ -91,6 +95,11 @@ export class E2eLab {
       console.log(`    ${host.name} journal, last ${tailLines} lines:\n      ${tail}`);
     }
     console.log(`    e2e lab: journals of every host saved in ${dir}`);
+    // Bounded: the newest KEPT_JOURNALS failures stay.
+    const saved = fs.readdirSync(JOURNALS_DIR).sort();
+    for (const old of saved.slice(0, Math.max(0, saved.length - KEPT_JOURNALS))) {
+      fs.rmSync(path.join(JOURNALS_DIR, old), { recursive: true, force: true });
+    }
     return dir;
   }
 
@@ -106,6 +115,7 @@ export class E2eLab {
   teardownOnSignals(): () => void {
     const handler = (sig: NodeJS.Signals) => {
       console.error(`e2e lab: ${sig}, tearing down`);
+      this.interrupted = true;
       void this.down()
         .catch((err: Error) => console.error(`e2e lab: teardown failed: ${err.message}`))
         .finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
@@ -133,5 +143,8 @@ export async function cleanupLeftovers(): Promise<void> {
     fs.rmSync(E2E_DIR, { recursive: true, force: true });
   }
 }
+
+/** How many saved journal sets (one per failure) JOURNALS_DIR keeps. */
+const KEPT_JOURNALS = 30;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
