@@ -15,12 +15,15 @@ import { readSshSection } from "./validate/sshSection";
 import { readExtraTlsSans } from "./validate/tlsSans";
 import { readUpgradeSection } from "./validate/upgradeSection";
 import { TokenSecrets, checkTokens } from "./validate/tokens";
+import { TRUST_ANY_HOST_KEY, checkHostKeysPinned } from "./validate/hostKeysRequired";
+import { readBool } from "./validate/fields";
 
 export { isShellSafeToken } from "./validate/shell";
 export { LB_KINDS, NGINX_MODES } from "./validate/loadBalancerSection";
 
 export const DEFAULT_SSH_USER = "root";
 export const DEFAULT_SSH_PORT = 22;
+export const DEFAULT_SSH_TRUST_ANY_HOST_KEY = false;
 export const DEFAULT_INSTALL_SCRIPT_URL = "https://get.k3s.io";
 export const DEFAULT_VRRP_INTERFACE = "eth1";
 export const DEFAULT_VRRP_ROUTER_ID = 51;
@@ -177,6 +180,7 @@ export interface RawClusterConfig {
   agentBatchSize?: unknown;
   airgap?: unknown;
   extraTlsSans?: unknown;
+  sshTrustAnyHostKey?: unknown;
 }
 
 /** Every key of RawClusterConfig; the type makes the compiler flag a key missing here. */
@@ -207,6 +211,7 @@ const RAW_CONFIG_KEYS: Record<keyof RawClusterConfig, true> = {
   agentBatchSize: true,
   airgap: true,
   extraTlsSans: true,
+  sshTrustAnyHostKey: true,
 };
 
 /** One error listing every problem with the stack configuration, each with its field path. */
@@ -243,6 +248,24 @@ export function validateClusterConfig(
   const lbHosts = readLbHostList(p, raw.lbHosts);
   const allHosts = [...servers.refs, ...agents.refs, ...lbHosts.refs];
   checkUniqueHosts(p, allHosts);
+  const trustAny =
+    readBool(p, TRUST_ANY_HOST_KEY, raw.sshTrustAnyHostKey) ?? DEFAULT_SSH_TRUST_ANY_HOST_KEY;
+  checkHostKeysPinned(
+    p,
+    [
+      ...allHosts.map((h) => ({ path: h.path, name: h.name ?? h.path, pinned: h.pinsHostKey })),
+      ...(ssh.bastion
+        ? [
+            {
+              path: "sshBastion",
+              name: `the bastion ${ssh.bastion.host}`,
+              pinned: ssh.bastion.hostKey !== undefined,
+            },
+          ]
+        : []),
+    ],
+    trustAny,
+  );
   const loadBalancer = readLoadBalancerSection(p, raw, lbHosts, allHosts, {
     vrrpInterface: DEFAULT_VRRP_INTERFACE,
     vrrpRouterId: DEFAULT_VRRP_ROUTER_ID,

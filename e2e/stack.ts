@@ -57,6 +57,8 @@ export interface LabStackOptions {
    * lb-2 with the VIP, as dev).
    */
   lbKind?: Variant;
+  /** No hostKey on any host, with sshTrustAnyHostKey: true (a stack deployed before pinning). */
+  unpinnedHostKeys?: boolean;
   /** Raw keys set last (`k3s-ha:` prefix added when missing); undefined deletes a key. */
   extra?: Record<string, unknown>;
 }
@@ -123,8 +125,12 @@ export function labStack(lab: E2eLab, opts: LabStackOptions): LabStack {
   }
   // Pinned host keys: a host's key changes only when the lab boots again.
   for (const key of ["servers", "agents", "lbHosts"]) {
-    for (const host of config[K(key)] as HostEntry[]) host.hostKey = lab.host(host.name).hostKey;
+    for (const host of config[K(key)] as HostEntry[]) {
+      if (opts.unpinnedHostKeys) delete host.hostKey;
+      else host.hostKey = lab.host(host.name).hostKey;
+    }
   }
+  if (opts.unpinnedHostKeys) config[K("sshTrustAnyHostKey")] = true;
   config[K("sshUser")] = opts.user ?? "root";
   config[K("sshPrivateKeyPath")] = opts.sshPrivateKeyPath ?? lab.clientKeyPath;
   config[K("installScriptUrl")] = INSTALL_SCRIPT_URL;

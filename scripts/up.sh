@@ -62,6 +62,15 @@ fi
 use_passphrase_file
 
 npm ci --no-audit --no-fund
+# Pins the hosts' SSH keys first: it scans, shows each fingerprint and asks before writing
+# hostKey into the stack file. Status 1 (a pinned key differs, or bad input) stops here; status 2
+# (a host left unpinned) is left to `pulumi up`, which refuses unpinned hosts unless the stack
+# opts out with sshTrustAnyHostKey.
+hostkeys_status=0
+npm run --silent hostkeys -- --stack "$stack" || hostkeys_status=$?
+if [ "$hostkeys_status" -ne 0 ] && [ "$hostkeys_status" -ne 2 ]; then
+  exit "$hostkeys_status"
+fi
 pulumi() { npx --yes "pulumi@$pulumi_cli_version" "$@"; }
 
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then

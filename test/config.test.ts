@@ -15,8 +15,10 @@ import {
   DEFAULT_VRRP_UNICAST,
   RawClusterConfig,
   isShellSafeToken,
-  validateClusterConfig,
+  validateClusterConfig as validateRaw,
 } from "../components/config";
+import { TokenSecrets } from "../components/validate/tokens";
+import { fakeHostKey } from "./support/stacks";
 
 /** A real ed25519 public key (from ssh-keygen), to pin as a host key. */
 const ED25519_HOST_KEY =
@@ -45,6 +47,31 @@ function devTopology(): RawClusterConfig & Record<string, unknown> {
     vip: "10.10.10.100/24",
     vrrpInterface: "eth1",
   };
+}
+
+/**
+ * Every host (and the bastion) without a hostKey gets one, as after `npm run hostkeys`: the
+ * requirement has its own tests, which call validateRaw.
+ */
+function pinned(raw: RawClusterConfig): RawClusterConfig {
+  const out: Record<string, unknown> = { ...raw };
+  for (const list of ["servers", "agents", "lbHosts"]) {
+    const hosts: unknown = out[list];
+    if (Array.isArray(hosts))
+      out[list] = hosts.map((h: unknown) =>
+        typeof h === "object" && h !== null && !("hostKey" in h)
+          ? { ...h, hostKey: fakeHostKey(String((h as { name?: unknown }).name)) }
+          : h,
+      );
+  }
+  const bastion = out.sshBastion;
+  if (typeof bastion === "object" && bastion !== null && !("hostKey" in bastion))
+    out.sshBastion = { ...bastion, hostKey: fakeHostKey("bastion") };
+  return out;
+}
+
+function validateClusterConfig(raw: RawClusterConfig, secrets?: TokenSecrets): ClusterConfig {
+  return validateRaw(pinned(raw), secrets);
 }
 
 function nginxTopology(): RawClusterConfig & Record<string, unknown> {
@@ -92,12 +119,14 @@ describe("validateClusterConfig", () => {
         servers: [50, 51, 52].map((n, i) => ({
           name: `server-${i + 1}`,
           address: `10.10.10.${n}`,
+          hostKey: fakeHostKey(`server-${i + 1}`),
           labels: {},
           taints: [],
         })),
         agents: [101, 102, 103].map((n, i) => ({
           name: `agent-${i + 1}`,
           address: `10.10.10.${n}`,
+          hostKey: fakeHostKey(`agent-${i + 1}`),
           labels: {},
           taints: [],
         })),
@@ -110,8 +139,8 @@ describe("validateClusterConfig", () => {
           unicast: DEFAULT_VRRP_UNICAST,
           nopreempt: DEFAULT_VRRP_NOPREEMPT,
           hosts: [
-            { name: "lb-1", address: "10.10.10.98", priority: 200 },
-            { name: "lb-2", address: "10.10.10.99", priority: 100 },
+            { name: "lb-1", address: "10.10.10.98", hostKey: fakeHostKey("lb-1"), priority: 200 },
+            { name: "lb-2", address: "10.10.10.99", hostKey: fakeHostKey("lb-2"), priority: 100 },
           ],
         },
         upgrade: {
@@ -140,7 +169,9 @@ describe("validateClusterConfig", () => {
         kind: "nginx",
         mode: "native",
         image: DEFAULT_NGINX_IMAGE,
-        hosts: [{ name: "lb-1", address: "10.10.10.98", priority: 0 }],
+        hosts: [
+          { name: "lb-1", address: "10.10.10.98", hostKey: fakeHostKey("lb-1"), priority: 0 },
+        ],
       });
       expect(config.warnings).to.deep.equal([]);
     });
@@ -827,6 +858,48 @@ describe("validateClusterConfig", () => {
       ).to.deep.equal([
         "servers[0].hostKey: has an unsupported key type (expected one of ssh-ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, ssh-rsa)",
       ]);
+    });
+  });
+
+  describe("SSH host keys", () => {
+    const unpinnedProblems = (raw: RawClusterConfig): string[] => {
+      try {
+        validateRaw(raw);
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    };
+    const HOW =
+      "pin it with `npm run hostkeys -- --stack <stack>` (scans the hosts, shows each fingerprint and asks before writing), or set sshTrustAnyHostKey: true to accept any host key knowingly";
+
+    it("refuses every host and the bastion without a pinned key, each at its path, saying how to pin", () => {
+      const raw = pinned(devTopology()) as Record<string, unknown>;
+      const servers = [...(raw.servers as object[])];
+      servers[1] = { name: "server-2", address: "10.10.10.51" };
+      const lbHosts = [...(raw.lbHosts as object[])];
+      lbHosts[0] = { name: "lb-1", address: "10.10.10.98", priority: 200 };
+      expect(
+        unpinnedProblems({ ...raw, servers, lbHosts, sshBastion: { host: "jump.example.com" } }),
+      ).to.deep.equal([
+        `servers[1].hostKey: missing: without a pinned host key SSH accepts any key for server-2, and a machine in the middle would receive the cluster token; ${HOW}`,
+        `lbHosts[0].hostKey: missing: without a pinned host key SSH accepts any key for lb-1, and a machine in the middle would receive the cluster token; ${HOW}`,
+        `sshBastion.hostKey: missing: without a pinned host key SSH accepts any key for the bastion jump.example.com, and a machine in the middle would receive the cluster token; ${HOW}`,
+      ]);
+      expect(unpinnedProblems(devTopology())).to.have.length(8);
+    });
+
+    it("accepts unpinned hosts only with sshTrustAnyHostKey: true, and warns naming them", () => {
+      const raw = { ...pinned(devTopology()), sshTrustAnyHostKey: true } as Record<string, unknown>;
+      const agents = [...(raw.agents as object[])];
+      agents[2] = { name: "agent-3", address: "10.10.10.103" };
+      expect(validateRaw({ ...raw, agents }).warnings).to.deep.equal([
+        "sshTrustAnyHostKey: SSH accepts any host key for 1 host(s) (agent-3): a machine in the middle would receive the cluster token",
+      ]);
+      expect(validateRaw(raw).warnings).to.deep.equal([]);
+      expect(unpinnedProblems({ ...devTopology(), sshTrustAnyHostKey: "yes" })).to.include(
+        'sshTrustAnyHostKey: expected true or false, got "yes"',
+      );
     });
   });
 

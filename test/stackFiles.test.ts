@@ -3,7 +3,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import * as config from "../components/config";
-import { REPO_ROOT, loadStackConfig } from "./support/stacks";
+import { StackConfig } from "./support/mocks";
+import { REPO_ROOT, loadStackConfig, withPinnedHostKeys } from "./support/stacks";
+
+const asRaw = (c: StackConfig) =>
+  Object.fromEntries(Object.entries(c).map(([k, v]) => [k.split(":")[1], v]));
 import { shellcheck } from "./support/scripts";
 
 interface ProjectFile {
@@ -28,6 +32,7 @@ describe("Pulumi.yaml", () => {
     const d = (key: string) => project.config[key].default;
     expect(d("sshUser")).to.equal(config.DEFAULT_SSH_USER);
     expect(d("sshPort")).to.equal(config.DEFAULT_SSH_PORT);
+    expect(d("sshTrustAnyHostKey")).to.equal(config.DEFAULT_SSH_TRUST_ANY_HOST_KEY);
     expect(d("installScriptUrl")).to.equal(config.DEFAULT_INSTALL_SCRIPT_URL);
     expect(d("vrrpInterface")).to.equal(config.DEFAULT_VRRP_INTERFACE);
     expect(d("vrrpRouterId")).to.equal(config.DEFAULT_VRRP_ROUTER_ID);
@@ -55,7 +60,19 @@ describe("the example stack files", () => {
         expect(SECRET_KEYS, key).to.not.include(name); // secrets belong encrypted, not in examples
         raw[name] = value;
       }
-      const validated = config.validateClusterConfig(raw);
+      // The examples pin no host key (the user pins their own hosts' keys): that is all that is missing.
+      let problems: string[] = [];
+      try {
+        config.validateClusterConfig(raw);
+      } catch (e) {
+        problems = (e as config.ConfigError).problems;
+      }
+      const hosts = ["servers", "agents", "lbHosts"].flatMap(
+        (list) => (stackConfig[`k3s-ha:${list}`] as object[] | undefined) ?? [],
+      );
+      expect(problems).to.have.length(hosts.length);
+      for (const problem of problems) expect(problem).to.match(/^\w+\[\d\]\.hostKey: missing: /);
+      const validated = config.validateClusterConfig(asRaw(withPinnedHostKeys(stackConfig)));
       expect(validated.servers).to.have.length(3);
       expect(validated.agents).to.have.length(3);
       expect(validated.k3s.version).to.equal("v1.27.3+k3s1");
@@ -63,11 +80,7 @@ describe("the example stack files", () => {
   }
 
   it("dev reproduces the page's HAProxy topology exactly", () => {
-    const dev = config.validateClusterConfig(
-      Object.fromEntries(
-        Object.entries(loadStackConfig("dev")).map(([k, v]) => [k.split(":")[1], v]),
-      ),
-    );
+    const dev = config.validateClusterConfig(asRaw(withPinnedHostKeys(loadStackConfig("dev"))));
     expect(dev.servers.map((s) => [s.name, s.address])).to.deep.equal([
       ["server-1", "10.10.10.50"],
       ["server-2", "10.10.10.51"],

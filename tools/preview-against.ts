@@ -14,7 +14,7 @@ import { emptyState, outputsOnCreate, stateFromRegistrations } from "../test/sup
 import { mockUp } from "../test/support/mockDeploy";
 import { PROGRAM, StackConfig, fakeStdout, runProgram } from "../test/support/mocks";
 import { REPO_ROOT, stackFile } from "../test/support/stacks";
-import { OfflineConfig, offlineConfig } from "./offline-config";
+import { OfflineConfig, offlineConfig, unpinnedNote } from "./offline-config";
 import { renderPlan } from "./plan-render";
 
 interface Deployed {
@@ -22,6 +22,8 @@ interface Deployed {
   config?: StackConfig;
   /** The program that deployed it. */
   program: string;
+  /** Whether that program has the sshTrustAnyHostKey key (an older one refuses it as unknown). */
+  knowsTrustAny: boolean;
   cleanup: () => void;
 }
 
@@ -36,7 +38,12 @@ function git(args: string[]): string {
 function deployedAt(stack: string, against: string): Deployed {
   if (fs.existsSync(against)) {
     const doc = parse(fs.readFileSync(against, "utf8")) as { config?: StackConfig };
-    return { config: { ...(doc.config ?? {}) }, program: PROGRAM, cleanup: () => {} };
+    return {
+      config: { ...(doc.config ?? {}) },
+      program: PROGRAM,
+      knowsTrustAny: true,
+      cleanup: () => {},
+    };
   }
   const commit = git(["rev-parse", "--verify", `${against}^{commit}`]).trim();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-against-"));
@@ -52,9 +59,11 @@ function deployedAt(stack: string, against: string): Deployed {
     text = undefined; // the stack is new in the edit
   }
   const doc = text === undefined ? undefined : (parse(text) as { config?: StackConfig });
+  const project = parse(git(["show", `${commit}:Pulumi.yaml`])) as { config?: object };
   return {
     config: doc ? { ...(doc.config ?? {}) } : undefined,
     program: path.join(dir, "index.ts"),
+    knowsTrustAny: "sshTrustAnyHostKey" in (project.config ?? {}),
     cleanup,
   };
 }
@@ -78,7 +87,7 @@ export async function renderPlanAgainst(stack: string, against: string): Promise
   try {
     let state = emptyState(stack);
     if (deployed.config) {
-      const old = offlineConfig(deployed.config);
+      const old = offlineConfig(deployed.config, deployed.knowsTrustAny);
       configs.push(old);
       const run = await runProgram(old.config, old.secretKeys, stack, deployed.program);
       state = stateFromRegistrations(stack, run.resources, (r) =>
@@ -94,7 +103,10 @@ export async function renderPlanAgainst(stack: string, against: string): Promise
       secretKeys: edit.secretKeys,
       dryRun: true,
     });
-    return renderPlan(plan, hostNames([...configs.map((c) => c.config)]));
+    return (
+      unpinnedNote(stack, edit.unpinned).join("\n") +
+      renderPlan(plan, hostNames([...configs.map((c) => c.config)]))
+    );
   } finally {
     for (const c of configs) c.cleanup();
     deployed.cleanup();

@@ -14,7 +14,7 @@ import { stepDependencies } from "../test/support/graph";
 import { hostOf } from "../test/support/program";
 import { loadStackConfig } from "../test/support/stacks";
 import { unwrapCommandLine } from "../test/support/scripts";
-import { MASK, offlineConfig } from "./offline-config";
+import { MASK, offlineConfig, unpinnedNote } from "./offline-config";
 import { renderPlanAgainst } from "./preview-against";
 
 /** Where a step writes its stdin, read from its own script. */
@@ -65,7 +65,7 @@ function describeDocker(run: ProgramRun): string[] {
 }
 
 export async function renderOfflinePreview(stack: string): Promise<string> {
-  const { config, secretKeys, cleanup } = offlineConfig(loadStackConfig(stack));
+  const { config, secretKeys, unpinned, cleanup } = offlineConfig(loadStackConfig(stack));
   try {
     const run = await runProgram(config, secretKeys, stack);
     const deps = stepDependencies(run);
@@ -91,6 +91,7 @@ export async function renderOfflinePreview(stack: string): Promise<string> {
       }
     }
     const out = [
+      ...unpinnedNote(stack, unpinned),
       `stack ${stack}: API endpoint ${String(run.outputs.apiEndpoint)}, ` +
         `registration address ${String(run.outputs.registrationAddress)}, ` +
         `load balancer ${String(run.outputs.loadBalancerKind)}`,

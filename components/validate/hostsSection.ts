@@ -2,7 +2,7 @@
 import type { HostConfig, NodeConfig } from "../config";
 import { IpAddress, parseIpAddress } from "./address";
 import { childPath, indexPath, show } from "./display";
-import { RawObject, readArray, readObject, readRequiredString } from "./fields";
+import { RawObject, isAbsent, readArray, readObject, readRequiredString } from "./fields";
 import {
   dnsLabelProblem,
   kubeletLabelProblem,
@@ -21,6 +21,8 @@ export interface HostRef {
   path: string;
   name?: string;
   address?: IpAddress;
+  /** Whether the entry sets hostKey (valid or not: an invalid key is reported on its own). */
+  pinsHostKey: boolean;
 }
 
 export interface NodeList {
@@ -70,7 +72,12 @@ function readHost(p: Problems, path: string, raw: RawObject): { ref: HostRef; ho
   const name = readName(p, childPath(path, "name"), raw.name);
   const address = readAddress(p, childPath(path, "address"), raw.address);
   const hostKey = readHostKey(p, childPath(path, "hostKey"), raw.hostKey);
-  const ref = { path, name, address };
+  const ref = {
+    path,
+    name,
+    address,
+    pinsHostKey: !isAbsent(raw.hostKey),
+  };
   if (name === undefined || address === undefined || p.errors.length > errorsBefore) return { ref };
   const host: HostConfig = { name, address: address.text };
   if (hostKey !== undefined) host.hostKey = hostKey;

@@ -22,7 +22,7 @@ import { dependsOn } from "../support/graph";
 import { ProgramRun, runProgram } from "../support/mocks";
 import { hostOf, step } from "../support/program";
 import { shellcheck, unwrapCommandLine } from "../support/scripts";
-import { loadStackConfig } from "../support/stacks";
+import { loadStackConfig, withPinnedHostKeys } from "../support/stacks";
 import { FakeHost } from "./fakeHost";
 import { SECRET_KEYS, devStack } from "./runs";
 
@@ -66,7 +66,10 @@ function problemsOf(raw: RawClusterConfig): string[] {
 
 const devRaw = (extra: Record<string, unknown>): RawClusterConfig => ({
   ...Object.fromEntries(
-    Object.entries(loadStackConfig("dev")).map(([k, v]) => [k.split(":")[1], v]),
+    Object.entries(withPinnedHostKeys(loadStackConfig("dev"))).map(([k, v]) => [
+      k.split(":")[1],
+      v,
+    ]),
   ),
   ...extra,
 });

@@ -16,7 +16,7 @@ import { StackState, outputsOnCreate, stateFromRegistrations } from "../support/
 import { MockUp, mockUp } from "../support/mockDeploy";
 import { RecordedResource, StackConfig, fakeStdout, reveal } from "../support/mocks";
 import { loadSnapshots, airgapSetting, snapshotStacks } from "../support/snapshots";
-import { testStackConfig } from "../support/stacks";
+import { loadStackConfig, testStackConfig, withPinnedHostKeys } from "../support/stacks";
 
 const TOKEN = "guard-server-token-1";
 const AGENT_TOKEN = "guard-agent-token-1";
@@ -79,6 +79,7 @@ function secondKeyFile(): string {
 }
 
 const DEV = testStackConfig("dev");
+const keyPath = (c: StackConfig) => ({ "k3s-ha:sshPrivateKeyPath": c["k3s-ha:sshPrivateKeyPath"] });
 const DEV_TOKENS = { ...DEV, "k3s-ha:token": TOKEN, "k3s-ha:agentToken": AGENT_TOKEN };
 const STAGING = testStackConfig("staging");
 const STAGING_DOCKER = { ...STAGING, "k3s-ha:nginxMode": "docker" };
@@ -285,6 +286,11 @@ const EDITS: Edit[] = [
     changesNoStep: true,
   },
   {
+    what: "pin every host key on a stack deployed with sshTrustAnyHostKey",
+    base: () => ({ ...loadStackConfig("dev"), ...keyPath(DEV), "k3s-ha:sshTrustAnyHostKey": true }),
+    edit: (c) => without(withPinnedHostKeys(c), "sshTrustAnyHostKey"),
+  },
+  {
     what: "pin the install script's sha256",
     base: () => DEV,
     edit: (c) => ({ ...c, "k3s-ha:installScriptSha256": "a".repeat(64) }),
@@ -307,7 +313,8 @@ describe("the guard: day-2 edits and program upgrades replace no step that has a
     it(e.what, async () => {
       const base = await mockUp(undefined, e.base(), { secretKeys: SECRET_KEYS, stack: "guard" });
       expectOk(base, "the unedited stack");
-      const config = e.edit(e.base());
+      // Hosts the edit adds are pinned too: a stack validates only with every host key pinned.
+      const config = withPinnedHostKeys(e.edit(e.base()));
       const edited = await mockUp(base.result.state, config, { secretKeys: SECRET_KEYS });
       expectOk(edited, e.what);
       expect(replaced(edited), "steps with a delete replaced").to.deep.equal(
@@ -335,7 +342,10 @@ describe("the guard: day-2 edits and program upgrades replace no step that has a
           const state = stateFromRegistrations(name, stack.resources, (r) =>
             outputsOnCreate(r, fakeStdout(r.name)),
           );
-          const upgraded = await mockUp(state, stack.config, {
+          // Releases before 0.3.0 did not require pinned host keys: the user pins them (npm run
+          // hostkeys) as part of the upgrade, which changes every step's connection.
+          const config = withPinnedHostKeys(stack.config);
+          const upgraded = await mockUp(state, config, {
             secretKeys: stack.secretKeys,
             stack: name,
           });
@@ -345,7 +355,7 @@ describe("the guard: day-2 edits and program upgrades replace no step that has a
             deleted(upgraded),
             "resources deleted (a URN no edit asked to change)",
           ).to.deep.equal([]);
-          await expectSettled(upgraded.result.state, stack.config, `${name} after the upgrade`);
+          await expectSettled(upgraded.result.state, config, `${name} after the upgrade`);
         });
       }
     }

@@ -8,7 +8,7 @@ import { ConfigError, validateClusterConfig } from "../../components/config";
 import { dependsOn } from "../support/graph";
 import { ProgramRun, runProgram } from "../support/mocks";
 import { stdinOf } from "../support/program";
-import { loadStackConfig } from "../support/stacks";
+import { fakeHostKey, loadStackConfig, withPinnedHostKeys } from "../support/stacks";
 import { SECRET_KEYS, devStack, diffRuns, hostRecordNames } from "./runs";
 
 const SERVERS = ["server-1", "server-2", "server-3"];
@@ -28,7 +28,10 @@ describe("day 2 under mocks: load-balancer changes", function () {
   describe("extraTlsSans", () => {
     const raw = (extra: unknown) => ({
       ...Object.fromEntries(
-        Object.entries(loadStackConfig("dev")).map(([k, v]) => [k.split(":")[1], v]),
+        Object.entries(withPinnedHostKeys(loadStackConfig("dev"))).map(([k, v]) => [
+          k.split(":")[1],
+          v,
+        ]),
       ),
       extraTlsSans: extra,
     });
@@ -108,7 +111,7 @@ describe("day 2 under mocks: load-balancer changes", function () {
     const nginx: Record<string, unknown> = {
       ...devStack(),
       "k3s-ha:lbKind": "nginx",
-      "k3s-ha:lbHosts": [{ name: "lb-3", address: "10.10.10.97" }],
+      "k3s-ha:lbHosts": [{ name: "lb-3", address: "10.10.10.97", hostKey: fakeHostKey("lb-3") }],
     };
     delete nginx["k3s-ha:vip"];
     delete nginx["k3s-ha:vrrpInterface"];

@@ -1,6 +1,6 @@
 /** Compares two recorded program runs the way the engine would: resource by resource, by URN. */
 import { ProgramRun, RecordedResource, StackConfig } from "../support/mocks";
-import { testStackConfig } from "../support/stacks";
+import { testStackConfig, withPinnedHostKeys } from "../support/stacks";
 
 export interface RunDiff {
   /** Names of resources only in the second run. */
@@ -30,14 +30,14 @@ export const TOKEN = "day2-server-token-5d1e";
 export const AGENT_TOKEN = "day2-agent-token-9c07";
 export const SECRET_KEYS = ["k3s-ha:token", "k3s-ha:agentToken"];
 
-/** The dev stack (the page's topology) with both tokens set, plus any overrides. */
+/** The dev stack (the page's topology) with both tokens set, plus any overrides; every host pinned. */
 export function devStack(overrides: StackConfig = {}): StackConfig {
-  return {
+  return withPinnedHostKeys({
     ...testStackConfig("dev"),
     "k3s-ha:token": TOKEN,
     "k3s-ha:agentToken": AGENT_TOKEN,
     ...overrides,
-  };
+  });
 }
 
 /** The two no-op records that remember a host's name and address (components/hostRecords.ts). */

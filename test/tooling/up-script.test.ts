@@ -23,6 +23,7 @@ const SCRIPT = path.join(__dirname, "..", "..", "scripts", "up.sh");
 const STUB = `#!/usr/bin/env bash
 printf '%s|%s|%s|%s\\n' "$(basename "$0")" "$*" \\
   "\${PULUMI_CONFIG_PASSPHRASE_FILE-<unset>}" "\${PULUMI_CONFIG_PASSPHRASE-<unset>}" >>"$STUB_LOG"
+case "$*" in *hostkeys*) exit "\${HOSTKEYS_STATUS:-0}" ;; esac
 `;
 
 interface Call {
@@ -120,6 +121,7 @@ describe("scripts/up.sh passphrase", () => {
     const stateUrl = `file://${path.join(box.home, ".k3s-ha", "state")}`;
     expect(run.calls.map((c) => [c.tool, c.args])).to.deep.equal([
       ["npm", "ci --no-audit --no-fund"],
+      ["npm", "run --silent hostkeys -- --stack dev"],
       ["npx", `--yes pulumi@3.265.0 login ${stateUrl}`],
       ["npx", "--yes pulumi@3.265.0 stack select --create dev"],
       ["npx", "--yes pulumi@3.265.0 up --stack dev"],
@@ -150,7 +152,7 @@ describe("scripts/up.sh passphrase", () => {
     const run = box.run({ PULUMI_CONFIG_PASSPHRASE_FILE: own });
     expect(run.status, run.stderr).to.equal(0);
     expect(existsSync(box.passphraseFile)).to.equal(false);
-    expect(run.calls.map((c) => c.passphraseFile)).to.deep.equal(Array(4).fill(own));
+    expect(run.calls.map((c) => c.passphraseFile)).to.deep.equal(Array(5).fill(own));
   });
 
   it("leaves a passphrase in PULUMI_CONFIG_PASSPHRASE to Pulumi and makes no file", () => {
@@ -158,7 +160,7 @@ describe("scripts/up.sh passphrase", () => {
     expect(run.status, run.stderr).to.equal(0);
     expect(existsSync(box.passphraseFile)).to.equal(false);
     expect(run.calls.map((c) => [c.passphraseFile, c.passphrase])).to.deep.equal(
-      Array(4).fill(["<unset>", "from-the-environment"]),
+      Array(5).fill(["<unset>", "from-the-environment"]),
     );
     expect(run.stdout + run.stderr).to.not.include("from-the-environment");
   });
@@ -167,7 +169,20 @@ describe("scripts/up.sh passphrase", () => {
     const run = box.run({ PULUMI_CONFIG_PASSPHRASE: "" });
     expect(run.status, run.stderr).to.equal(0);
     expect(run.calls.map((c) => [c.passphraseFile, c.passphrase])).to.deep.equal(
-      Array(4).fill([box.passphraseFile, "<unset>"]),
+      Array(5).fill([box.passphraseFile, "<unset>"]),
+    );
+  });
+
+  it("pins host keys before pulumi up; a refused key stops it, an unpinned host is left to the program", () => {
+    const refused = box.run({ HOSTKEYS_STATUS: "1" });
+    expect(refused.status).to.equal(1);
+    expect(refused.calls.map((c) => c.args).at(-1)).to.equal(
+      "run --silent hostkeys -- --stack dev",
+    );
+    const unpinned = box.run({ HOSTKEYS_STATUS: "2" });
+    expect(unpinned.status, unpinned.stderr).to.equal(0);
+    expect(unpinned.calls.map((c) => c.args).at(-1)).to.equal(
+      "--yes pulumi@3.265.0 up --stack dev",
     );
   });
 

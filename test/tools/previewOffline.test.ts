@@ -11,7 +11,11 @@ describe("preview:offline", function () {
 
   it("shows, for the dev stack, every host's steps and the files they write", async () => {
     const text = await renderOfflinePreview("dev");
-    expect(text).to.match(/^stack dev: API endpoint https:\/\/10\.10\.10\.100:6443/);
+    // The example pins no host key: previewed all the same, with a note naming them.
+    expect(text.split("\n")[0]).to.equal(
+      "note: 8 host(s) pin no hostKey (server-1, server-2, server-3, agent-1, agent-2, agent-3, lb-1, lb-2); previewed offline, but pulumi up refuses them until pinned: npm run hostkeys -- --stack dev",
+    );
+    expect(text).to.match(/\nstack dev: API endpoint https:\/\/10\.10\.10\.100:6443/);
     for (const host of ["server-1 (10.10.10.50)", "lb-2 (10.10.10.99)", "agent-3 (10.10.10.103)"]) {
       expect(text).to.contain(`host ${host}`);
     }
@@ -68,7 +72,7 @@ describe("preview:offline", function () {
       fs.writeFileSync(file, stringify(dev()));
       const text = await renderPlanAgainst(stack, older);
       expect(text).to.match(
-        /^stack againsttest\d+: 13 to update, 0 to replace, 0 to create, 0 to delete/,
+        /\nstack againsttest\d+: 13 to update, 0 to replace, 0 to create, 0 to delete/,
       );
       expect(text).to.contain(
         "host server-2 (10.10.10.51)\n    ~ update  server-2-install\n      create:\n" +
