@@ -34,8 +34,9 @@
  * | Command with no `create` never dials; no `delete`, nothing      | pulumi-command commandController.go Create/Delete                      | test/engine/host-commands.test.ts |
  * | local record Commands (no command) run nothing                  | pulumi-command local/commandController.go                             | host-commands.test.ts; every e2e up |
  * | Delete runs the OLD state's delete, connection and stdin        | commandController.go Delete (req.State)                               | haproxy.test.ts 5 |
+ * | CopyToRemote: SFTP copy; update copies only on a changed asset or remotePath; no delete | remote/copyController.go Create/Update/sftpCopy | faults.test.ts (air gap); test/engine/host-commands.test.ts |
  *
- * Not covered: `command:remote:CopyToRemote` and docker types (a clear "not covered" error), a
+ * Not covered: CopyToRemote of a text asset or an archive, docker types (a clear "not covered" error), a
  * refresh, targets, protect beyond refusing a delete, provider resources (a changed provider
  * would replace), the real provider's error text (see host-commands.ts). The model's provider for
  * types other than the command provider's replaces on any change (stricter than real).

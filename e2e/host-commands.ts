@@ -8,6 +8,9 @@
  *   nothing;
  * - stdin is written (when not empty) and closed; stdout/stderr are kept with one trailing
  *   newline trimmed; a non-zero exit fails the step.
+ * `command:remote:CopyToRemote` (remote/copyController.go) with a file asset: Create copies the
+ * file over SFTP; Update copies again only when the asset's content or remotePath changed; there
+ * is no Delete (the copy stays on the host).
  * `command:local:Command` (local/commandController.go) is covered only without commands (the
  * program's records): Create, Update and Delete then run nothing.
  * The harness refuses `environment` and `addPreviousOutputInEnv` (the program must send
@@ -17,7 +20,7 @@
  * the last lines of stderr instead.
  */
 import { Client } from "ssh2";
-import { COMMAND_TYPE, LOCAL_COMMAND_TYPE } from "../test/support/engine/providers";
+import { COMMAND_TYPE, COPY_TYPE, LOCAL_COMMAND_TYPE } from "../test/support/engine/providers";
 import {
   CreateRequest,
   DeleteRequest,
@@ -25,9 +28,9 @@ import {
   UpdateRequest,
 } from "../test/support/engine/deployment";
 import { newId } from "../test/support/engine/state";
-import { PropertyMap } from "../test/support/engine/values";
+import { PropertyMap, deepEquals } from "../test/support/engine/values";
 import { reveal } from "../test/support/mocks";
-import { SshConnection, sshExec } from "./ssh";
+import { SshConnection, sftpPut, sshExec } from "./ssh";
 
 /** Bound on one step; the program's own waits give up after at most 300 s. */
 export const STEP_TIMEOUT_MS = 420_000;
@@ -74,6 +77,18 @@ function tail(text: string, lines = 15): string {
 
 const trimOneNewline = (s: string) => (s.endsWith("\n") ? s.slice(0, -1) : s);
 
+/** A step's record as it starts. */
+function newRecord(
+  op: StepRecord["op"],
+  name: string,
+  urn: string,
+  conn: SshConnection,
+  secret: boolean,
+): StepRecord {
+  const base = { name, urn, op, host: conn.host, user: conn.user ?? "root", secret };
+  return { ...base, startedAt: Date.now(), endedAt: 0, exitCode: null, stdout: "", stderr: "" };
+}
+
 /** What a killed `pulumi up` or a dropped network does to the provider's session. */
 function cut(session: { record: StepRecord; client?: Client }): void {
   session.record.interrupted = true;
@@ -106,6 +121,10 @@ export class HostCommands implements ProviderOps {
 
   private covered(type: string, name: string, props: PropertyMap): void {
     if (type === COMMAND_TYPE) return;
+    if (type === COPY_TYPE) {
+      if (typeof (props.source as { path?: unknown } | undefined)?.path === "string") return;
+      throw new NotCoveredError(`the e2e executor copies file assets only (${name}): not covered`);
+    }
     if (type === LOCAL_COMMAND_TYPE) {
       if (["create", "update", "delete"].every((k) => props[k] === undefined)) return;
       throw new NotCoveredError(`the e2e executor runs no local command (${name}): not covered`);
@@ -117,6 +136,10 @@ export class HostCommands implements ProviderOps {
     const props = reveal(req.inputs) as PropertyMap;
     this.covered(req.type, req.name, props);
     const id = newId(req.name);
+    if (req.type === COPY_TYPE) {
+      await this.copy("create", req.name, req.urn, props);
+      return { id, outputs: { ...req.inputs } };
+    }
     if (typeof props.create !== "string") {
       return { id, outputs: { ...req.inputs, stdout: "", stderr: "" } };
     }
@@ -127,6 +150,13 @@ export class HostCommands implements ProviderOps {
   async update(req: UpdateRequest): Promise<{ outputs: PropertyMap }> {
     const props = reveal(req.newInputs) as PropertyMap;
     this.covered(req.type, req.name, props);
+    if (req.type === COPY_TYPE) {
+      const old = reveal(req.oldOutputs) as PropertyMap;
+      if (!deepEquals(old.source, props.source) || old.remotePath !== props.remotePath) {
+        await this.copy("update", req.name, req.urn, props);
+      }
+      return { outputs: { ...req.newInputs } };
+    }
     const command =
       typeof props.update === "string"
         ? props.update
@@ -144,8 +174,41 @@ export class HostCommands implements ProviderOps {
   async delete(req: DeleteRequest): Promise<void> {
     const props = reveal(req.outputs) as PropertyMap;
     this.covered(req.type, req.name, props);
-    if (typeof props.delete !== "string") return;
+    if (req.type === COPY_TYPE || typeof props.delete !== "string") return;
     await this.run("delete", req.name, req.urn, props, props.delete);
+  }
+
+  /** A CopyToRemote's copy, recorded like a command (its stderr says what went where). */
+  private async copy(
+    op: "create" | "update",
+    name: string,
+    urn: string,
+    props: PropertyMap,
+  ): Promise<void> {
+    const conn = props.connection as SshConnection;
+    const local = (props.source as { path: string }).path;
+    const record = newRecord(op, name, urn, conn, false);
+    const session = { record, client: undefined as Client | undefined };
+    try {
+      const dest = await sftpPut(conn, local, String(props.remotePath), {
+        timeoutMs: STEP_TIMEOUT_MS,
+        // A killed CLI takes the copy's session with it too.
+        onClient: (client) => {
+          session.client = client;
+          if (this.killed) cut(session);
+          else this.sessions.add(session);
+        },
+      });
+      record.exitCode = 0;
+      record.stderr = `copied ${local} to ${dest}`;
+    } catch (err) {
+      record.error = `${name} on ${conn.host}: copying ${local}: ${(err as Error).message}`;
+      throw new Error(record.error);
+    } finally {
+      this.sessions.delete(session);
+      record.endedAt = Date.now();
+      this.records.push(record);
+    }
   }
 
   private async run(
@@ -157,19 +220,7 @@ export class HostCommands implements ProviderOps {
   ): Promise<{ stdout: string; stderr: string }> {
     const conn = props.connection as SshConnection;
     const secret = props.logging === "none";
-    const record: StepRecord = {
-      name,
-      urn,
-      op,
-      host: conn.host,
-      user: conn.user ?? "root",
-      secret,
-      startedAt: Date.now(),
-      endedAt: 0,
-      exitCode: null,
-      stdout: "",
-      stderr: "",
-    };
+    const record = newRecord(op, name, urn, conn, secret);
     const fail = (message: string): never => {
       record.error = message;
       record.endedAt = Date.now();
@@ -236,7 +287,7 @@ export class HostCommands implements ProviderOps {
 /** What the provider answers in a preview: the inputs, stdout/stderr unknown; nothing runs. */
 export const PREVIEW_COMMANDS: ProviderOps = {
   create: (req) => {
-    if (req.type !== COMMAND_TYPE && req.type !== LOCAL_COMMAND_TYPE) {
+    if (![COMMAND_TYPE, LOCAL_COMMAND_TYPE, COPY_TYPE].includes(req.type)) {
       return Promise.reject(
         new NotCoveredError(`the e2e executor does not run ${req.type} (${req.name}): not covered`),
       );

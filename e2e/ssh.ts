@@ -1,4 +1,5 @@
 /** Runs one command over SSH the way the command provider does: its own connection, stdin, exit status. */
+import * as path from "path";
 import { Client, ConnectConfig } from "ssh2";
 import { dialFromController } from "./relay";
 
@@ -110,6 +111,47 @@ export async function sshExec(
           resolve({ code, signal, stdout, stderr });
         });
         channel.end(opts.stdin ?? "");
+      });
+    });
+  } finally {
+    client.end();
+  }
+}
+
+/**
+ * Copies a local file to the host over SFTP as CopyToRemote does (pulumi-command
+ * remote/copyController.go sftpCopy, copyFile): to remotePath, or into it when it is an existing
+ * directory; an existing file is overwritten. Resolves with the path written.
+ */
+export async function sftpPut(
+  conn: SshConnection,
+  localPath: string,
+  remotePath: string,
+  opts: Pick<ExecOptions, "onClient" | "timeoutMs"> = {},
+): Promise<string> {
+  const client = await dial(conn);
+  opts.onClient?.(client);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.end();
+        reject(new Error(`copy timed out after ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs ?? 600_000);
+      const done = (err: Error | null | undefined, dest?: string) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(dest!);
+      };
+      client.once("close", () => done(new Error("connection closed")));
+      client.sftp((err, sftp) => {
+        if (err) return done(err);
+        sftp.stat(remotePath, (statErr, stats) => {
+          const dest =
+            !statErr && stats.isDirectory()
+              ? path.posix.join(remotePath, path.basename(localPath))
+              : remotePath;
+          sftp.fastPut(localPath, dest, (putErr) => done(putErr, dest));
+        });
       });
     });
   } finally {

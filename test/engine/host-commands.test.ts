@@ -3,6 +3,10 @@
  * what runs nothing and never dials (pulumi-command v1.2.1 commandController.go).
  */
 import { expect } from "chai";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { HostCommands, NotCoveredError } from "../../e2e/host-commands";
 
 // TEST-NET-1: nothing answers there, so a dial would fail (or hang) the test.
@@ -72,6 +76,43 @@ describe("e2e command provider stand-in: steps that run nothing", function () {
           /does not run docker:index\/container:Container \(c\): not covered/,
         ),
     );
+  });
+
+  it("a CopyToRemote update copies nothing when the file's content and remotePath are the same; no delete; file assets only", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-copy-"));
+    try {
+      const file = path.join(dir, "k3s");
+      fs.writeFileSync(file, "same content\n");
+      const asset = (p: string) => ({ [rpc.specialSigKey]: rpc.specialAssetSig, path: p });
+      const copy = { ...base, type: "command:remote:CopyToRemote", id: "c1" };
+      const inputs = { connection: unreachable, source: asset(file), remotePath: "/x/k3s" };
+      const commands = new HostCommands();
+      // The same content under another local path is the same asset (the engine hashes it).
+      const moved = path.join(dir, "k3s-copy");
+      fs.copyFileSync(file, moved);
+      const { outputs } = await commands.update({
+        ...copy,
+        oldInputs: inputs,
+        oldOutputs: inputs,
+        newInputs: { ...inputs, source: asset(moved) },
+        ignoreChanges: [],
+        preview: false,
+      });
+      expect(outputs.remotePath).to.equal("/x/k3s");
+      await commands.delete({ ...copy, inputs, outputs: inputs });
+      expect(commands.records).to.deep.equal([]);
+      const text = commands.create({
+        ...copy,
+        inputs: { ...inputs, source: { [rpc.specialSigKey]: rpc.specialAssetSig, text: "x" } },
+        preview: false,
+      });
+      await text.then(
+        () => expect.fail("a text asset is not covered"),
+        (err: Error) => expect(err).to.be.instanceOf(NotCoveredError),
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a step that sets environment or leaves addPreviousOutputInEnv on is refused before dialling", async function () {
