@@ -910,6 +910,8 @@ async function runAgent(flags: string[]): Promise<void> {
   const stop = (signal: string) => {
     clearInterval(timer);
     clearReady("k3s-agent");
+    // Its status updates go with it, as its ready record does: none is read as a later start's.
+    fs.rmSync(HEARTBEAT_STATUS_PATH, { force: true });
     recordEvent("stop", {
       service: "k3s-agent",
       node: nodeName,
