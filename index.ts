@@ -3,13 +3,13 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, validateClusterConfig } from "./components/config";
-import { rawConfigFrom, tokenSecretsFrom } from "./components/stackConfig";
+import { rawConfigFrom, secretsFrom } from "./components/stackConfig";
 import { checkAirgapFiles } from "./components/airgapLocalFiles";
 import { deployCluster } from "./components/cluster";
 
 const config = new pulumi.Config();
 const stackValues = pulumi.runtime.allConfig();
-const validated = validateClusterConfig(rawConfigFrom(stackValues), tokenSecretsFrom(stackValues));
+const validated = validateClusterConfig(rawConfigFrom(stackValues), secretsFrom(stackValues));
 for (const warning of validated.warnings) pulumi.log.warn(warning);
 const airgap = validated.k3s.airgap;
 const cluster = airgap
@@ -33,7 +33,12 @@ const privateKey = cluster.ssh.privateKeyPath
 const outputs = deployCluster(
   cluster,
   { ...cluster.ssh, privateKey },
-  { token: config.getSecret("token"), agentToken: config.getSecret("agentToken") },
+  {
+    token: config.getSecret("token"),
+    agentToken: config.getSecret("agentToken"),
+    serverSecretConfig: config.getSecret("serverSecretConfig"),
+    agentSecretConfig: config.getSecret("agentSecretConfig"),
+  },
 );
 
 export const apiEndpoint = outputs.apiEndpoint;

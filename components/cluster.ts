@@ -17,6 +17,9 @@ export interface ClusterSecrets {
   token?: pulumi.Output<string>;
   /** Separate token agents join with. */
   agentToken?: pulumi.Output<string>;
+  /** YAML fragments of secret K3s settings, written to a 0600 config.yaml.d drop-in. */
+  serverSecretConfig?: pulumi.Output<string>;
+  agentSecretConfig?: pulumi.Output<string>;
 }
 
 export interface ClusterOutputs {
@@ -60,6 +63,7 @@ export function deployCluster(
     tlsSans,
     token: secrets.token,
     agentToken: secrets.agentToken,
+    secretConfig: secrets.serverSecretConfig,
     readKubeconfig: true,
   });
   // A token rotation checks, on server-1, that its K3s can rotate before the cluster's token
@@ -88,6 +92,7 @@ export function deployCluster(
         tlsSans,
         token: server1.token,
         agentToken: secrets.agentToken,
+        secretConfig: secrets.serverSecretConfig,
         installAfter: [servers[servers.length - 1].ready],
         tokenAfter,
       }),
@@ -118,6 +123,7 @@ export function deployCluster(
       upgrade: config.upgrade,
       registrationAddress,
       token: agentToken,
+      secretConfig: secrets.agentSecretConfig,
       tokenAfter,
       registrationGate: gate,
       installAfter: previousBatch,

@@ -15,6 +15,10 @@ import { readSshSection } from "./validate/sshSection";
 import { readExtraTlsSans } from "./validate/tlsSans";
 import { readUpgradeSection } from "./validate/upgradeSection";
 import { TokenSecrets, checkTokens } from "./validate/tokens";
+import { SecretConfigs, checkSecretConfigs } from "./validate/secretConfig";
+
+/** The secrets validation checks (decrypted; never echoed). */
+export type StackSecrets = TokenSecrets & SecretConfigs;
 import { TRUST_ANY_HOST_KEY, checkHostKeysPinned } from "./validate/hostKeysRequired";
 import { readBool } from "./validate/fields";
 
@@ -228,10 +232,11 @@ export class ConfigError extends Error {
  */
 export function validateClusterConfig(
   raw: RawClusterConfig,
-  secrets: TokenSecrets = {},
+  secrets: StackSecrets = {},
 ): ClusterConfig {
   const p = new Problems();
   checkTokens(p, secrets);
+  checkSecretConfigs(p, secrets);
   reportUnknownKeys(p, "", raw as Record<string, unknown>, Object.keys(RAW_CONFIG_KEYS), false);
   const ssh = readSshSection(p, raw, { user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT });
   const k3s = readK3sSection(p, raw, { installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL });

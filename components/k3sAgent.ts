@@ -7,7 +7,12 @@ import { MembershipArgs, membershipStep } from "./membership";
 import { SshSettings, connectionFor, needsSudo } from "./remote/connection";
 import { fileReason, k3sFileStep } from "./k3sFile";
 import { hostStep } from "./remote/hostStep";
-import { K3S_CONFIG_PATH, K3S_TOKEN_PATH, renderAgentConfig } from "./render/k3sConfig";
+import {
+  K3S_CONFIG_PATH,
+  K3S_SECRET_CONFIG_PATH,
+  K3S_TOKEN_PATH,
+  renderAgentConfig,
+} from "./render/k3sConfig";
 import { installK3sScript, uninstallK3sScript } from "./render/k3sScripts";
 import { drainAgentForUpgradeScript } from "./render/upgradeScripts";
 import { K3S_AGENT_TYPE } from "./tokens";
@@ -26,6 +31,8 @@ export interface K3sAgentArgs {
   registrationAddress: string;
   /** Secret token agents join with (the agent token when one is set). */
   token: pulumi.Input<string>;
+  /** Secret K3s settings (a YAML fragment) for config.yaml.d. */
+  secretConfig?: pulumi.Input<string>;
   /** Steps that must finish before the token file is rewritten (the token rotation). */
   tokenAfter?: pulumi.Resource[];
   /** The step proving the registration address answers; the agent installs only after it. */
@@ -58,6 +65,21 @@ export class K3sAgent extends pulumi.ComponentResource {
       { connection, sudo, role, path: K3S_TOKEN_PATH, content: args.token, secret: true },
       { parent: this, dependsOn: [...preflight, ...(args.tokenAfter ?? [])] },
     );
+    const secretConfig =
+      args.secretConfig === undefined
+        ? undefined
+        : k3sFileStep(
+            `${name}-secret-config`,
+            {
+              connection,
+              sudo,
+              role,
+              path: K3S_SECRET_CONFIG_PATH,
+              content: args.secretConfig,
+              secret: true,
+            },
+            { parent: this, dependsOn: [...preflight, ...(args.tokenAfter ?? [])] },
+          );
     const configText = renderAgentConfig({
       node: args.node,
       registrationAddress: args.registrationAddress,
@@ -68,6 +90,7 @@ export class K3sAgent extends pulumi.ComponentResource {
       { parent: this, dependsOn: preflight },
     );
     const before: pulumi.Resource[] = [token, config, args.registrationGate];
+    if (secretConfig) before.push(secretConfig);
     before.push(...(args.installAfter ?? []));
     if (airgapSteps) before.push(airgapSteps.verified);
     if (args.upgrade.drainBeforeUpgrade) {
@@ -99,6 +122,7 @@ export class K3sAgent extends pulumi.ComponentResource {
         sudo,
         create: installK3sScript(role, args.k3s, args.k3s.extraAgentArgs, {
           nodeName: args.node.name,
+          secretConfig: args.secretConfig !== undefined,
           ...(airgap && { airgap: { imagesFile: imagesFileName(airgap) } }),
         }),
         delete: uninstallK3sScript(role),
@@ -106,6 +130,9 @@ export class K3sAgent extends pulumi.ComponentResource {
         rerunOn: [
           fileReason("token", args.token, true),
           fileReason("config.yaml", configText, false),
+          ...(args.secretConfig === undefined
+            ? []
+            : [fileReason("secret-config", args.secretConfig, true)]),
         ],
       },
       { parent: this, dependsOn: before },

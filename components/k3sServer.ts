@@ -9,6 +9,7 @@ import { RerunReason, hostStep } from "./remote/hostStep";
 import {
   K3S_AGENT_TOKEN_PATH,
   K3S_CONFIG_PATH,
+  K3S_SECRET_CONFIG_PATH,
   K3S_TOKEN_PATH,
   renderServerConfig,
 } from "./render/k3sConfig";
@@ -40,6 +41,8 @@ export interface K3sServerArgs {
   token?: pulumi.Input<string>;
   /** Secret agent token; servers then accept agents with it only. */
   agentToken?: pulumi.Input<string>;
+  /** Secret K3s settings (a YAML fragment) for config.yaml.d. */
+  secretConfig?: pulumi.Input<string>;
   /** Steps that must finish before this server installs (the previous server answering ready). */
   installAfter?: pulumi.Resource[];
   /** Steps that must finish before the token files are rewritten (the token rotation). */
@@ -106,6 +109,8 @@ export class K3sServer extends pulumi.ComponentResource {
     if (args.token !== undefined) tokenFile("token", K3S_TOKEN_PATH, args.token);
     if (args.agentToken !== undefined)
       tokenFile("agent-token", K3S_AGENT_TOKEN_PATH, args.agentToken);
+    if (args.secretConfig !== undefined)
+      tokenFile("secret-config", K3S_SECRET_CONFIG_PATH, args.secretConfig);
     files.push(...tokenFiles);
 
     const config = renderServerConfig({
@@ -144,6 +149,7 @@ export class K3sServer extends pulumi.ComponentResource {
         sudo,
         create: installK3sScript(role, args.k3s, args.k3s.extraServerArgs, {
           nodeName: args.node.name,
+          secretConfig: args.secretConfig !== undefined,
           ...(args.upgrade.drainBeforeUpgrade && {
             drainTimeoutSeconds: args.upgrade.drainTimeoutSeconds,
           }),

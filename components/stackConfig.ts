@@ -1,10 +1,16 @@
 /** Turns the stack's config values (strings, as the engine hands them over) into raw config. Pure. */
-import { RawClusterConfig } from "./config";
+import { RawClusterConfig, StackSecrets } from "./config";
 
 export const PROJECT_NAMESPACE = "k3s-ha";
 
 /** Secret keys: read by index.ts as secrets, never part of the raw config. */
-export const SECRET_KEYS = ["token", "agentToken", "sshPrivateKey"];
+export const SECRET_KEYS = [
+  "token",
+  "agentToken",
+  "sshPrivateKey",
+  "serverSecretConfig",
+  "agentSecretConfig",
+];
 
 /** Keys whose values are strings as written. */
 const STRING_KEYS = new Set<string>([
@@ -44,16 +50,12 @@ export function rawConfigFrom(values: Record<string, string>): RawClusterConfig 
   return raw;
 }
 
-/** The token secrets as the stack holds them (decrypted), for validation only; never echoed. */
-export function tokenSecretsFrom(values: Record<string, string>): {
-  token?: string;
-  agentToken?: string;
-} {
-  const get = (key: string) => values[`${PROJECT_NAMESPACE}:${key}`];
-  const token = get("token");
-  const agentToken = get("agentToken");
-  return {
-    ...(token !== undefined && { token }),
-    ...(agentToken !== undefined && { agentToken }),
-  };
+/** The secrets validation reads (decrypted), for validation only; never echoed. */
+export function secretsFrom(values: Record<string, string>): StackSecrets {
+  const secrets: StackSecrets = {};
+  for (const key of ["token", "agentToken", "serverSecretConfig", "agentSecretConfig"] as const) {
+    const value = values[`${PROJECT_NAMESPACE}:${key}`];
+    if (value !== undefined) secrets[key] = value;
+  }
+  return secrets;
 }

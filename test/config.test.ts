@@ -17,7 +17,7 @@ import {
   isShellSafeToken,
   validateClusterConfig as validateRaw,
 } from "../components/config";
-import { TokenSecrets } from "../components/validate/tokens";
+import type { StackSecrets } from "../components/config";
 import { fakeHostKey } from "./support/stacks";
 
 /** A real ed25519 public key (from ssh-keygen), to pin as a host key. */
@@ -70,7 +70,7 @@ function pinned(raw: RawClusterConfig): RawClusterConfig {
   return out;
 }
 
-function validateClusterConfig(raw: RawClusterConfig, secrets?: TokenSecrets): ClusterConfig {
+function validateClusterConfig(raw: RawClusterConfig, secrets?: StackSecrets): ClusterConfig {
   return validateRaw(pinned(raw), secrets);
 }
 
@@ -197,8 +197,8 @@ describe("validateClusterConfig", () => {
         installScriptUrl: "https://rancher-mirror.rancher.cn/k3s/k3s-install.sh",
         installScriptSha256: "AB".repeat(32),
         installMirror: "cn",
-        extraServerArgs: ["--disable=traefik", "--node-ip=10.10.10.50"],
-        extraAgentArgs: ["--node-label=disk=ssd"],
+        extraServerArgs: ["--disable=traefik", "--flannel-backend=wireguard-native"],
+        extraAgentArgs: ["--kubelet-arg=max-pods=200"],
         vrrpInterface: "ens18.10",
         vrrpRouterId: 77,
         vrrpUnicast: "true",
@@ -229,8 +229,8 @@ describe("validateClusterConfig", () => {
         installScriptUrl: "https://rancher-mirror.rancher.cn/k3s/k3s-install.sh",
         installScriptSha256: "ab".repeat(32),
         installMirror: "cn",
-        extraServerArgs: ["--disable=traefik", "--node-ip=10.10.10.50"],
-        extraAgentArgs: ["--node-label=disk=ssd"],
+        extraServerArgs: ["--disable=traefik", "--flannel-backend=wireguard-native"],
+        extraAgentArgs: ["--kubelet-arg=max-pods=200"],
         extraTlsSans: [],
       });
       expect(config.agents).to.deep.equal([
@@ -613,11 +613,11 @@ describe("validateClusterConfig", () => {
 
     it("requires shell-safe extra arguments and names the bad character", () => {
       const cases: [string, string][] = [
-        ["--node-label=a b", "a space"],
-        ['--tls-san="x"', 'a double quote (")'],
-        ["--tls-san='x'", "a single quote (')"],
-        ["--data-dir=$HOME", '"$"'],
-        ["--node-name=`hostname`", "a backtick (`)"],
+        ["--kubelet-arg=a b", "a space"],
+        ['--kubelet-arg="x"', 'a double quote (")'],
+        ["--kubelet-arg='x'", "a single quote (')"],
+        ["--default-local-storage-path=$HOME", '"$"'],
+        ["--kubelet-arg=`hostname`", "a backtick (`)"],
         ["--disable=traefik;reboot", '";"'],
         ["--x=a|b", '"|"'],
         ["--x=a&b", '"&"'],
@@ -644,7 +644,95 @@ describe("validateClusterConfig", () => {
           extraServerArgs: ["--disable=traefik", "--token=lb-cluster-gd"],
         }),
       ).to.deep.equal([
-        "extraServerArgs[1]: --token takes a secret, which would then sit on the command line and in the service unit; the program passes the K3s token itself",
+        "extraServerArgs[1]: --token carries a secret, which as an argument reaches the systemd unit and the process's command line (ps); use the secret stack key token (pulumi config set --secret token ...)",
+      ]);
+    });
+
+    it("refuses every spelling of flags that carry secrets, and flags the program sets, naming the key to use", () => {
+      const args = [
+        "-token=x1",
+        "--t=x2",
+        "-agent-token=x3",
+        "--vpn-auth=name=tailscale,joinKey=x4",
+        "--etcd-s3-session-token=x5",
+        "--datastore-endpoint=postgres://u:x6@db:5432/k3s",
+        "--token-file=/tmp/t",
+        "--server=https://10.10.10.50:6443",
+        "-s",
+        "--cluster-init",
+        "--cluster-reset",
+        "--write-kubeconfig-mode=0644",
+        "--tls-san=k3s.example.com",
+        "--node-label=a=b",
+        "--disable=traefik",
+      ];
+      const problems = problemsOf({ ...devTopology(), extraServerArgs: args });
+      expect(problems.map((p) => p.split(":")[0])).to.deep.equal(
+        args.slice(0, -1).map((_, i) => `extraServerArgs[${i}]`),
+      );
+      const [
+        token,
+        ,
+        ,
+        vpnAuth,
+        ,
+        datastore,
+        tokenFile,
+        server,
+        ,
+        ,
+        reset,
+        kubeconfigMode,
+        tlsSan,
+      ] = problems.map((p) => p.slice(p.indexOf(": ") + 2));
+      expect(token).to.match(/^--token carries a secret, .* use the secret stack key token /);
+      expect(vpnAuth).to.match(
+        /^--vpn-auth carries a secret, .* use serverSecretConfig \/ agentSecretConfig/,
+      );
+      expect(datastore).to.contain("the program runs embedded etcd");
+      expect(tokenFile).to.equal(
+        "--token-file is set by the program; use token / agentToken: the program writes the token files (0600) itself",
+      );
+      expect(server).to.match(
+        /^--server is set by the program; use nothing: servers join server-1/,
+      );
+      expect(reset).to.contain("a one-off recovery run by hand on one server");
+      expect(kubeconfigMode).to.contain("the secret stack output kubeconfig");
+      expect(tlsSan).to.equal("--tls-san is set by the program; use extraTlsSans");
+      for (const secret of ["x1", "x2", "x3", "x4", "x5", "x6"])
+        expect(problems.join("\n")).to.not.match(new RegExp(`\\b${secret}\\b`));
+    });
+
+    it("checks the secret config fragments: a YAML mapping of settings the program does not set, never shown", () => {
+      const problems = (secrets: StackSecrets) => {
+        try {
+          validateClusterConfig(devTopology(), secrets);
+          return [];
+        } catch (e) {
+          return (e as ConfigError).problems;
+        }
+      };
+      expect(
+        problems({
+          serverSecretConfig:
+            "vpn-auth: name=tailscale,joinKey=s3cr3t\netcd-s3-secret-key: s3cr3t\n",
+          agentSecretConfig: "vpn-auth: name=tailscale,joinKey=s3cr3t\n",
+        }),
+      ).to.deep.equal([]);
+      const bad = problems({
+        serverSecretConfig: "token: s3cr3t\ntls-san+: [a.example.com]\nnode-label: {a: s3cr3t}\n",
+        agentSecretConfig: "vpn-auth: [s3cr3t\n",
+      });
+      expect(bad).to.deep.equal([
+        "serverSecretConfig: token is set by the program; use the secret stack key token (pulumi config set --secret token ...)",
+        "serverSecretConfig: tls-san is set by the program; use extraTlsSans",
+        "serverSecretConfig: node-label is set by the program; use labels on the host's entry",
+        "serverSecretConfig: node-label: expected a value or a list of values (value not shown)",
+        "agentSecretConfig: is not valid YAML (value not shown: it is a secret)",
+      ]);
+      expect(bad.join("\n")).to.not.contain("s3cr3t");
+      expect(problems({ serverSecretConfig: "- s3cr3t\n" })).to.deep.equal([
+        "serverSecretConfig: expected a YAML mapping of K3s settings such as `vpn-auth: ...` (value not shown)",
       ]);
     });
 
@@ -955,8 +1043,9 @@ describe("validateClusterConfig", () => {
       raw.installScriptUrl = `https://deploy:${password}@get.k3s.io`;
       raw.k3sVersion = token;
 
-      const secretFlag = (flag: string) =>
-        `${flag} takes a secret, which would then sit on the command line and in the service unit; the program passes the K3s token itself`;
+      const secretFlag = (flag: string, instead: string) =>
+        `${flag} carries a secret, which as an argument reaches the systemd unit and the process's command line (ps); use ${instead}`;
+      const TOKEN_KEY = "the secret stack key token (pulumi config set --secret token ...)";
       const hidden = (length: number) => `a string of ${length} characters (not shown)`;
       const problems = problemsOf(raw);
       expect(problems).to.deep.equal([
@@ -964,10 +1053,10 @@ describe("validateClusterConfig", () => {
         "sshBastion.password: unknown key (allowed: host, user, port, hostKey)",
         `k3sVersion: ${hidden(80)} is not a K3s version (expected e.g. v1.27.3+k3s1 or v1.30.0-rc1+k3s1)`,
         "installScriptUrl: must not contain a user name or password",
-        `extraServerArgs[0]: ${secretFlag("--token")}`,
-        `extraServerArgs[1]: ${secretFlag("--agent-token")}`,
-        `extraAgentArgs[0]: ${secretFlag("--token")}`,
-        `extraAgentArgs[1]: ${secretFlag("--etcd-s3-secret-key")}`,
+        `extraServerArgs[0]: ${secretFlag("--token", TOKEN_KEY)}`,
+        `extraServerArgs[1]: ${secretFlag("--agent-token", "the secret stack key agentToken (pulumi config set --secret agentToken ...)")}`,
+        `extraAgentArgs[0]: ${secretFlag("--token", TOKEN_KEY)}`,
+        `extraAgentArgs[1]: ${secretFlag("--etcd-s3-secret-key", "serverSecretConfig / agentSecretConfig (a secret YAML fragment)")}`,
         "servers[0].token: unknown key (allowed: name, address, hostKey, labels, taints)",
         "servers[0].privateKey: unknown key (allowed: name, address, hostKey, labels, taints)",
         "servers[1].hostKey: is a private key; put the host's public key here (as in known_hosts)",

@@ -268,6 +268,53 @@ describe("the program on the staging stack (Nginx, non-root user)", function () 
   });
 });
 
+describe("the program with secret config fragments", function () {
+  this.timeout(120_000);
+  const SERVER_FRAGMENT = "etcd-s3-secret-key: s3-secret-4b1d\n";
+  const AGENT_FRAGMENT = "vpn-auth: name=tailscale,joinKey=vpn-secret-77e0\n";
+  let run: ProgramRun;
+  before(async () => {
+    run = await runProgram(
+      {
+        ...testStackConfig("dev"),
+        "k3s-ha:serverSecretConfig": SERVER_FRAGMENT,
+        "k3s-ha:agentSecretConfig": AGENT_FRAGMENT,
+      },
+      ["k3s-ha:serverSecretConfig", "k3s-ha:agentSecretConfig"],
+      "fragments",
+    );
+  });
+
+  it("writes each fragment from stdin into a 0600 config.yaml.d drop-in before the install, as a secret", () => {
+    for (const [name, fragment] of [
+      ["server-1-secret-config", SERVER_FRAGMENT],
+      ["server-3-secret-config", SERVER_FRAGMENT],
+      ["agent-2-secret-config", AGENT_FRAGMENT],
+    ]) {
+      const r = step(run, name);
+      expect(isSecretValue(r.inputs.stdin), name).to.equal(true);
+      expect(stdinOf(run, name)).to.equal(`${fragment}\n`);
+      expect(r.inputs.logging).to.equal("none");
+      expect(unwrapCommandLine(r.inputs.create as string)).to.contain(
+        "write_file '/etc/rancher/k3s/config.yaml.d/90-k3s-ha-secret.yaml' 0600",
+      );
+      const install = name.replace("secret-config", "install");
+      expect(dependsOn(run, install, name), install).to.equal(true);
+      expect(step(run, install).inputs.create, install).to.not.contain("90-k3s-ha-secret.yaml");
+    }
+  });
+
+  it("never puts a fragment into a non-secret input", () => {
+    for (const r of run.resources) {
+      const visible = JSON.stringify(r.inputs, (_k, v: unknown) =>
+        isSecretValue(v) ? "[secret]" : v,
+      );
+      expect(visible, r.name).to.not.contain("s3-secret-4b1d");
+      expect(visible, r.name).to.not.contain("vpn-secret-77e0");
+    }
+  });
+});
+
 describe("the program with Nginx in Docker", function () {
   this.timeout(120_000);
   it("runs the page's docker run as a container on the LB host's engine over ssh://", async () => {

@@ -7,6 +7,8 @@ export const K3S_CONFIG_PATH = "/etc/rancher/k3s/config.yaml";
 /** The server token, written from stdin, mode 0600. config.yaml only points at it. */
 export const K3S_TOKEN_PATH = "/etc/rancher/k3s/cluster-token";
 export const K3S_AGENT_TOKEN_PATH = "/etc/rancher/k3s/agent-token";
+/** The secret config fragment (mode 0600), which K3s merges after config.yaml. */
+export const K3S_SECRET_CONFIG_PATH = "/etc/rancher/k3s/config.yaml.d/90-k3s-ha-secret.yaml";
 /** Where K3s keeps the token it generated when it was started without one. */
 export const K3S_GENERATED_TOKEN_PATH = "/var/lib/rancher/k3s/server/token";
 export const K3S_KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml";

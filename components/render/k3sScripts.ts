@@ -3,6 +3,7 @@ import { K3S_API_PORT, K3sConfig } from "../config";
 import {
   K3S_CONFIG_PATH,
   K3S_GENERATED_TOKEN_PATH,
+  K3S_SECRET_CONFIG_PATH,
   K3S_KUBECONFIG_PATH,
   hostPort,
 } from "./k3sConfig";
@@ -49,7 +50,7 @@ export function writeK3sFileScript(role: K3sRole, path: string): string {
   // The marker comes before the new file moves into place: a run cut between the two still
   // leaves the restart to do.
   return script(`
-mark_restart() { if have k3s; then mkdir -p ${K3S_HA_STATE_DIR}; touch ${restartMarkerPath(service)}; fi; }
+mark_restart() { if have k3s; then state_touch ${restartMarkerPath(service)}; fi; }
 changed=$(write_file ${shQuote(path)} 0600 "" mark_restart)
 if [ "$changed" = changed ] && have k3s; then
   log "${service}: ${path} changed; the install step restarts ${service}"
@@ -69,6 +70,8 @@ export interface InstallOptions {
   drainTimeoutSeconds?: number;
   /** Install from the verified air-gap files instead of downloading; the images file's name. */
   airgap?: { imagesFile?: string };
+  /** Whether the stack has a secret config fragment; without one a stale drop-in is removed. */
+  secretConfig?: boolean;
 }
 
 /** Seconds a server waits for the other etcd members to be Ready before it restarts. */
@@ -126,6 +129,7 @@ want="$version $exec"
 ${INSTALLED_VERSION}
 refuse_downgrade "$node"
 ${isServer ? 'refuse_minor_skip "$node"' : ""}
+${options.secretConfig ? "" : staleSecretConfigRemoval(service)}
 recorded=$(cat "$state" 2>/dev/null) || recorded=""
 running=false
 if svc_running ${service}; then running=true; fi
@@ -162,9 +166,19 @@ else
   log "k3s $version already installed and running"
 fi
 ${readyCheck(role)}
-mkdir -p ${K3S_HA_STATE_DIR}
-printf '%s\n' "$want" >"$state"
+printf '%s\n' "$want" | state_write "$state"
 rm -f "$marker"`);
+}
+
+/**
+ * The secret config fragment a stack no longer has: its step's delete would run only at the end of
+ * the run, after this install step, so the install step removes it and restarts K3s in order.
+ */
+function staleSecretConfigRemoval(service: string): string {
+  return `if [ -e ${K3S_SECRET_CONFIG_PATH} ]; then
+  state_touch ${restartMarkerPath(service)}; rm -f ${K3S_SECRET_CONFIG_PATH}
+  log "${service}: ${K3S_SECRET_CONFIG_PATH} is no longer configured; removed, ${service} restarts"
+fi`;
 }
 
 function installExec(role: K3sRole, extraArgs: string[]): string {
@@ -199,7 +213,7 @@ function airgapInstall(imagesFile?: string): string {
   const images = imagesFile
     ? `mkdir -p ${K3S_IMAGES_DIR}
   install -m 0644 ${shQuote(`${AIRGAP_VERIFIED_DIR}/${imagesFile}`)} ${shQuote(`${K3S_IMAGES_DIR}/${imagesFile}`)}
-  printf '%s\n' ${shQuote(imagesFile)} >${AIRGAP_IMAGES_RECORD}`
+  printf '%s\n' ${shQuote(imagesFile)} | state_write ${AIRGAP_IMAGES_RECORD}`
     : `rm -f ${AIRGAP_IMAGES_RECORD}`;
   return `staged=$(${staged} --version 2>/dev/null | awk 'NR==1 {print $3}') || staged=""
   if [ "$staged" != "$version" ]; then

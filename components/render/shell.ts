@@ -19,6 +19,10 @@ export const PRELUDE = `set -eu
 log() { printf '%s\\n' "$*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }
 systemd_running() { [ -d /run/systemd/system ]; }
+# The program's state files (markers, records) are 0600; the directory stays traversable, as the
+# air-gap staging directory below it belongs to the SSH user.
+state_touch() { mkdir -p '${K3S_HA_STATE_DIR}'; (umask 077; : >>"$1"); chmod 0600 "$1"; }
+state_write() { mkdir -p '${K3S_HA_STATE_DIR}'; (umask 077; cat >"$1"); chmod 0600 "$1"; }
 # Every service operation is bounded: a unit that never reports ready (Type=notify with
 # TimeoutStartSec=0, as K3s's) would make systemctl wait forever.
 SVC_TIMEOUT=120
@@ -55,7 +59,7 @@ svc_disable() {
 # once the reload (or a start) succeeded: a run cut in between, or a failed reload, is finished by
 # the next run even though the file is already unchanged then.
 reload_pending() { printf '%s/reload-pending-%s' '${K3S_HA_STATE_DIR}' "$1"; }
-mark_reload() { mkdir -p '${K3S_HA_STATE_DIR}'; touch "$(reload_pending "$1")"; }
+mark_reload() { state_touch "$(reload_pending "$1")"; }
 # Starts a stopped service, reloads a running one whose config changed (now or in a run that did
 # not finish the reload), else leaves it alone.
 svc_apply() {

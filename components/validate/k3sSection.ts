@@ -4,6 +4,7 @@ import { indexPath, show } from "./display";
 import { readArray, readRequiredString, readString } from "./fields";
 import { Problems } from "./problems";
 import { shellSafetyProblem } from "./shell";
+import { flagName, refusedExtraFlag } from "./k3sFlags";
 
 /** The China mirror's copy of the install script: the one that reads INSTALL_K3S_MIRROR. */
 export const CHINA_MIRROR_INSTALL_SCRIPT_URL =
@@ -16,15 +17,6 @@ export interface K3sDefaults {
 /** A K3s release tag, e.g. v1.27.3+k3s1 or v1.30.0-rc1+k3s1. */
 const K3S_VERSION = /^v\d+\.\d+\.\d+(-rc\d+)?\+k3s\d+$/;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
-/** Flags whose value is a secret: as an extra argument it would sit on a command line. */
-const SECRET_FLAGS = [
-  "--token",
-  "-t",
-  "--agent-token",
-  "--etcd-s3-access-key",
-  "--etcd-s3-secret-key",
-];
-
 function readVersion(p: Problems, value: unknown): string | undefined {
   const path = "k3sVersion";
   const expected = "a K3s release such as v1.27.3+k3s1";
@@ -95,13 +87,10 @@ function readArgs(p: Problems, path: string, value: unknown): string[] {
       p.error(itemPath, `expected a string, got ${show(item, itemPath)}`);
       return;
     }
-    const flag = item.split(/[=\s]/)[0];
-    if (SECRET_FLAGS.includes(flag)) {
-      p.error(
-        itemPath,
-        `${flag} takes a secret, which would then sit on the command line and in the service unit; ` +
-          "the program passes the K3s token itself",
-      );
+    const flag = flagName(item);
+    const refused = flag === undefined ? undefined : refusedExtraFlag(flag);
+    if (refused) {
+      p.error(itemPath, refused);
       return;
     }
     const unsafe = shellSafetyProblem(item, itemPath);

@@ -20,7 +20,13 @@ import { loadStackConfig, testStackConfig, withPinnedHostKeys } from "../support
 
 const TOKEN = "guard-server-token-1";
 const AGENT_TOKEN = "guard-agent-token-1";
-const SECRET_KEYS = ["k3s-ha:token", "k3s-ha:agentToken"];
+const SECRET_KEYS = [
+  "k3s-ha:token",
+  "k3s-ha:agentToken",
+  "k3s-ha:serverSecretConfig",
+  "k3s-ha:agentSecretConfig",
+];
+const FRAGMENT = "etcd-s3-secret-key: guard-s3-secret\n";
 const NEXT_VERSION = "v1.27.7+k3s1";
 
 /** A resource whose deletion changes a host: a Command with a `delete`, or a Docker container. */
@@ -284,6 +290,29 @@ const EDITS: Edit[] = [
     base: () => DEV,
     edit: (c) => ({ ...c, "k3s-ha:agentBatchSize": 2 }),
     changesNoStep: true,
+  },
+  {
+    what: "add a secret config fragment for servers and agents",
+    base: () => DEV,
+    edit: (c) => ({
+      ...c,
+      "k3s-ha:serverSecretConfig": FRAGMENT,
+      "k3s-ha:agentSecretConfig": FRAGMENT,
+    }),
+  },
+  {
+    what: "remove the secret config fragments (the install steps remove the drop-ins in order)",
+    base: () => ({
+      ...DEV,
+      "k3s-ha:serverSecretConfig": FRAGMENT,
+      "k3s-ha:agentSecretConfig": FRAGMENT,
+    }),
+    edit: (c) => without(c, "serverSecretConfig", "agentSecretConfig"),
+    deletes: [
+      ...["server-1", "server-2", "server-3", "agent-1", "agent-2", "agent-3"].map(
+        (n) => `${n}-secret-config`,
+      ),
+    ],
   },
   {
     what: "pin every host key on a stack deployed with sshTrustAnyHostKey",

@@ -13,6 +13,7 @@ import {
   writeK3sFileScript,
 } from "../../components/render/k3sScripts";
 import { restartMarkerPath } from "../../components/render/k3sShell";
+import { K3S_SECRET_CONFIG_PATH } from "../../components/render/k3sConfig";
 import { PRELUDE, shQuote } from "../../components/render/shell";
 import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
 
@@ -136,6 +137,30 @@ test -e ${marker} && echo marker-left`,
     );
     expect(r.stdout).to.contain("node-name: server-2");
     expect(r.stdout).to.contain("marker-left");
+  });
+
+  it("removes a secret config fragment the stack no longer has and restarts K3s in the install step; state files are 0600", async () => {
+    const host = fakeHost({ version: NEW, processVersion: NEW, running: ["k3s"], nodes: servers });
+    const fragment = path.join(host.dir, "90-k3s-ha-secret.yaml");
+    const script = installScript().replaceAll(K3S_SECRET_CONFIG_PATH, fragment);
+    const r = await host.run(
+      `printf 'vpn-auth: x\\n' >${shQuote(fragment)}
+${recorded(NEW)}
+sh -c ${shQuote(script)} && echo installed
+test -e ${shQuote(fragment)} || echo fragment-gone
+stat -c '%a %n' ${installedStatePath("k3s")}`,
+      { isolated: true },
+    );
+    expect(r.stdout, r.stderr).to.contain("installed");
+    expect(r.stdout).to.contain("fragment-gone");
+    expect(host.calls()).to.include("service k3s restart");
+    expect(r.stdout).to.contain(`600 ${installedStatePath("k3s")}`);
+    // With the fragment configured, the install step leaves it alone.
+    const kept = installK3sScript("server", NO_INSTALLER, [], {
+      nodeName: "server-2",
+      secretConfig: true,
+    });
+    expect(kept).to.not.contain(K3S_SECRET_CONFIG_PATH);
   });
 
   it("reloads a daemon whose reload failed once, on the next run, though its file is unchanged by then", async () => {
