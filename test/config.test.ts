@@ -341,6 +341,24 @@ describe("validateClusterConfig", () => {
     });
   });
 
+  describe("cluster addresses", () => {
+    it("refuses loopback and IPv4-mapped addresses for hosts and the VIP, which other hosts cannot use", () => {
+      expect(problemsOf(withHost("servers", 1, { address: "127.0.0.2" }))).to.deep.equal([
+        'servers[1].address: "127.0.0.2" is a loopback address: the other hosts cannot reach this host there',
+      ]);
+      expect(problemsOf(withHost("agents", 0, { address: "::ffff:10.10.10.101" }))).to.deep.equal([
+        'agents[0].address: "::ffff:10.10.10.101" is an IPv4-mapped IPv6 address; write the IPv4 address 10.10.10.101',
+      ]);
+      expect(problemsOf({ ...devTopology(), vip: "127.0.0.100/8" })).to.deep.equal([
+        'vip: "127.0.0.100/8" is a loopback address: the other hosts cannot reach this host there',
+      ]);
+      // A bastion may sit on loopback behind a tunnel.
+      expect(() =>
+        validateClusterConfig({ ...devTopology(), sshBastion: { host: "127.0.0.1", port: 2222 } }),
+      ).to.not.throw();
+    });
+  });
+
   describe("server count", () => {
     it("requires at least one server", () => {
       expect(problemsOf({ ...devTopology(), servers: [] })).to.deep.equal([

@@ -40,6 +40,23 @@ export function parseIpAddress(text: string): IpAddress | string {
   return { text, canonical: parsed.toNormalizedString(), parsed };
 }
 
+/**
+ * Why a cluster host or VIP cannot have this address, though a host can (a bastion may sit on
+ * loopback behind a tunnel), or undefined: every host must reach the others at it, and K3s takes
+ * an IPv4-mapped IPv6 address for an IPv6 one.
+ */
+export function clusterAddressProblem(address: IpAddress): string | undefined {
+  const range = address.parsed.range();
+  if (range === "loopback") {
+    return "is a loopback address: the other hosts cannot reach this host there";
+  }
+  if (range === "ipv4Mapped") {
+    const v4 = (address.parsed as ipaddr.IPv6).toIPv4Address().toString();
+    return `is an IPv4-mapped IPv6 address; write the IPv4 address ${v4}`;
+  }
+  return undefined;
+}
+
 /** Parses `address/prefix`, or returns why it is not a CIDR. */
 export function parseCidr(text: string): Cidr | string {
   const slash = text.indexOf("/");

@@ -1,6 +1,6 @@
 /** The host lists: servers, agents and lbHosts, and the checks that span them. */
 import type { HostConfig, NodeConfig } from "../config";
-import { IpAddress, parseIpAddress } from "./address";
+import { IpAddress, clusterAddressProblem, parseIpAddress } from "./address";
 import { childPath, indexPath, show } from "./display";
 import { RawObject, isAbsent, readArray, readObject, readRequiredString } from "./fields";
 import {
@@ -59,11 +59,12 @@ function readAddress(p: Problems, path: string, value: unknown): IpAddress | und
   const text = readRequiredString(p, path, value, "an IPv4 or IPv6 address");
   if (text === undefined) return undefined;
   const address = parseIpAddress(text);
-  if (typeof address === "string") {
-    p.error(path, `${show(text, path)} ${address}`);
+  const problem = typeof address === "string" ? address : clusterAddressProblem(address);
+  if (problem) {
+    p.error(path, `${show(text, path)} ${problem}`);
     return undefined;
   }
-  return address;
+  return address as IpAddress;
 }
 
 /** Reads the fields every host has; `host` is set only when all of them are valid. */

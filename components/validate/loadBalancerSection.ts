@@ -6,7 +6,14 @@ import type {
   LoadBalancerConfig,
   RawClusterConfig,
 } from "../config";
-import { Cidr, cidrContains, networkOf, parseCidr, reservedInSubnet } from "./address";
+import {
+  Cidr,
+  cidrContains,
+  clusterAddressProblem,
+  networkOf,
+  parseCidr,
+  reservedInSubnet,
+} from "./address";
 import { show } from "./display";
 import { imageReferenceProblem } from "./docker";
 import {
@@ -99,6 +106,11 @@ function readVip(p: Problems, value: unknown, refs: HostRef[]): Cidr | undefined
   const vip = parseCidr(text);
   if (typeof vip === "string") {
     p.error(path, `${show(text, path)} ${vip}`);
+    return undefined;
+  }
+  const unreachable = clusterAddressProblem(vip.address);
+  if (unreachable) {
+    p.error(path, `${show(text, path)} ${unreachable}`);
     return undefined;
   }
   const reserved = reservedInSubnet(vip);
