@@ -32,8 +32,8 @@ function readLink(path: string): string | undefined {
   }
 }
 
-/** Host-side pids of processes named `comm` that live in the same pid namespace as `nsPid`. */
-export function pidsInPidNamespace(nsPid: number, comm: string): number[] {
+/** Host-side pids of processes named `comm` (any, without one) in the pid namespace of `nsPid`. */
+export function pidsInPidNamespace(nsPid: number, comm?: string): number[] {
   const ns = readLink(`/proc/${nsPid}/ns/pid`);
   if (!ns) return [];
   const pids: number[] = [];
@@ -41,7 +41,8 @@ export function pidsInPidNamespace(nsPid: number, comm: string): number[] {
     if (!/^\d+$/.test(entry)) continue;
     if (readLink(`/proc/${entry}/ns/pid`) !== ns) continue;
     try {
-      if (fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim() === comm) pids.push(Number(entry));
+      if (comm === undefined || fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim() === comm)
+        pids.push(Number(entry));
     } catch {
       // exited while scanning
     }
