@@ -131,6 +131,11 @@ const EDITS: Edit[] = [
     edit: (c) => ({ ...c, "k3s-ha:agentToken": AGENT_TOKEN }),
   },
   {
+    what: "remove the agent token (server-1 generates one; the same step, updated)",
+    base: () => DEV_TOKENS,
+    edit: (c) => without(c, "agentToken"),
+  },
+  {
     what: "rotate the agent token",
     base: () => DEV_TOKENS,
     edit: (c) => ({ ...c, "k3s-ha:agentToken": `${AGENT_TOKEN}-2` }),
@@ -168,6 +173,7 @@ const EDITS: Edit[] = [
     base: () => DEV,
     edit: (c) => ({ ...c, "k3s-ha:servers": hosts(c, "servers").slice(0, 2) }),
     deletes: [
+      "server-3-agent-token",
       "server-3-config",
       "server-3-install",
       "server-3-membership",
@@ -201,7 +207,7 @@ const EDITS: Edit[] = [
   {
     what: "change extraAgentArgs",
     base: () => DEV,
-    edit: (c) => ({ ...c, "k3s-ha:extraAgentArgs": ["--node-label=x=y"] }),
+    edit: (c) => ({ ...c, "k3s-ha:extraAgentArgs": ["--kubelet-arg=max-pods=200"] }),
   },
   {
     what: "rotate the SSH key",
