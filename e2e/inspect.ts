@@ -43,7 +43,7 @@ export interface ServerRecord {
   agentTokenFile: { path: string; sha256: string; mode: string } | null;
   tlsSans: string[];
   servingSans: string[];
-  join: { server: string; bootstrapFrom: string } | null;
+  join: { server: string; bootstrapFrom: string; tokenCaHashChecked: boolean } | null;
   install: { env: Record<string, string>; args: string[] } | null;
 }
 

@@ -58,7 +58,14 @@ import {
 import { recordEvent } from "./events";
 import { Reply, basicAuth, request } from "./http";
 import { KUBECONFIG_PATH, kubectl } from "./kubectl";
-import { passwordDigest, sha256, splitToken, supportsTokenRotate, tokenHelp } from "./tokens";
+import {
+  passwordDigest,
+  sha256,
+  splitToken,
+  supportsTokenRotate,
+  tokenFormatProblem,
+  tokenHelp,
+} from "./tokens";
 
 declare const STAND_IN_VERSION: string;
 
@@ -418,6 +425,14 @@ async function runServer(flags: string[]): Promise<void> {
     tokenSha256: token ? passwordDigest(token) : null,
     agentTokenSha256: agentToken ? passwordDigest(agentToken) : null,
   };
+  // K3s parses both tokens before anything else (pkg/clientaccess/token.go parseToken).
+  for (const [key, value] of [
+    ["token", token],
+    ["agent-token", agentToken],
+  ] as const) {
+    const problem = value === undefined ? undefined : tokenFormatProblem(value);
+    if (problem) fail(`${key}: ${problem}`);
+  }
   await blockIfNeverReady("k3s", nodeName);
   fs.mkdirSync(TLS_DIR, { recursive: true, mode: 0o700 });
   const joinUrl = typeof config.server === "string" ? config.server : undefined;
@@ -436,6 +451,8 @@ async function runServer(flags: string[]): Promise<void> {
       fail(`${joinUrl}/cacerts: ${err.message}`),
     );
     if (cacerts.status !== 200) fail(`${joinUrl}/cacerts answered ${cacerts.status}`);
+    // A secure token's hash must be the sha256 of what /cacerts serves, else the joiner sends no
+    // credential (pkg/clientaccess/token.go validateCACerts).
     const { caHash } = splitToken(token);
     if (caHash && caHash !== sha256(cacerts.body)) {
       fail(`the token's CA hash does not match the CA ${joinUrl} serves`);
@@ -455,6 +472,7 @@ async function runServer(flags: string[]): Promise<void> {
       server: joinUrl,
       cacertsSha256: sha256(cacerts.body),
       bootstrapFrom: boot.headers["x-stand-in-node-name"],
+      tokenCaHashChecked: caHash !== undefined,
       firstJoin,
     };
   } else {
@@ -495,7 +513,11 @@ async function runServer(flags: string[]): Promise<void> {
 
   // K3s keeps the full token (CA hash + password) in server/token (docs.k3s.io cli/token).
   writePrivate(TOKEN_PATH, `K10${sha256(ca.cert)}::server:${password}\n`);
-  if (agentToken) writePrivate(`${SERVER_DIR}/agent-token`, `${agentToken}\n`);
+  // server/agent-token is in the secure form too, with the node user (docs.k3s.io cli/token).
+  if (agentToken) {
+    const agentPassword = splitToken(agentToken).password;
+    writePrivate(`${SERVER_DIR}/agent-token`, `K10${sha256(ca.cert)}::node:${agentPassword}\n`);
+  }
 
   const tlsSans = asList(config["tls-san"]);
   const sans = [
@@ -748,6 +770,8 @@ async function joinOnce(
   const cacerts = await request(`${serverUrl}/cacerts`);
   if (cacerts.status !== 200) throw new Error(`${serverUrl}/cacerts answered ${cacerts.status}`);
   const { caHash, password } = splitToken(token);
+  // As K3s (pkg/clientaccess/token.go validateCACerts): no credential goes to a server whose CA
+  // does not hash to the token's; a short token trusts whatever /cacerts serves.
   if (caHash && caHash !== sha256(cacerts.body)) {
     throw new Error(`the token's CA hash does not match the CA ${serverUrl} serves`);
   }
@@ -797,6 +821,9 @@ async function runAgent(flags: string[]): Promise<void> {
   };
   if (!serverUrl) fail("an agent needs server:");
   if (!token) fail("an agent needs a token");
+  // An agent parses its token first and exits on a malformed one (pkg/clientaccess/token.go).
+  const problem = tokenFormatProblem(token);
+  if (problem) fail(`token: ${problem}`);
   await blockIfNeverReady("k3s-agent", nodeName);
   const reg = registration(config, "agent");
   const deadline = Date.now() + AGENT_JOIN_TIMEOUT_MS;

@@ -11,9 +11,29 @@ export const sha256 = (text: string | Buffer) => createHash("sha256").update(tex
  * (k3s-io/k3s pkg/clientaccess/token.go parseToken).
  */
 export function splitToken(token: string): { caHash?: string; user?: string; password: string } {
-  const m = /^K10([0-9a-f]{64})?::([^:]+):(.+)$/.exec(token.trim());
+  const m = /^K10([^:]{64})?::([^:]+):(.+)$/.exec(token.trim());
   if (!m) return { password: token.trim() };
   return { ...(m[1] ? { caHash: m[1] } : {}), user: m[2], password: m[3] };
+}
+
+/**
+ * Why K3s would refuse a token before using it, or undefined: a token starting with K10 must be
+ * K10[<64-character CA hash>]::<user>:<password> (k3s-io/k3s pkg/clientaccess/token.go parseToken:
+ * "invalid token CA hash length", "invalid token format"); anything else is a short token.
+ */
+export function tokenFormatProblem(token: string): string | undefined {
+  const t = token.trim();
+  if (t === "") return "the token is empty";
+  if (!t.startsWith("K10")) return undefined;
+  const rest = t.slice(3);
+  const sep = rest.indexOf("::");
+  if (sep < 0) return "invalid token format: K10 without ::";
+  const hash = rest.slice(0, sep);
+  if (hash.length > 0 && hash.length !== 64) return "invalid token CA hash length";
+  const credentials = rest.slice(sep + 2);
+  const colon = credentials.indexOf(":");
+  if (colon <= 0 || colon === credentials.length - 1) return "invalid token format";
+  return undefined;
 }
 
 /**

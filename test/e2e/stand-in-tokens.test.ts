@@ -5,6 +5,7 @@ import {
   sha256,
   splitToken,
   supportsTokenRotate,
+  tokenFormatProblem,
   tokenHelp,
 } from "../../e2e/stand-in/tokens";
 
@@ -21,6 +22,27 @@ describe("e2e stand-in: tokens", function () {
       password: "p:with:colons",
     });
     expect(splitToken("just-a-password\n")).to.deep.equal({ password: "just-a-password" });
+  });
+
+  it("refuses malformed secure tokens as K3s's parseToken does, and takes short ones as passwords", function () {
+    const hash = "c".repeat(64);
+    for (const ok of [
+      `K10${hash}::node:pw`,
+      "K10::server:pw",
+      "short-password",
+      `K10${hash}::node:a:b`,
+    ]) {
+      expect(tokenFormatProblem(ok), ok).to.equal(undefined);
+    }
+    expect(tokenFormatProblem(`K10${hash.slice(1)}::node:pw`)).to.equal(
+      "invalid token CA hash length",
+    );
+    expect(tokenFormatProblem(`K10${hash}::nopassword`)).to.equal("invalid token format");
+    expect(tokenFormatProblem(`K10${hash}::node:`)).to.equal("invalid token format");
+    expect(tokenFormatProblem(`K10${hash}`)).to.equal("invalid token format: K10 without ::");
+    expect(tokenFormatProblem("  ")).to.equal("the token is empty");
+    // A 64-character hash that is not the CA's lower-case hex is kept, and fails the CA check.
+    expect(splitToken(`K10${"C".repeat(64)}::node:pw`).caHash).to.equal("C".repeat(64));
   });
 
   it("digests only the password part, so a full and a bare token agree", function () {
