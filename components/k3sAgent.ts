@@ -29,7 +29,7 @@ export interface K3sAgentArgs {
   upgrade: UpgradeConfig;
   /** The load balancer's fixed registration address (VIP or Nginx host). */
   registrationAddress: string;
-  /** Secret token agents join with (the agent token when one is set). */
+  /** Secret token the agent joins with: the agent token, CA-pinned (K10<CA hash>::node:<pw>). */
   token: pulumi.Input<string>;
   /** Secret K3s settings (a YAML fragment) for config.yaml.d. */
   secretConfig?: pulumi.Input<string>;

@@ -5,6 +5,8 @@ import {
   isSecretValue,
   reveal,
   runProgram,
+  FAKE_CA_HASH,
+  FAKE_GENERATED_AGENT_TOKEN,
   FAKE_GENERATED_TOKEN,
 } from "./support/mocks";
 import { FAKE_PRIVATE_KEY, testStackConfig } from "./support/stacks";
@@ -53,6 +55,7 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
         "server-1-config",
         "server-1-etcd-snapshot",
         "server-1-install",
+        "server-1-ca-hash",
         "server-1-read-kubeconfig",
         "registration-gate",
         // Membership steps run on a server that stays: they remove a node before its uninstall.
@@ -130,9 +133,32 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
         "write_file '/etc/rancher/k3s/cluster-token' 0600",
       );
     }
+    // server-1 starts the cluster with the short form (its CA does not exist yet); joiners get
+    // the full form, which pins server-1's CA (docs.k3s.io cli/token, "Secure").
     expect(stdinOf(run, "server-1-token")).to.equal(`${TOKEN}\n`);
-    expect(stdinOf(run, "agent-1-token")).to.equal(`${AGENT_TOKEN}\n`);
+    expect(stdinOf(run, "server-2-token")).to.equal(`K10${FAKE_CA_HASH}::server:${TOKEN}\n`);
+    expect(stdinOf(run, "agent-1-token")).to.equal(`K10${FAKE_CA_HASH}::node:${AGENT_TOKEN}\n`);
     expect(stdinOf(run, "server-1-agent-token")).to.equal(`${AGENT_TOKEN}\n`);
+    expect(stdinOf(run, "server-2-agent-token")).to.equal(`${AGENT_TOKEN}\n`);
+  });
+
+  it("reads the CA hash on server-1 once it is ready, and pins it in every joiner's token", () => {
+    const read = step(run, "server-1-ca-hash");
+    expect(hostOf(read)).to.equal("10.10.10.50");
+    expect(dependsOn(run, "server-1-ca-hash", "server-1-install")).to.equal(true);
+    const script = unwrapCommandLine(read.inputs.create as string);
+    expect(script).to.contain("/var/lib/rancher/k3s/server/token");
+    expect(script).to.contain("${#hash} -ne 64");
+    for (const name of ["server-2-token", "server-3-token", "agent-1-token", "agent-3-token"]) {
+      expect(dependsOn(run, name, "server-1-ca-hash"), name).to.equal(true);
+      expect(stdinOf(run, name), name).to.match(/^K10[0-9a-f]{64}::(server|node):/);
+    }
+  });
+
+  it("gives no agent step the server token: agents hold the agent token only", () => {
+    for (const r of run.resources.filter((x) => /^agent-\d+-/.test(x.name))) {
+      expect(JSON.stringify(reveal(r.inputs)), r.name).to.not.contain(TOKEN);
+    }
   });
 
   it("never puts a secret into a non-secret input", () => {
@@ -167,6 +193,7 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
       // Neither a snapshot nor a token rotation can be undone by a delete.
       "server-1-etcd-snapshot",
       "server-1-token-rotation",
+      "server-1-ca-hash",
     ];
     for (const c of commands(run)) {
       if (readOnly.includes(c.name)) expect(c.inputs.delete, c.name).to.equal(undefined);
@@ -246,14 +273,56 @@ describe("the program on the staging stack (Nginx, non-root user)", function () 
     }
   });
 
-  it("reads the token server-1 generated and hands it to the other servers and the agents as a secret", () => {
+  it("reads the token server-1 generated (K3s's secure form) and hands it to the other servers only", () => {
     expect(run.resources.some((r) => r.name === "server-1-token")).to.equal(false);
     const read = step(run, "server-1-read-token");
     expect(read.inputs.logging).to.equal("none");
-    for (const name of ["server-2-token", "agent-1-token"]) {
+    for (const name of ["server-2-token", "server-3-token"]) {
       expect(isSecretValue(step(run, name).inputs.stdin), name).to.equal(true);
       expect(stdinOf(run, name)).to.equal(`${FAKE_GENERATED_TOKEN}\n`);
       expect(dependsOn(run, name, "server-1-read-token"), name).to.equal(true);
+    }
+  });
+
+  it("generates the agent token on server-1 when the stack has none; agents join with it, CA-pinned", () => {
+    const generate = step(run, "server-1-agent-token");
+    expect(hostOf(generate)).to.equal("10.10.10.50");
+    expect(generate.inputs.logging).to.equal("none");
+    expect(generate.inputs.stdin).to.equal(undefined);
+    expect(generate.options.additionalSecretOutputs).to.include("stdout");
+    const script = unwrapCommandLine(generate.inputs.create as string);
+    expect(script).to.contain("if ! [ -s /etc/rancher/k3s/agent-token ]; then");
+    expect(script).to.contain("write_file /etc/rancher/k3s/agent-token 0600");
+    expect(unwrapCommandLine(generate.inputs.delete as string)).to.contain(
+      "rm -f '/etc/rancher/k3s/agent-token'",
+    );
+    expect(dependsOn(run, "server-1-install", "server-1-agent-token")).to.equal(true);
+    for (const s of ["server-1", "server-2", "server-3"]) {
+      expect(k3sYaml(run, `${s}-config`)).to.include({
+        "agent-token-file": "/etc/rancher/k3s/agent-token",
+      });
+    }
+    for (const s of ["server-2", "server-3"]) {
+      expect(stdinOf(run, `${s}-agent-token`)).to.equal(`${FAKE_GENERATED_AGENT_TOKEN}\n`);
+      expect(dependsOn(run, `${s}-agent-token`, "server-1-agent-token"), s).to.equal(true);
+    }
+    const password = FAKE_GENERATED_TOKEN.split("::server:")[1];
+    for (const a of ["agent-1", "agent-2", "agent-3"]) {
+      expect(isSecretValue(step(run, `${a}-token`).inputs.stdin), a).to.equal(true);
+      expect(stdinOf(run, `${a}-token`)).to.equal(
+        `K10${FAKE_CA_HASH}::node:${FAKE_GENERATED_AGENT_TOKEN}\n`,
+      );
+      expect(dependsOn(run, `${a}-token`, "server-1-agent-token"), a).to.equal(true);
+      expect(dependsOn(run, `${a}-token`, "server-1-ca-hash"), a).to.equal(true);
+      // No agent step, nor any step on an agent host, carries the server token.
+      const address = (run.outputs.agents as { name: string; address: string }[]).find(
+        (h) => h.name === a,
+      )!.address;
+      for (const r of run.resources.filter(
+        (x) => x.name.startsWith(`${a}-`) || (x.type === COMMAND_TYPE && hostOf(x) === address),
+      )) {
+        expect(JSON.stringify(reveal(r.inputs)), r.name).to.not.contain(password);
+      }
     }
   });
 

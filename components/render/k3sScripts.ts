@@ -1,6 +1,7 @@
 /** Scripts that install, configure, probe and remove K3s on a host. Pure. */
 import { K3S_API_PORT, K3sConfig } from "../config";
 import {
+  K3S_AGENT_TOKEN_PATH,
   K3S_CONFIG_PATH,
   K3S_GENERATED_TOKEN_PATH,
   K3S_SECRET_CONFIG_PATH,
@@ -259,6 +260,47 @@ export function readGeneratedTokenScript(): string {
   return script(`
 wait_for ${K3S_READY_TIMEOUT_SECONDS} "${K3S_GENERATED_TOKEN_PATH}" test -s ${K3S_GENERATED_TOKEN_PATH}
 cat ${K3S_GENERATED_TOKEN_PATH}`);
+}
+
+/**
+ * Prints the cluster CA's hash as K3s put it into the server token it wrote: K3s writes
+ * /var/lib/rancher/k3s/server/token in the secure form K10<CA hash>::server:<password> (docs.k3s.io
+ * cli/token; the hash is the sha256 of the PEM server CA, or of the root's DER with custom CAs).
+ * Joiners' tokens carry this hash, so they refuse a server whose /cacerts serves another CA. The
+ * hash is public (anyone can hash /cacerts); the password never leaves the shell variable.
+ */
+export function readCaHashScript(): string {
+  return script(`
+wait_for ${K3S_READY_TIMEOUT_SECONDS} "${K3S_GENERATED_TOKEN_PATH}" test -s ${K3S_GENERATED_TOKEN_PATH}
+full=$(cat ${K3S_GENERATED_TOKEN_PATH})
+hash=\${full#K10}; hash=\${hash%%::*}
+case $full in
+  K10*::*) ;;
+  *) log "${K3S_GENERATED_TOKEN_PATH} is not in the secure form K10<CA hash>::server:<password>"; exit 1 ;;
+esac
+if [ \${#hash} -ne 64 ] || ! printf '%s' "$hash" | grep -Eq '^[0-9a-f]+$'; then
+  log "${K3S_GENERATED_TOKEN_PATH} holds no sha256 CA hash after K10"; exit 1
+fi
+printf '%s\n' "$hash"`);
+}
+
+/**
+ * Generates the agent token on the first server when the stack configures none: a random password
+ * kept in /etc/rancher/k3s/agent-token (0600), written once and kept on later runs, then printed (the
+ * step's output is a secret). With it, servers run with agent-token-file and no agent host ever
+ * holds the server token. A new file leaves the restart marker, as a changed token file does.
+ */
+export function generateAgentTokenScript(): string {
+  return script(`
+mark_restart() { if have k3s; then state_touch ${restartMarkerPath(serviceName("server"))}; fi; }
+if ! [ -s ${K3S_AGENT_TOKEN_PATH} ]; then
+  # od and tr see only the random bytes; printf is a shell builtin (no command line holds the token).
+  new=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+  if [ \${#new} -ne 64 ]; then log "could not read 32 random bytes from /dev/urandom"; exit 1; fi
+  printf '%s\n' "$new" | write_file ${K3S_AGENT_TOKEN_PATH} 0600 "" mark_restart >/dev/null
+  log "generated an agent token in ${K3S_AGENT_TOKEN_PATH} (0600); servers accept agents with it only"
+fi
+cat ${K3S_AGENT_TOKEN_PATH}`);
 }
 
 /** Prints the admin kubeconfig. Its output is a secret. */

@@ -80,5 +80,5 @@ if ! curl --silent --show-error --fail --max-time 30 --config "$work/curl.conf" 
 fi
 # K3s waits this long for the new token to reach the datastore before it reports success.
 sleep 1
-log "server token rotated: every server and agent now restarts with it, one server at a time; etcd snapshots taken before now need the old token to restore"`);
+log "server token rotated: every server now restarts with it, one at a time (agents join with the agent token and keep it); etcd snapshots taken before now need the old token to restore"`);
 }

@@ -4,7 +4,7 @@
  * `K10<sha256 of the cluster CA>::<user>:<password>` only where the CA already exists, so never
  * on the first server of a new cluster (unless it uses custom CA certificates). server-1 starts the
  * cluster with the configured token, so only the short form is accepted; joining servers and
- * agents get what server-1 uses.
+ * agents get the secure form the program composes from it and server-1's CA hash.
  */
 import { Problems } from "./problems";
 

@@ -149,7 +149,9 @@ describe("day 2 under mocks: upgrades and restarts", function () {
       }
     });
 
-    it("restarts the agents too when they join with the server token", async () => {
+    it("rewrites the joining servers' full tokens and restarts no agent, even without agentToken", async () => {
+      // Agents join with the agent token (server-1 generates one when the stack has none), so a
+      // new server token reaches the servers only.
       const noAgentToken = devStack({ "k3s-ha:agentToken": undefined });
       delete noAgentToken["k3s-ha:agentToken"];
       const a = await runProgram(noAgentToken, SECRET_KEYS, "day2");
@@ -159,8 +161,13 @@ describe("day 2 under mocks: upgrades and restarts", function () {
         "day2",
       );
       const changed = diffRuns(a, b).changed;
-      for (const n of AGENTS) expect(changed, n).to.include.members([`${n}-token`, `${n}-install`]);
-      expect(changed.filter((c) => c.startsWith("lb-"))).to.deep.equal([]);
+      expect(changed).to.include.members(["server-2-token", "server-3-token"]);
+      expect(reveal(b.resources.find((r) => r.name === "server-2-token")!.inputs.stdin)).to.match(
+        new RegExp(`^K10[0-9a-f]{64}::server:${TOKEN}-rotated\\n$`),
+      );
+      expect(changed.filter((c) => c.startsWith("agent-") || c.startsWith("lb-"))).to.deep.equal(
+        [],
+      );
     });
   });
 

@@ -80,7 +80,10 @@ export function markSecrets(v: unknown): unknown {
 }
 
 /** What a mocked step prints, for the few steps whose stdout the program reads. */
-export const FAKE_GENERATED_TOKEN = "K10fakecahash::server:generated-by-server-1";
+export const FAKE_CA_HASH = "c0ffee".padEnd(64, "0");
+export const FAKE_GENERATED_TOKEN = `K10${FAKE_CA_HASH}::server:generated-by-server-1`;
+/** The agent token server-1 generates when the stack configures none. */
+export const FAKE_GENERATED_AGENT_TOKEN = "generated-agent-token-by-server-1";
 export const FAKE_KUBECONFIG = `apiVersion: v1
 clusters:
 - cluster:
@@ -104,6 +107,9 @@ users:
 
 export function fakeStdout(name: string): string {
   if (name.endsWith("-read-token")) return `${FAKE_GENERATED_TOKEN}\n`;
+  if (name.endsWith("-ca-hash")) return `${FAKE_CA_HASH}\n`;
+  // Only server-1's generated agent token prints; a configured token's file step prints nothing.
+  if (name.endsWith("-agent-token")) return `${FAKE_GENERATED_AGENT_TOKEN}\n`;
   if (name.endsWith("-read-kubeconfig")) return FAKE_KUBECONFIG;
   return "";
 }
