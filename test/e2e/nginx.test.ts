@@ -4,6 +4,7 @@
  * each `up` planned and stepped by the engine model against the stack's state file.
  */
 import { expect } from "chai";
+import * as fs from "fs";
 import { AGENTS, HOST_ADDRESSES, SERVERS } from "../../e2e/constants";
 import {
   expectCleanHosts,
@@ -13,6 +14,7 @@ import {
   secretsOf,
 } from "../../e2e/checks";
 import { Evaluation, destroy, formatTimings, up } from "../../e2e/executor";
+import { expectCaPinnedJoins } from "../../e2e/joinCredentials";
 import { AgentRecord, ServerRecord, joinsOf, standInRecord } from "../../e2e/inspect";
 import { keepJournalsOfFailures } from "../../e2e/journals";
 import { E2eLab } from "../../e2e/lab";
@@ -83,6 +85,13 @@ describe("e2e: staging stack (native Nginx) over SSH", function () {
       expect(ops[s.name], s.name).to.not.equal("create");
     expect(ops["server-1-install"]).to.equal("create");
     await expectConfiguredCluster(lab, history(failed, evaluation), "nginx");
+    // server-1 starts the cluster with the short token; joiners hold the full form pinning its CA.
+    const caHash = sha256(
+      fs.readFileSync(
+        lab.host("server-1").hostPath("/var/lib/rancher/k3s/server/tls/server-ca.crt"),
+        "utf8",
+      ),
+    );
     for (const name of SERVERS) {
       const record = standInRecord<ServerRecord>(lab.host(name));
       expect(record.tlsSans, `${name}: tls-san is the Nginx host, not an unused VIP`).to.deep.equal(
@@ -91,13 +100,14 @@ describe("e2e: staging stack (native Nginx) over SSH", function () {
       expect(record.argv, `${name} got the stack's extraServerArgs`).to.include(
         "--disable=traefik",
       );
-      expect(record.tokenFile?.sha256).to.equal(sha256(`${TOKENS.token}\n`));
+      const token = name === "server-1" ? TOKENS.token : `K10${caHash}::server:${TOKENS.token}`;
+      expect(record.tokenFile?.sha256).to.equal(sha256(`${token}\n`));
       expect(record.agentTokenFile?.sha256).to.equal(sha256(`${TOKENS.agentToken}\n`));
     }
     for (const name of AGENTS) {
       const record = standInRecord<AgentRecord>(lab.host(name));
-      expect(record.tokenFile?.sha256, `${name} holds the agent token`).to.equal(
-        sha256(`${TOKENS.agentToken}\n`),
+      expect(record.tokenFile?.sha256, `${name} holds the agent token, CA-pinned`).to.equal(
+        sha256(`K10${caHash}::node:${TOKENS.agentToken}\n`),
       );
     }
     const agentJoins = SERVERS.flatMap((s) => joinsOf(lab.host(s))).filter(
@@ -108,6 +118,10 @@ describe("e2e: staging stack (native Nginx) over SSH", function () {
       new Set(agentJoins.map((j) => j.credential)),
       "agents joined with the agent token",
     ).to.deep.equal(new Set(["agent-token"]));
+  });
+
+  it("6b. joiners' tokens pin server-1's CA; no agent host holds the server token", function () {
+    expectCaPinnedJoins(lab);
   });
 
   it("6. configured tokens appear in no process's arguments or environment, nor in step output", function () {
