@@ -12,11 +12,12 @@ import { labNamespaces } from "../../lab/topology";
 const REPO = path.join(__dirname, "..", "..");
 
 /**
- * Processes the lab started: anything naming the lab dir on its command line (stand-ins, load
- * clients, LB host holders) and the LB hosts' pid 1 (whose death takes their daemons with it).
- * Read from /proc: procps is not always installed.
+ * Processes the lab started: anything naming a path inside the lab dir on its command line
+ * (stand-ins, load clients, LB host holders) and the LB hosts' pid 1 (whose death takes their
+ * daemons with it). Read from /proc: procps is not always installed. Inside, not the bare prefix:
+ * `flock /tmp/k3sha-lab.lock npm run test:lab`, which serializes lab runs, is not the lab's.
  */
-function labPids(needle = LAB_DIR): string[] {
+function labPids(needle = `${LAB_DIR}/`): string[] {
   return fs.readdirSync("/proc").filter((pid) => {
     try {
       if (!/^\d+$/.test(pid) || Number(pid) === process.pid) return false;
