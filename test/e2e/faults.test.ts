@@ -135,9 +135,9 @@ async function expectReloadConverges(next: LabStackOptions, want: ServerName[], 
   const converged = await run(next, label);
   expect(converged.errors, "errors").to.deep.equal([]);
   current = next;
+  for (const lb of LB_HOSTS) await expectHaproxyServing(lab.host(lb), want, "serves the new list");
   const step = converged.steps.find((s) => s.name === "lb-lb-1-haproxy");
   expect(step?.stderr, "lb-1's HAProxy step").to.include("haproxy: reloaded");
-  for (const lb of LB_HOSTS) await expectHaproxyServing(lab.host(lb), want, "serves the new list");
   expectMembership(lab, { servers: want, agents: AGENTS });
 }
 
@@ -237,6 +237,8 @@ describe("e2e faults on systemd hosts: never-ready K3s, failed and cut reloads, 
   });
 
   it("a stopped K3s at the pinned version is started again by the next up that runs its install step", async function () {
+    // Without the fix the install step waits the program's bound, then fails: let it say so.
+    this.timeout((K3S_READY_TIMEOUT_SECONDS + 120) * 1000);
     const agent = lab.host("agent-2");
     await agent.exec("systemctl", ["stop", "k3s-agent"]);
     expect((await runningVersion(agent)).process, "agent-2's K3s is stopped").to.equal(null);
