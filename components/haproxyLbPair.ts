@@ -6,6 +6,7 @@ import { hostStep } from "./remote/hostStep";
 import { LbBackend, renderHaproxyCfg } from "./render/haproxy";
 import {
   KEEPALIVED_CHECK_SCRIPT_PATH,
+  KEEPALIVED_SCRIPT_USER,
   renderHaproxyCheckScript,
   renderKeepalivedConf,
 } from "./render/keepalived";
@@ -72,8 +73,8 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
       {
         connection,
         sudo,
-        create: installCheckScriptScript(KEEPALIVED_CHECK_SCRIPT_PATH),
-        delete: removeCheckScriptScript(KEEPALIVED_CHECK_SCRIPT_PATH),
+        create: installCheckScriptScript(KEEPALIVED_CHECK_SCRIPT_PATH, KEEPALIVED_SCRIPT_USER),
+        delete: removeCheckScriptScript(KEEPALIVED_CHECK_SCRIPT_PATH, KEEPALIVED_SCRIPT_USER),
         stdin: checkScript,
       },
       { parent: this },

@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import { parse } from "yaml";
+import { KEEPALIVED_SCRIPT_USER } from "../components/render/keepalived";
 import { sleep } from "../lab/sh";
 import {
   AGENTS,
@@ -18,6 +19,7 @@ import {
   VIP,
 } from "./constants";
 import { Evaluation, StepRecord } from "./executor";
+import { E2eHost } from "./host";
 import { E2eLab } from "./lab";
 import {
   AgentRecord,
@@ -124,6 +126,9 @@ export async function expectConfiguredCluster(
       expect(host.pids("haproxy"), `haproxy runs on ${lb}`).to.have.length.greaterThan(0);
       expect(host.pids("keepalived"), `keepalived runs on ${lb}`).to.have.length.greaterThan(0);
       if ((await hostAddresses(host)).includes(VIP)) holders.push(lb);
+      expect(await scriptUserEntry(host), `${lb} has the check script's user`).to.match(
+        /:\/nonexistent:\/usr\/sbin\/nologin$/,
+      );
     }
     expect(holders, "exactly one LB host holds the VIP").to.have.length(1);
   } else {
@@ -150,6 +155,14 @@ export async function expectConfiguredCluster(
   expect(nodes.trim().split("\n").sort()).to.deep.equal(
     [...SERVERS, ...AGENTS].map((n) => `${n}=True`).sort(),
   );
+}
+
+/** The passwd entry of the user KeepAlived runs the check script as on `host` ("" if none). */
+export async function scriptUserEntry(host: E2eHost): Promise<string> {
+  const out = await host.exec("getent", ["passwd", KEEPALIVED_SCRIPT_USER], {
+    allowFailure: true,
+  });
+  return out.trim();
 }
 
 /** Token and kubeconfig files are 0600 wherever they exist. */
@@ -224,6 +237,8 @@ export async function expectCleanHosts(lab: E2eLab): Promise<void> {
     }
     if (LB_HOSTS.includes(name as (typeof LB_HOSTS)[number])) {
       expect(await hostAddresses(host), `${name} holds no VIP`).to.not.include(VIP);
+      // The program created it, so its delete removed it.
+      expect(await scriptUserEntry(host), `${name}: the check script's user is gone`).to.equal("");
     }
   }
 }

@@ -110,7 +110,9 @@ export abstract class E2eHost {
  * scripts detach do not linger as zombies). It shares this machine's file system but for private
  * /run, /tmp, /etc/rancher, /var/lib/rancher, /etc/haproxy, /etc/keepalived, /etc/nginx,
  * /var/log/nginx, /etc/init.d, /usr/local/bin, /etc/sudoers.d and /etc/hosts, the program's state
- * directory and the K3s stand-in's history directory. Killing pid 1 kills every process on it.
+ * directory and the K3s stand-in's history directory; /etc itself is an overlay over this
+ * machine's, so what the program changes there (the user KeepAlived's check runs as, which
+ * useradd writes by renaming files) stays on the host. Killing pid 1 kills every process on it.
  */
 export class NetnsHost extends E2eHost {
   readonly kind = "netns";
@@ -142,11 +144,15 @@ export class NetnsHost extends E2eHost {
     const mounts = PRIVATE_TREES.map(
       (t) => `mount --bind ${path.join(this.dir, t.sub)} ${t.target}`,
     );
+    const etc = { upper: path.join(this.dir, "etc-upper"), work: path.join(this.dir, "etc-work") };
+    for (const dir of Object.values(etc)) fs.mkdirSync(dir, { mode: 0o755 });
     const script = [
       "set -e",
       "mount -t tmpfs -o mode=755 tmpfs /run",
       "mkdir -p /run/sshd /run/lock",
       "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+      // First: the private trees below are bound onto directories of the overlay.
+      `mount -t overlay overlay -o lowerdir=/etc,upperdir=${etc.upper},workdir=${etc.work} /etc`,
       ...mounts,
       `mount --bind ${path.join(this.dir, "hosts")} /etc/hosts`,
       `hostname ${this.name}`,

@@ -1,7 +1,8 @@
 /**
  * A load-balancer host: its own netns, plus its own mount and pid namespaces held open by a
  * "holder" process (pid 1 of the host). Private /run, /etc/haproxy, /etc/keepalived, /etc/nginx
- * and /var/log/nginx; a private pid namespace so `killall -0 haproxy` sees only this host's
+ * and /var/log/nginx, and /etc/passwd and /etc/group with the user KeepAlived runs the check script
+ * as (lab/script-user.ts); a private pid namespace so `killall -0 haproxy` sees only this host's
  * HAProxy, as on a real machine. Killing the holder kills every daemon on the host.
  */
 import { ChildProcess } from "child_process";
@@ -9,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { API_PORT, LbHostName, nsName } from "./constants";
 import { childPids, isAlive, pidsInPidNamespace, signal, startLogged } from "./processes";
+import { bindScriptUserFiles, writeScriptUserFiles } from "./script-user";
 import { run, waitFor } from "./sh";
 
 /** Name of the host's pid 1 (a reaper), as /proc/<pid>/comm shows it. */
@@ -55,6 +57,7 @@ export class LbHost {
     });
     const mounts = Object.entries(PRIVATE_DIRS)
       .map(([sub, target]) => `mount --bind ${path.join(this.dir, sub)} ${target}`)
+      .concat(bindScriptUserFiles(writeScriptUserFiles(this.dir)))
       .join("\n");
     const script = [
       "set -e",

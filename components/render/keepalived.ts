@@ -5,6 +5,12 @@ import { MANAGED_HEADER } from "./shell";
 
 /** Where the program installs the check script (0755 root:root, as enable_script_security demands). */
 export const KEEPALIVED_CHECK_SCRIPT_PATH = "/etc/keepalived/check_haproxy.sh";
+/**
+ * The unprivileged system user KeepAlived runs the check script as (script_user), which the check
+ * script's step creates. KeepAlived's own default name: without script_user it uses this user when
+ * it exists, else root.
+ */
+export const KEEPALIVED_SCRIPT_USER = "keepalived_script";
 
 export interface KeepalivedArgs {
   /** Interface that carries VRRP and receives the VIP. */
@@ -112,6 +118,12 @@ function checkArgs(args: KeepalivedArgs, scriptPath: string): string[] {
  * - The check script has weight 0 (the default): a failing check puts this host in FAULT and the
  *   peer takes the VIP. A negative weight works only when it exceeds the priority gap.
  * - KeepAlived refuses `nopreempt` unless the initial state is BACKUP, so nopreempt means BACKUP.
+ * - The check script runs as an unprivileged user (script_user): it only asks HTTP of 127.0.0.1.
+ *   KeepAlived checks at load that this user can reach and execute the script.
+ * - Unicast mode checks each advert's source against the peers (check_unicast_src): without it
+ *   KeepAlived accepts an advert from any address, so any host that can reach this one could send
+ *   a higher priority and take the VIP. A host that spoofs a peer's address still can: see the
+ *   README, "VRRP on a shared segment".
  */
 export function renderKeepalivedConf(args: KeepalivedArgs): string {
   const scriptPath = args.checkScriptPath ?? KEEPALIVED_CHECK_SCRIPT_PATH;
@@ -124,6 +136,8 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
         "  unicast_peer {",
         ...args.unicast.peers.map((peer) => `    ${peer}`),
         "  }",
+        "  # Ignore adverts whose source address is not one of the peers above.",
+        "  check_unicast_src",
         "  # Go to FAULT, not MASTER, when no peer address is usable.",
         "  unicast_fault_no_peer",
       ]
@@ -133,7 +147,7 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
     "",
     "global_defs {",
     "  enable_script_security",
-    "  script_user root",
+    `  script_user ${KEEPALIVED_SCRIPT_USER}`,
     "  vrrp_garp_master_refresh 60",
     ...(args.routerId !== undefined ? [`  router_id ${args.routerId}`] : []),
     "}",
@@ -166,9 +180,10 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
 }
 
 /**
- * The check KeepAlived runs every second (POSIX sh): exit 0 only when the local HAProxy answers
- * its monitor URI within half a second; two misses in a row give the VIP up (about 2 s for a hung
- * HAProxy). curl is present on every host the program configures (the K3s installer needs it too).
+ * The check KeepAlived runs every second (POSIX sh), as KEEPALIVED_SCRIPT_USER: exit 0 only when
+ * the local HAProxy answers its monitor URI within half a second; two misses in a row give the VIP
+ * up (about 2 s for a hung HAProxy). curl is present on every host the program configures (the K3s
+ * installer needs it too); it needs no privilege and writes nothing.
  */
 export function renderHaproxyCheckScript(args: { healthPort?: number } = {}): string {
   const port = args.healthPort ?? HAPROXY_HEALTH_PORT;

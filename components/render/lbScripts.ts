@@ -1,6 +1,6 @@
 /** Scripts that put the load-balancer tier's files on a host and apply them. Pure. */
 import { K3S_API_PORT } from "../config";
-import { MANAGED_HEADER, script, shQuote } from "./shell";
+import { K3S_HA_STATE_DIR, MANAGED_HEADER, script, shQuote } from "./shell";
 
 export const HAPROXY_CFG_PATH = "/etc/haproxy/haproxy.cfg";
 export const KEEPALIVED_CONF_PATH = "/etc/keepalived/keepalived.conf";
@@ -77,24 +77,69 @@ rm -f "$(reload_pending haproxy)"
 restore_file ${HAPROXY_CFG_PATH}`);
 }
 
-/** Installs KeepAlived's check script root-owned and not writable by others (enable_script_security). */
-export function installCheckScriptScript(path: string): string {
+/** Marks a user the program created, so that its delete removes that user and no other. */
+function createdUserMarker(user: string): string {
+  return `${K3S_HA_STATE_DIR}/created-user-${user}`;
+}
+
+/**
+ * Installs KeepAlived's check script root-owned and not writable by others
+ * (enable_script_security), and the unprivileged system user it runs as (script_user), created
+ * once; keepalived -t in the config step then checks that this user can execute the script.
+ */
+export function installCheckScriptScript(path: string, user: string): string {
+  const u = shQuote(user);
   return script(`
 ensure_packages ${KEEPALIVED_PACKAGES.join(" ")}
+if ! id -u ${u} >/dev/null 2>&1; then
+  have useradd || { log "useradd is missing: it creates the user ${user} KeepAlived's check runs as"; exit 1; }
+  useradd --system --user-group --no-create-home --no-log-init --home-dir /nonexistent --shell /usr/sbin/nologin ${u}
+  mkdir -p '${K3S_HA_STATE_DIR}'
+  (umask 077 && : >'${createdUserMarker(user)}')
+  log "created the system user ${user}: KeepAlived's check runs as it"
+fi
 write_file ${shQuote(path)} 0755 >/dev/null
 chown root:root ${shQuote(path)}`);
 }
 
-export function removeCheckScriptScript(path: string): string {
-  return script(`rm -f ${shQuote(path)}`);
+/** Removes the script, and the user only if this program created it (an admin's stays). */
+export function removeCheckScriptScript(path: string, user: string): string {
+  const marker = createdUserMarker(user);
+  return script(`
+rm -f ${shQuote(path)}
+if [ -e '${marker}' ]; then
+  if id -u ${shQuote(user)} >/dev/null 2>&1; then userdel ${shQuote(user)} || log "${user}: not removed (userdel failed)"; fi
+  rm -f '${marker}'
+fi`);
 }
 
-/** Writes keepalived.conf (checked by `keepalived -t` first) and reloads KeepAlived. */
+/** `keepalived -t -f <file>`, run again in a PID namespace when 2.2.5-2.2.7 kill it (below). */
+export const KEEPALIVED_TEST_FUNCTION = `keepalived_test() {
+  # Output and status captured together, so that the shell's "Terminated" is not reported.
+  kt_out=$( { keepalived -t -f "$1" && echo kt_status=0 || echo "kt_status=$?"; } 2>&1 )
+  kt_status=\${kt_out##*kt_status=}
+  kt_out=\${kt_out%kt_status=*}
+  if [ "$kt_status" -eq 143 ] && have unshare; then
+    unshare --pid --fork --kill-child keepalived -t -f "$1"; return
+  fi
+  printf '%s' "$kt_out" >&2
+  return "$kt_status"
+}`;
+
+/**
+ * Writes keepalived.conf (checked by `keepalived -t` first) and reloads KeepAlived.
+ *
+ * KeepAlived 2.2.5 to 2.2.7 (Debian 12's) kill their own `-t` with SIGTERM (status 143) when a
+ * script runs as a non-root user: the test takes itself for an orphan (fixed in 2.2.8, keepalived
+ * commit aae8e910). In a PID namespace of its own its parent pid reads 0, as the test expects, and
+ * the same file gets the full check.
+ */
 export function applyKeepalivedConfScript(): string {
   return script(`
 ensure_packages ${KEEPALIVED_PACKAGES.join(" ")}
+${KEEPALIVED_TEST_FUNCTION}
 keep_original ${KEEPALIVED_CONF_PATH}
-changed=$(write_file ${KEEPALIVED_CONF_PATH} 0644 "keepalived -t -f" "mark_reload keepalived")
+changed=$(write_file ${KEEPALIVED_CONF_PATH} 0644 keepalived_test "mark_reload keepalived")
 svc_apply keepalived "$changed"`);
 }
 

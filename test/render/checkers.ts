@@ -3,9 +3,12 @@
  * rendered text written to a temporary directory. A missing tool fails the test: CI installs them.
  */
 import { spawn } from "child_process";
-import { chmod, mkdtemp, rm, writeFile } from "fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "fs/promises";
 import { tmpdir } from "os";
 import * as path from "path";
+import { KEEPALIVED_TEST_FUNCTION } from "../../components/render/lbScripts";
+import { PRELUDE, shQuote } from "../../components/render/shell";
+import { bindScriptUserFiles, writeScriptUserFiles } from "../../lab/script-user";
 
 export interface CheckResult {
   /** Exit code; null when the process was killed (timeout) or could not start. */
@@ -81,20 +84,50 @@ export function checkShell(script: string): Promise<CheckResult> {
 }
 
 /**
- * `keepalived -t -f <file>` inside network namespace `netns` (which must have the interface the
- * file names: keepalived -t rejects a missing one). `render` gets the path of `checkScript`,
- * written 0755 in a root-owned 0700 directory as enable_script_security demands; keepalived -t
- * fails when the script is missing or writable by others. `scriptMode` lets a test break that.
+ * Runs `command` (sh) inside network namespace `netns` with the check script's user
+ * (keepalived_script) in private copies of /etc/passwd and /etc/group, as on an LB host the
+ * program configured; `ip netns exec` gives it a mount namespace of its own, so the copies are
+ * bound there only.
+ */
+export async function runAsLbHost(
+  netns: string,
+  dir: string,
+  command: string,
+  timeoutMs?: number,
+): Promise<CheckResult> {
+  const users = writeScriptUserFiles(dir);
+  return run(
+    ["ip", "netns", "exec", netns, "sh", "-c", `${bindScriptUserFiles(users)} && ${command}`],
+    timeoutMs,
+  );
+}
+
+/**
+ * `keepalived -t -f <file>` as the program's config step runs it (KEEPALIVED_TEST_FUNCTION),
+ * inside network namespace `netns` (which must have the interface the file names: keepalived -t
+ * rejects a missing one). `render` gets the path of `checkScript`, written 0755 in a root-owned
+ * 0755 directory: enable_script_security refuses a path others can write, and the script user
+ * must reach the script. `scriptMode` and `dirMode` let a test break either.
  */
 export function checkKeepalived(
   netns: string,
   render: (checkScriptPath: string) => string,
   checkScript: string,
   scriptMode = 0o755,
+  dirMode = 0o755,
 ): Promise<CheckResult> {
   return withTempDir(async (dir) => {
-    const script = await writeText(dir, "check_haproxy.sh", checkScript, scriptMode);
+    const scriptDir = path.join(dir, "scripts");
+    await mkdir(scriptDir);
+    const script = await writeText(scriptDir, "check_haproxy.sh", checkScript, scriptMode);
+    await chmod(scriptDir, dirMode);
+    await chmod(dir, 0o755);
     const conf = await writeText(dir, "keepalived.conf", render(script));
-    return run(["ip", "netns", "exec", netns, "keepalived", "-t", "-f", conf]);
+    return runAsLbHost(netns, dir, `exec sh -c ${shQuote(configStepTest(conf))}`);
   });
+}
+
+/** The config step's `keepalived -t` (KEEPALIVED_TEST_FUNCTION) of `conf`, as a script. */
+export function configStepTest(conf: string): string {
+  return `${PRELUDE}\n${KEEPALIVED_TEST_FUNCTION}\nkeepalived_test ${shQuote(conf)}`;
 }

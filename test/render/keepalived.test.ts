@@ -1,19 +1,36 @@
 import { expect } from "chai";
 import { ChildProcess, spawn } from "child_process";
-import { mkdtemp, rm } from "fs/promises";
+import { chmod, mkdtemp, rm } from "fs/promises";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import * as path from "path";
 import {
   KEEPALIVED_CHECK_SCRIPT_PATH,
+  KEEPALIVED_SCRIPT_USER,
   KeepalivedArgs,
   renderHaproxyCheckScript,
   renderKeepalivedConf,
 } from "../../components/render/keepalived";
 import { HAPROXY_HEALTH_PORT } from "../../components/render/haproxy";
-import { checkKeepalived, checkShell, run, withTempDir, writeText } from "./checkers";
-import { createNetns, createNetnsPair, deleteNetns } from "./netns";
+import { shQuote } from "../../components/render/shell";
+import { bindScriptUserFiles, writeScriptUserFiles } from "../../lab/script-user";
+import {
+  checkKeepalived,
+  checkShell,
+  configStepTest,
+  run,
+  runAsLbHost,
+  withTempDir,
+  writeText,
+} from "./checkers";
+import {
+  createNetns,
+  createNetnsPair,
+  createNetnsSegment,
+  deleteNetns,
+  deleteNetnsSegment,
+} from "./netns";
 import { ProcessGroup, waitFor } from "./processes";
 
 const HEADER = "# Managed by k3s-ha (Pulumi). Local edits are overwritten.";
@@ -47,6 +64,14 @@ const VARIANTS = LB_HOSTS.flatMap((_, host) =>
     })),
   ),
 );
+
+/** Writes the check script and keepalived.conf rendered from `args` into `dir` (made 0755). */
+async function writeRendered(dir: string, args: KeepalivedArgs): Promise<string> {
+  await chmod(dir, 0o755); // the script user must reach the script
+  const script = await writeText(dir, "check_haproxy.sh", renderHaproxyCheckScript(), 0o755);
+  const conf = renderKeepalivedConf({ ...args, checkScriptPath: script });
+  return writeText(dir, "keepalived.conf", conf);
+}
 
 /** The lines between `<name> {` and its closing brace at column 0, trimmed. */
 function block(conf: string, name: string): string[] {
@@ -110,15 +135,32 @@ describe("renderKeepalivedConf", function () {
       expect(result.output).to.include("Unknown keyword 'advert_intx'");
     });
 
-    it("fails when the check script is writable by others (enable_script_security)", async function () {
+    // enable_script_security checks the path of scripts that run as root; for a script that runs
+    // as another user KeepAlived checks that this user can reach and execute it. The step writes
+    // the script 0755 root:root, so no one but root can change what the check says.
+    it("fails when the script user cannot reach the check script (a 0700 directory)", async function () {
       const result = await checkKeepalived(
         netns,
         (p) => renderKeepalivedConf({ ...devArgs(0, true, true), checkScriptPath: p }),
         renderHaproxyCheckScript(),
-        0o777,
+        0o755,
+        0o700,
       );
-      expect(result.code).to.not.equal(0);
-      expect(result.output).to.include("insecure");
+      expect(result.code, result.output).to.not.equal(0);
+      expect(result.output).to.include(
+        "Disabling track script chk_haproxy since not found/accessible",
+      );
+    });
+
+    it("fails when the script user does not exist (the check step creates it first)", async function () {
+      const known = await run(["getent", "passwd", KEEPALIVED_SCRIPT_USER]);
+      if (known.code === 0) this.skip(); // this machine has the user itself
+      const result = await withTempDir(async (dir) => {
+        const conf = await writeRendered(dir, devArgs(0, true, true));
+        return run(["ip", "netns", "exec", netns, "sh", "-c", configStepTest(conf)]);
+      });
+      expect(result.code, result.output).to.not.equal(0);
+      expect(result.output).to.include("Error setting global script uid/gid");
     });
 
     it("fails on nopreempt with state MASTER, which the renderer never emits", async function () {
@@ -134,6 +176,24 @@ describe("renderKeepalivedConf", function () {
       expect(result.code).to.not.equal(0);
       expect(result.output).to.include("nopreempt will not work with initial state MASTER");
     });
+  });
+
+  it("keepalived -t as the config step runs it passes where KeepAlived 2.2.5-2.2.7's own -t kills itself", async function () {
+    const version = (await run(["keepalived", "--version"])).output.match(/v(\d+)\.(\d+)\.(\d+)/);
+    expect(version, "keepalived --version").to.not.equal(null);
+    const [major, minor, patch] = version!.slice(1).map(Number);
+    const affected = major === 2 && minor === 2 && patch >= 5 && patch <= 7;
+    const result = await withTempDir(async (dir) => {
+      const conf = await writeRendered(dir, devArgs(1, true, true));
+      const plain = await runAsLbHost(netns, dir, `keepalived -t -f ${shQuote(conf)}; exit $?`);
+      const asStep = await runAsLbHost(netns, dir, `exec sh -c ${shQuote(configStepTest(conf))}`);
+      return { plain, asStep };
+    });
+    // 143: killed by SIGTERM, which `sh -c` reports as 128 + 15.
+    expect(result.plain.code, result.plain.output).to.equal(affected ? 143 : 0);
+    expect(result.asStep.code, result.asStep.output).to.equal(0);
+    // Nothing to report on a good file: not even the shell's "Terminated" for the killed test.
+    expect(result.asStep.output).to.equal("");
   });
 
   it("starts both hosts BACKUP with nopreempt, and the higher one MASTER without it", function () {
@@ -153,7 +213,7 @@ describe("renderKeepalivedConf", function () {
     const conf = renderKeepalivedConf(devArgs(0, true, true));
     expect(block(conf, "global_defs")).to.deep.equal([
       "enable_script_security",
-      "script_user root",
+      "script_user keepalived_script",
       "vrrp_garp_master_refresh 60",
     ]);
     expect(block(conf, "vrrp_script chk_haproxy")).to.deep.equal([
@@ -172,13 +232,14 @@ describe("renderKeepalivedConf", function () {
       "nopreempt",
       "unicast_src_ip 10.10.10.98",
       "10.10.10.99",
+      "check_unicast_src",
       "unicast_fault_no_peer",
       "10.10.10.100/24 dev eth1",
       "chk_haproxy",
     ]) {
       expect(instance, line).to.include(line);
     }
-    expect(conf).to.not.match(/authentication|auth_pass|killall|weight/);
+    expect(conf).to.not.match(/authentication|auth_pass|killall|weight|script_user root/);
   });
 
   it("renders multicast without unicast lines and without nopreempt when preempting", function () {
@@ -374,6 +435,27 @@ const HEALTH_STAND_IN = `require("http")
   .createServer((req, res) => res.writeHead(req.url === "/healthz" ? 200 : 404).end())
   .listen(${HEALTH_PORT}, "127.0.0.1", () => console.log("ready"));`;
 
+/**
+ * Starts KeepAlived (VRRP only, in the foreground) in namespace `ns` with `confPath`, as on an LB
+ * host the program configured: the check script's user exists (private /etc/passwd and
+ * /etc/group copies in `dir`, which must be 0755 so that user reaches the script there).
+ */
+function startKeepalived(
+  processes: ProcessGroup,
+  ns: string,
+  dir: string,
+  confPath: string,
+  name: string,
+): Promise<ChildProcess> {
+  const pid = (what: string) => path.join(dir, `${name}-${what}.pid`);
+  const argv = [
+    ...["keepalived", "--dont-fork", "--log-console", "--log-detail", "--vrrp"],
+    ...["--no-syslog", "-f", confPath, "-p", pid("main"), "-r", pid("vrrp")],
+  ];
+  const bind = bindScriptUserFiles(writeScriptUserFiles(dir));
+  return processes.start(ns, ["sh", "-c", `${bind} && exec ${argv.map(shQuote).join(" ")}`]);
+}
+
 describe("keepalived running the rendered configs on two namespaces", function () {
   this.timeout(90_000);
 
@@ -403,6 +485,7 @@ describe("keepalived running the rendered configs on two namespaces", function (
       pair.map((ns, i) => `${ns}:\n${processes.output(keepalived[i])}`).join("\n");
     const keepalived: ChildProcess[] = [];
     try {
+      await chmod(dir, 0o755); // the script user runs the check script from here
       const script = await writeText(
         dir,
         "check_haproxy.sh",
@@ -418,13 +501,7 @@ describe("keepalived running the rendered configs on two namespaces", function (
           routerId: LB_HOSTS[i].name,
         });
         const confPath = await writeText(dir, `keepalived-${i}.conf`, conf);
-        const pid = (what: string) => path.join(dir, `${LB_HOSTS[i].name}-${what}.pid`);
-        keepalived.push(
-          await processes.start(ns, [
-            ...["keepalived", "--dont-fork", "--log-console", "--log-detail", "--vrrp"],
-            ...["--no-syslog", "-f", confPath, "-p", pid("main"), "-r", pid("vrrp")],
-          ]),
-        );
+        keepalived.push(await startKeepalived(processes, ns, dir, confPath, LB_HOSTS[i].name));
       }
       const onlyOn = (i: number) => async () => {
         const h = await holders(pair);
@@ -473,5 +550,116 @@ describe("keepalived running the rendered configs on two namespaces", function (
       false,
       true,
     ]);
+  });
+});
+
+describe("unicast VRRP on a shared segment: adverts from an address that is not a peer", function () {
+  this.timeout(120_000);
+  const ROGUE = "10.10.10.66";
+  // Another host on the segment running KeepAlived with the pair's VRID and VIP, the highest
+  // priority, and unicast adverts to both LB hosts from its own address.
+  const ROGUE_CONF = [
+    "vrrp_instance rogue {",
+    "  state MASTER",
+    "  interface eth1",
+    "  virtual_router_id 51",
+    "  priority 254",
+    "  advert_int 1",
+    `  unicast_src_ip ${ROGUE}`,
+    "  unicast_peer {",
+    ...LB_HOSTS.map((h) => `    ${h.address}`),
+    "  }",
+    "  virtual_ipaddress {",
+    "    10.10.10.100/24 dev eth1",
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+
+  /**
+   * lb-1 and lb-2 with the rendered unicast files (edited by `edit`), then the rogue: returns
+   * whether the VIP's holder kept it for 10 s of rogue adverts, and the holder's log.
+   */
+  async function underRogue(edit: (conf: string) => string) {
+    const processes = new ProcessGroup();
+    const segment = await createNetnsSegment("kvr", [
+      ...LB_HOSTS.map((h) => `${h.address}/24`),
+      `${ROGUE}/24`,
+    ]);
+    const lbs = segment.slice(0, 2);
+    const dir = await mkdtemp(path.join(tmpdir(), "k3s-ha-keepalived-rogue-"));
+    const keepalived: ChildProcess[] = [];
+    const vipOn = async (ns: string) =>
+      (await run(["ip", "-n", ns, "-o", "-4", "addr", "show", "dev", "eth1"])).output.includes(
+        " 10.10.10.100/24 ",
+      );
+    const logs = () =>
+      keepalived.map((k, i) => `${segment[i]}:\n${processes.output(k)}`).join("\n");
+    try {
+      await chmod(dir, 0o755);
+      const script = await writeText(
+        dir,
+        "check_haproxy.sh",
+        renderHaproxyCheckScript({ healthPort: HEALTH_PORT }),
+        0o755,
+      );
+      for (const [i, ns] of lbs.entries()) {
+        await processes.start(ns, [process.execPath, "-e", HEALTH_STAND_IN], /ready/);
+        const conf = edit(
+          renderKeepalivedConf({
+            ...devArgs(i, true, true),
+            checkScriptPath: script,
+            routerId: LB_HOSTS[i].name,
+          }),
+        );
+        const confPath = await writeText(dir, `keepalived-${i}.conf`, conf);
+        keepalived.push(await startKeepalived(processes, ns, dir, confPath, LB_HOSTS[i].name));
+      }
+      let holder = -1;
+      await waitFor(
+        () => `the VIP on one LB host\n${logs()}`,
+        async () => {
+          const on = await Promise.all(lbs.map(vipOn));
+          holder = on[0] !== on[1] ? on.indexOf(true) : -1;
+          return holder >= 0;
+        },
+        15_000,
+      );
+      const roguePath = await writeText(dir, "rogue.conf", ROGUE_CONF);
+      keepalived.push(await startKeepalived(processes, segment[2], dir, roguePath, "rogue"));
+      const started = Date.now();
+      let lostAfterMs: number | null = null;
+      while (Date.now() - started < 10_000 && lostAfterMs === null) {
+        if (!(await vipOn(lbs[holder]))) lostAfterMs = Date.now() - started;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return {
+        holder: LB_HOSTS[holder].name,
+        lostAfterMs,
+        holderLog: processes.output(keepalived[holder]),
+        logs: logs(),
+      };
+    } finally {
+      await processes.stopAll();
+      await rm(dir, { recursive: true, force: true });
+      await deleteNetnsSegment("kvr", segment);
+    }
+  }
+
+  it("are ignored (check_unicast_src): the VIP stays on its holder, which logs the source", async function () {
+    const r = await underRogue((conf) => conf);
+    expect(r.lostAfterMs, `${r.holder} lost the VIP to the rogue\n${r.logs}`).to.equal(null);
+    expect(r.holderLog).to.include(`unicast source address ${ROGUE} not a unicast peer`);
+  });
+
+  it("take the VIP off its holder without check_unicast_src (so the pass above means something)", async function () {
+    const r = await underRogue((conf) => {
+      expect(conf).to.include("\n  check_unicast_src\n");
+      return conf.replace("\n  check_unicast_src\n", "\n");
+    });
+    expect(r.lostAfterMs, `${r.holder} kept the VIP\n${r.logs}`).to.not.equal(null);
+    console.log(
+      `      without check_unicast_src ${r.holder} lost the VIP after ${r.lostAfterMs} ms`,
+    );
   });
 });

@@ -56,3 +56,37 @@ export async function createNetnsPair(
   }
   return names;
 }
+
+/**
+ * Namespaces `k3sha-<tag><i>-<pid>` on one L2 segment: a bridge in a switch namespace
+ * `k3sha-<tag>sw-<pid>`, each host joined to it by a veth whose host end is `iface` with the
+ * matching address (CIDR). Returns the hosts' names; deleteNetnsSegment removes them all.
+ */
+export async function createNetnsSegment(
+  tag: string,
+  cidrs: string[],
+  iface = "eth1",
+): Promise<string[]> {
+  const sw = `k3sha-${tag}sw-${process.pid}`;
+  await ip("netns", "add", sw);
+  await ip("-n", sw, "link", "add", "br0", "type", "bridge");
+  await ip("-n", sw, "link", "set", "br0", "up");
+  const names: string[] = [];
+  for (const [i, cidr] of cidrs.entries()) {
+    const name = `k3sha-${tag}${i}-${process.pid}`;
+    await ip("netns", "add", name);
+    names.push(name);
+    await ip("-n", name, "link", "set", "lo", "up");
+    await ip(...`-n ${sw} link add p${i} type veth peer name ${iface} netns ${name}`.split(" "));
+    await ip("-n", sw, "link", "set", `p${i}`, "master", "br0", "up");
+    await ip("-n", name, "addr", "add", cidr, "dev", iface);
+    await ip("-n", name, "link", "set", iface, "up");
+  }
+  return names;
+}
+
+/** Deletes the namespaces of createNetnsSegment(tag, …) and its switch. */
+export async function deleteNetnsSegment(tag: string, names: string[]): Promise<void> {
+  for (const name of names) await deleteNetns(name);
+  await deleteNetns(`k3sha-${tag}sw-${process.pid}`);
+}
