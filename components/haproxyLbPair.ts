@@ -11,6 +11,7 @@ import {
   renderKeepalivedConf,
 } from "./render/keepalived";
 import {
+  LbPeerFirst,
   applyHaproxyCfgScript,
   applyKeepalivedConfScript,
   installCheckScriptScript,
@@ -33,15 +34,30 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
   /** The registration address: the VIP. */
   public readonly address: string;
   /** Every step on both hosts; whatever needs the VIP serving depends on these. */
-  public readonly steps: pulumi.Resource[];
+  public readonly steps: pulumi.Resource[] = [];
 
+  /**
+   * One host at a time, in the order of lbHosts: lb-2's steps wait for all of lb-1's and first
+   * check that lb-1 serves on its own address, so a config lb-1 refuses (haproxy -c, keepalived -t)
+   * or does not serve with stops the run before lb-2 changes and the VIP keeps a working holder.
+   */
   constructor(name: string, args: HaproxyLbPairArgs, opts?: pulumi.ComponentResourceOptions) {
     super(HAPROXY_LB_PAIR_TYPE, name, {}, opts);
     const haproxyCfg = renderHaproxyCfg({ backends: args.backends });
     const checkScript = renderHaproxyCheckScript();
-    this.steps = args.lb.hosts.flatMap((host) =>
-      this.configureHost(`${name}-${host.name}`, host, args, haproxyCfg, checkScript),
-    );
+    let previous: { peer: LbPeerFirst; steps: pulumi.Resource[] } | undefined;
+    for (const host of args.lb.hosts) {
+      const steps = this.configureHost(
+        `${name}-${host.name}`,
+        host,
+        args,
+        haproxyCfg,
+        checkScript,
+        previous,
+      );
+      this.steps.push(...steps);
+      previous = { peer: { name: host.name, address: host.address }, steps };
+    }
     this.address = args.lb.vip;
     this.registerOutputs({ address: this.address });
   }
@@ -52,39 +68,50 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
     args: HaproxyLbPairArgs,
     haproxyCfg: string,
     checkScript: string,
+    after: { peer: LbPeerFirst; steps: pulumi.Resource[] } | undefined,
   ): pulumi.Resource[] {
     const connection = connectionFor(host, args.ssh);
     const sudo = needsSudo(args.ssh);
     const lb = args.lb;
     const others = lb.hosts.filter((h) => h.name !== host.name);
+    const peer = after?.peer;
+    const afterPeer = after?.steps ?? [];
+    const afterPeerOpts = after ? { parent: this, dependsOn: afterPeer } : { parent: this };
     const haproxy = hostStep(
       `${prefix}-haproxy`,
       {
         connection,
         sudo,
-        create: applyHaproxyCfgScript(),
+        // The step that changes the backends also checks that the peer passes /ping with them.
+        create: applyHaproxyCfgScript(
+          peer && { ...peer, servers: args.backends.map((b) => b.address) },
+        ),
         delete: removeHaproxyCfgScript(),
         stdin: haproxyCfg,
       },
-      { parent: this },
+      afterPeerOpts,
     );
     const check = hostStep(
       `${prefix}-keepalived-check`,
       {
         connection,
         sudo,
-        create: installCheckScriptScript(KEEPALIVED_CHECK_SCRIPT_PATH, KEEPALIVED_SCRIPT_USER),
+        create: installCheckScriptScript(
+          KEEPALIVED_CHECK_SCRIPT_PATH,
+          KEEPALIVED_SCRIPT_USER,
+          peer,
+        ),
         delete: removeCheckScriptScript(KEEPALIVED_CHECK_SCRIPT_PATH, KEEPALIVED_SCRIPT_USER),
         stdin: checkScript,
       },
-      { parent: this },
+      afterPeerOpts,
     );
     const keepalived = hostStep(
       `${prefix}-keepalived`,
       {
         connection,
         sudo,
-        create: applyKeepalivedConfScript(),
+        create: applyKeepalivedConfScript(peer),
         delete: removeKeepalivedConfScript(),
         stdin: renderKeepalivedConf({
           interface: lb.interface,
@@ -101,7 +128,7 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
         }),
       },
       // KeepAlived claims the VIP only once HAProxy serves behind it and its check exists.
-      { parent: this, dependsOn: [haproxy, check] },
+      { parent: this, dependsOn: [...afterPeer, haproxy, check] },
     );
     return [haproxy, check, keepalived];
   }

@@ -131,6 +131,10 @@ export async function expectConfiguredCluster(
       );
     }
     expect(holders, "exactly one LB host holds the VIP").to.have.length(1);
+    // One LB host at a time: every lb-2 step after every lb-1 step.
+    for (const one of LB_STEPS) {
+      for (const two of LB_STEPS) expectBefore(evaluation, `lb-lb-1-${one}`, `lb-lb-2-${two}`);
+    }
   } else {
     expect(lab.host("lb-1").pids("nginx"), "nginx runs on lb-1").to.have.length.greaterThan(0);
   }
@@ -156,6 +160,9 @@ export async function expectConfiguredCluster(
     [...SERVERS, ...AGENTS].map((n) => `${n}=True`).sort(),
   );
 }
+
+/** The steps of each host of the HAProxy + KeepAlived pair (lb-<host>-<step>). */
+export const LB_STEPS = ["haproxy", "keepalived-check", "keepalived"] as const;
 
 /** The passwd entry of the user KeepAlived runs the check script as on `host` ("" if none). */
 export async function scriptUserEntry(host: E2eHost): Promise<string> {

@@ -1,5 +1,6 @@
 /** Scripts that put the load-balancer tier's files on a host and apply them. Pure. */
 import { K3S_API_PORT } from "../config";
+import { hostPort } from "./k3sConfig";
 import { K3S_HA_STATE_DIR, MANAGED_HEADER, script, shQuote } from "./shell";
 
 export const HAPROXY_CFG_PATH = "/etc/haproxy/haproxy.cfg";
@@ -59,9 +60,66 @@ const NGINX_PACKAGES = [
   "/usr/lib/nginx/modules/ngx_stream_module.so=libnginx-mod-stream",
 ];
 
+/**
+ * The LB host that changes before this one (lb-1, for lb-2). This host's steps run after all of
+ * its steps, and first check that it serves on its own address (never the VIP, which may be on
+ * this host): a new config that lb-1 refused or does not serve with stops the run before a second
+ * host takes it, so the VIP keeps a working holder.
+ */
+export interface LbPeerFirst {
+  /** Its name, as the error shows it. */
+  name: string;
+  /** Its own address (IPv4 or IPv6), where its proxy listens on K3S_API_PORT. */
+  address: string;
+  /**
+   * The K3s servers' addresses, for the step that changes the backends (haproxy.cfg): once one
+   * answers /ping directly, /ping through the peer must answer too. Omitted in the other steps,
+   * so that a changed server list re-runs only the step whose file it changes.
+   */
+  servers?: string[];
+}
+
+/**
+ * Bounded: 5 s to connect, up to 3 s per server, then about 10 s of retries (each up to 3 s) for
+ * /ping through the peer. A TCP connect proves the peer's proxy listens (with no server up yet, as
+ * on a fresh cluster, that is all there is to see); with `servers`, once one of them answers /ping
+ * from here, /ping through the peer must answer too, else its new backend list does not serve.
+ */
+export function peerServesFirst(peer: LbPeerFirst | undefined): string {
+  if (!peer) return "";
+  const at = hostPort(peer.address, K3S_API_PORT);
+  const servers = (peer.servers ?? []).map((s) => shQuote(hostPort(s, K3S_API_PORT)));
+  return `
+# ${peer.name} changes first: this host changes only once ${peer.name} serves on its own address.
+peer_serves_first() {
+  peer=$1; at=$2; shift 2
+  ensure_packages curl=curl
+  # A TLS error after the connect (no server behind the proxy yet) still counts: the proxy listens.
+  probe=$(curl --noproxy '*' -ksS -o /dev/null --connect-timeout 3 --max-time 5 -w '\nconnects=%{num_connects}\n' "https://$at/" 2>&1) || true
+  case \${probe##*connects=} in
+    0|'')
+      why=$(printf '%s\n' "$probe" | grep -v '^connects=' | tr -s '\n' ' ')
+      log "$peer ($at) does not answer on its own address: \${why% }; this host is left unchanged until $peer serves (fix $peer, then run again)"
+      return 1 ;;
+  esac
+  for server in "$@"; do
+    ping_ok "$server" || continue
+    if wait_for 10 "/ping through $peer ($at)" ping_ok "$at"; then
+      log "$peer ($at) serves: /ping through it answers"; return 0
+    fi
+    log "$peer ($at) accepts connections but passes no /ping to a K3s server, while $server answers it directly: $peer's new configuration does not serve; this host is left unchanged"
+    return 1
+  done
+  if [ $# -gt 0 ]; then log "$peer ($at) accepts connections (no K3s server answers /ping yet)"
+  else log "$peer ($at) accepts connections"; fi
+}
+peer_serves_first ${[shQuote(peer.name), shQuote(at), ...servers].join(" ")}
+`;
+}
+
 /** Writes haproxy.cfg (checked by `haproxy -c` first) and reloads HAProxy, never restarts it. */
-export function applyHaproxyCfgScript(): string {
-  return script(`
+export function applyHaproxyCfgScript(after?: LbPeerFirst): string {
+  return script(`${peerServesFirst(after)}
 ensure_packages ${HAPROXY_PACKAGES.join(" ")}
 mkdir -p /run/haproxy
 keep_original ${HAPROXY_CFG_PATH}
@@ -87,9 +145,9 @@ function createdUserMarker(user: string): string {
  * (enable_script_security), and the unprivileged system user it runs as (script_user), created
  * once; keepalived -t in the config step then checks that this user can execute the script.
  */
-export function installCheckScriptScript(path: string, user: string): string {
+export function installCheckScriptScript(path: string, user: string, after?: LbPeerFirst): string {
   const u = shQuote(user);
-  return script(`
+  return script(`${peerServesFirst(after)}
 ensure_packages ${KEEPALIVED_PACKAGES.join(" ")}
 if ! id -u ${u} >/dev/null 2>&1; then
   have useradd || { log "useradd is missing: it creates the user ${user} KeepAlived's check runs as"; exit 1; }
@@ -134,8 +192,8 @@ export const KEEPALIVED_TEST_FUNCTION = `keepalived_test() {
  * commit aae8e910). In a PID namespace of its own its parent pid reads 0, as the test expects, and
  * the same file gets the full check.
  */
-export function applyKeepalivedConfScript(): string {
-  return script(`
+export function applyKeepalivedConfScript(after?: LbPeerFirst): string {
+  return script(`${peerServesFirst(after)}
 ensure_packages ${KEEPALIVED_PACKAGES.join(" ")}
 ${KEEPALIVED_TEST_FUNCTION}
 keep_original ${KEEPALIVED_CONF_PATH}

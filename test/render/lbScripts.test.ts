@@ -1,16 +1,146 @@
 /**
- * The LB steps' scripts run for real where they can be: the check step's script user (in a
- * private mount namespace whose /etc is an overlay).
+ * The LB steps' scripts run for real where they can be: lb-2's check that lb-1 serves before
+ * lb-2 changes (against listeners in a network namespace), and the check step's script user
+ * (in a private mount namespace with copies of /etc/passwd and /etc/group).
  */
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import {
+  LbPeerFirst,
   installCheckScriptScript,
+  peerServesFirst,
   removeCheckScriptScript,
 } from "../../components/render/lbScripts";
-import { shQuote } from "../../components/render/shell";
-import { run, withTempDir } from "./checkers";
+import { PRELUDE, shQuote } from "../../components/render/shell";
+import { CheckResult, checkShell, run, withTempDir, writeText } from "./checkers";
+import { createNetns, deleteNetns } from "./netns";
+import { ProcessGroup } from "./processes";
+import { makeSelfSignedCert, startPingServer } from "./standIns";
+
+const PEER = "127.0.0.2";
+const SERVER = "127.0.0.3";
+
+describe("lb-2's check that lb-1 serves first (peerServesFirst)", function () {
+  this.timeout(120_000);
+  let netns: string;
+  let certDir: string;
+  let processes: ProcessGroup;
+  before(async function () {
+    netns = await createNetns("lbp");
+    // An address on a segment where nothing answers: connects to it time out.
+    await run(["ip", "-n", netns, "addr", "add", "10.98.0.1/24", "dev", "eth1"]);
+    certDir = fs.mkdtempSync("/tmp/k3sha-lbp-cert-");
+    await makeSelfSignedCert(certDir);
+  });
+  after(async function () {
+    if (netns) await deleteNetns(netns);
+    if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
+  });
+  beforeEach(() => (processes = new ProcessGroup()));
+  afterEach(async () => processes.stopAll());
+
+  const peer = (address = PEER): LbPeerFirst => ({
+    name: "lb-1",
+    address,
+    servers: [SERVER],
+  });
+
+  /**
+   * The check as lb-2's scripts start with it, run in the namespace; `sleep` returns at once so
+   * the bounded waits end in moments (their bound is the number of tries).
+   */
+  function probe(p: LbPeerFirst): Promise<CheckResult & { ms: number }> {
+    return withTempDir(async (dir) => {
+      fs.mkdirSync(path.join(dir, "bin"));
+      await writeText(dir, "bin/sleep", "#!/bin/sh\nexit 0\n", 0o755);
+      const text = `PATH=${dir}/bin:$PATH\n${PRELUDE}\n${peerServesFirst(p)}\necho changed-this-host`;
+      const started = Date.now();
+      const result = await run(["ip", "netns", "exec", netns, "sh", "-c", text], 60_000);
+      return { ...result, ms: Date.now() - started };
+    });
+  }
+
+  it("passes when /ping through lb-1 answers, and the script goes on", async function () {
+    await startPingServer(processes, netns, certDir, PEER);
+    await startPingServer(processes, netns, certDir, SERVER);
+    const r = await probe(peer());
+    expect(r.code, r.output).to.equal(0);
+    expect(r.output).to.include("lb-1 (127.0.0.2:6443) serves: /ping through it answers");
+    expect(r.output).to.include("changed-this-host");
+  });
+
+  it("passes on a listening lb-1 while no K3s server answers /ping yet (a fresh cluster)", async function () {
+    await startPingServer(processes, netns, certDir, PEER, "no backend");
+    const r = await probe(peer());
+    expect(r.code, r.output).to.equal(0);
+    expect(r.output).to.include(
+      "lb-1 (127.0.0.2:6443) accepts connections (no K3s server answers /ping yet)",
+    );
+    // lb-2's steps that do not change the backends check only that lb-1 answers.
+    const { servers: _, ...answersOnly } = peer();
+    const plain = await probe(answersOnly);
+    expect(plain.code, plain.output).to.equal(0);
+    expect(plain.output).to.match(/lb-1 \(127\.0\.0\.2:6443\) accepts connections\n/);
+  });
+
+  it("passes on an lb-1 that accepts and closes at once (HAProxy with no server to pass to)", async function () {
+    const closeAtOnce = `require("net").createServer((s) => s.destroy())
+      .listen(6443, "${PEER}", () => console.log("ready"));`;
+    await processes.start(netns, [process.execPath, "-e", closeAtOnce], /ready/);
+    const r = await probe(peer());
+    expect(r.code, r.output).to.equal(0);
+    expect(r.output).to.include(
+      "lb-1 (127.0.0.2:6443) accepts connections (no K3s server answers /ping yet)",
+    );
+  });
+
+  it("stops, naming lb-1's address, when nothing listens there", async function () {
+    await startPingServer(processes, netns, certDir, SERVER);
+    const r = await probe(peer());
+    expect(r.code).to.not.equal(0);
+    expect(r.output).to.match(
+      /lb-1 \(127\.0\.0\.2:6443\) does not answer on its own address: curl: \(7\) Failed to connect to 127\.0\.0\.2 port 6443 after \d+ ms: Couldn't connect to server; this host/,
+    );
+    expect(r.output).to.include("this host is left unchanged until lb-1 serves");
+    expect(r.output).to.not.include("changed-this-host");
+  });
+
+  it("stops within its bound when lb-1's address does not answer at all", async function () {
+    const r = await probe(peer("10.98.0.2"));
+    expect(r.code).to.not.equal(0);
+    expect(r.output).to.match(
+      /lb-1 \(10\.98\.0\.2:6443\) does not answer on its own address: curl: \(28\) Failed to connect to 10\.98\.0\.2 port 6443 after \d+ ms: Timeout was reached; this host/,
+    );
+    expect(r.output).to.not.include("changed-this-host");
+    expect(r.ms).to.be.lessThan(10_000);
+  });
+
+  it("stops when lb-1 accepts connections but passes no /ping while a server answers directly", async function () {
+    await startPingServer(processes, netns, certDir, PEER, "no backend");
+    await startPingServer(processes, netns, certDir, SERVER);
+    const r = await probe(peer());
+    expect(r.code).to.not.equal(0);
+    expect(r.output).to.include(
+      "gave up after 10s waiting for /ping through lb-1 (127.0.0.2:6443)",
+    );
+    expect(r.output).to.include(
+      "lb-1 (127.0.0.2:6443) accepts connections but passes no /ping to a K3s server, while 127.0.0.3:6443 answers it directly",
+    );
+    expect(r.output).to.not.include("changed-this-host");
+  });
+
+  it("brackets IPv6 addresses and renders nothing for the first host", function () {
+    const text = peerServesFirst({ name: "lb-1", address: "fd00::98", servers: ["fd00::50"] });
+    expect(text).to.include("peer_serves_first 'lb-1' '[fd00::98]:6443' '[fd00::50]:6443'\n");
+    expect(peerServesFirst(undefined)).to.equal("");
+  });
+
+  it("passes shellcheck", async function () {
+    const r = await checkShell(`#!/bin/sh\n${PRELUDE}\n${peerServesFirst(peer())}`);
+    expect(r.code, r.output).to.equal(0);
+  });
+});
 
 describe("the check step's script user", function () {
   this.timeout(60_000);

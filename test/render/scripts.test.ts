@@ -40,6 +40,22 @@ describe("every script the program sends to a host", function () {
     expect(failures.map((f) => `${f.key}\n${f.output}`).join("\n")).to.equal("");
   });
 
+  it("covers the LB pair's scripts: lb-2's check of lb-1, the script user, keepalived -t", () => {
+    const texts = [...scripts.values()];
+    for (const part of [
+      "peer_serves_first 'lb-1' '10.10.10.98:6443' '10.10.10.50:6443'",
+      "peer_serves_first 'lb-1' '10.10.10.98:6443'\n",
+      "useradd --system --user-group",
+      "userdel 'keepalived_script'",
+      "keepalived_test() {",
+    ]) {
+      expect(
+        texts.some((t) => t.includes(part)),
+        part,
+      ).to.equal(true);
+    }
+  });
+
   it("parses with sh -n", () => {
     for (const [key, text] of scripts)
       expect(runSh(`sh -n -c ${shQuote(text)}`).status, key).to.equal(0);
