@@ -126,12 +126,13 @@ keep_original() {
 restore_file() {
   if [ -e "$1.k3s-ha.orig" ]; then mv -f "$1.k3s-ha.orig" "$1"; else rm -f "$1"; fi
 }
-# Polls $2 (a command) every 2 s for up to $1 seconds; says what it waited for when it gives up.
+# Polls $2 (a command) every 2 s until $1 seconds of wall time have passed (a slow probe counts);
+# says what it waited for when it gives up.
 wait_for() {
-  limit=$1; what=$2; shift 2; waited=0
+  limit=$1; what=$2; shift 2; deadline=$(($(date +%s) + limit))
   until "$@" >/dev/null 2>&1; do
-    if [ "$waited" -ge "$limit" ]; then log "gave up after \${limit}s waiting for $what"; return 1; fi
-    sleep 2; waited=$((waited + 2))
+    if [ "$(date +%s)" -ge "$deadline" ]; then log "gave up after \${limit}s waiting for $what"; return 1; fi
+    sleep 2
   done
 }
 ping_ok() { [ "$(curl -ksS --max-time 3 "https://$1/ping" 2>/dev/null)" = pong ]; }

@@ -129,6 +129,18 @@ describe("the prelude's write_file", () => {
     expect(r.stderr).to.contain("gave up after 2s waiting for the moon");
     expect(Date.now() - started).to.be.lessThan(10_000);
   });
+
+  it("wait_for counts the time its probes take, not only its sleeps", () => {
+    const started = Date.now();
+    // Each probe takes 3 s: counting sleeps alone, a 6 s bound would last about 5 probes (15 s+).
+    const r = runSh(`${PRELUDE}
+wait_for 6 "a slow probe" sh -c 'sleep 3; false'`);
+    const took = Date.now() - started;
+    expect(r.status).to.not.equal(0);
+    expect(r.stderr).to.contain("gave up after 6s waiting for a slow probe");
+    expect(took).to.be.at.least(6_000);
+    expect(took).to.be.lessThan(12_000);
+  });
 });
 
 describe("the prelude's svc_running without systemd", () => {
