@@ -1,7 +1,8 @@
 /**
  * A FAKE K3s host for running the day-2 scripts locally: `k3s` (version, kubectl, etcd-snapshot,
  * token), `service`/`systemctl`, a `curl` that answers the local /ping and otherwise is the real
- * one, and a `sleep` that returns at once (so bounded waits end in milliseconds). State lives in
+ * one, and a `sleep` that returns at once but advances the host's clock, which `date +%s` reads (so
+ * bounded waits, which count wall time, end in milliseconds). State lives in
  * files in a temp dir; every command is recorded in order. It is not K3s: it answers only the
  * calls these scripts make, from the state the test sets up.
  */
@@ -133,6 +134,17 @@ export interface RunOptions {
 const ISOLATION =
   'set -e; for d in /var/lib /usr/local/bin; do mount -t tmpfs k3sha-test "$d"; done';
 
+/** Returns at once; adds its whole seconds to the host's clock. */
+const FAKE_SLEEP = `#!/bin/sh
+c=$(cat "$FAKE_K3S_STATE/clock" 2>/dev/null || echo 0)
+echo $((c + \${1%%[!0-9]*}0 / 10)) >"$FAKE_K3S_STATE/clock"
+`;
+
+/** \`date +%s\` reads the host's clock (a fixed start plus the fake sleeps); anything else is date. */
+const FAKE_DATE = `#!/bin/sh
+if [ "$*" = "+%s" ]; then echo $((1700000000 + $(cat "$FAKE_K3S_STATE/clock" 2>/dev/null || echo 0))); else exec /bin/date "$@"; fi
+`;
+
 /** A fake host: a bin dir to put first on PATH and the state files behind it. */
 export class FakeHost {
   readonly dir: string;
@@ -153,7 +165,8 @@ export class FakeHost {
     tool("service", FAKE_SERVICE);
     tool("systemctl", FAKE_SYSTEMCTL);
     tool("curl", FAKE_CURL);
-    tool("sleep", "#!/bin/sh\nexit 0\n");
+    tool("sleep", FAKE_SLEEP);
+    tool("date", FAKE_DATE);
     this.set(initial);
   }
 
