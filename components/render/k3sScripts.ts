@@ -100,7 +100,7 @@ export function installedStatePath(service: string): string {
  * binary, unit and env file it hashes did not change (install.sh service_enable_and_start), which
  * an air-gap binary copied beforehand defeats, and its systemd unit (Type=notify,
  * TimeoutStartSec=0) makes `systemctl restart` wait forever for a K3s that never gets ready. This
- * script restarts K3s without waiting (`--no-block`) and bounds every wait.
+ * script restarts K3s under `timeout` (svc_restart_bounded) and bounds every other wait.
  */
 export function installK3sScript(
   role: K3sRole,
