@@ -1,6 +1,6 @@
 /** SSH public host keys: the authorized_keys form a stack pins, the blob a handshake sends, fingerprints. */
 import * as crypto from "crypto";
-import { hostKeyProblem } from "../components/validate/ssh";
+import { HOST_KEY_TYPES, hostKeyProblem } from "../components/validate/ssh";
 
 /** A public host key: its type and its wire-format blob (what the base64 field holds). */
 export interface PublicKey {
@@ -8,14 +8,8 @@ export interface PublicKey {
   blob: Buffer;
 }
 
-/** Host key types in the order the scan asks for them: ed25519 first, RSA last. */
-export const PREFERRED_KEY_TYPES = [
-  "ssh-ed25519",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "ssh-rsa",
-] as const;
+/** Host key types in the order the scan asks for them (ed25519 first, RSA last): the program's own list. */
+export const PREFERRED_KEY_TYPES = HOST_KEY_TYPES;
 
 /**
  * The handshake's host key algorithms that present a key of `type`. An RSA key is the same blob
