@@ -1,4 +1,7 @@
-/** The two configurations every fault runs with: the page's (baseline) and the program's (ours). */
+/**
+ * The configurations the faults run with: the page's (baseline), what the program rendered before
+ * issue 12 (previous, frozen) and what it renders now (ours).
+ */
 import { LbHostName } from "../constants";
 import { baselineHaproxyCfg, baselineKeepalivedConf, baselineNginxConf } from "./baseline";
 import {
@@ -8,8 +11,13 @@ import {
   oursKeepalivedConf,
   oursNginxConf,
 } from "./ours";
+import {
+  PREVIOUS_CHECK_SCRIPT_PATH,
+  previousCheckScript,
+  previousKeepalivedConf,
+} from "./previous";
 
-export type ConfigName = "baseline" | "ours";
+export type ConfigName = "baseline" | "previous" | "ours";
 export type VrrpMode = "multicast" | "unicast";
 
 export interface ConfigSet {
@@ -33,6 +41,14 @@ export const CONFIG_SETS: Record<ConfigName, ConfigSet> = {
       return baselineKeepalivedConf(host);
     },
     nginxConf: baselineNginxConf,
+  },
+  previous: {
+    name: "previous",
+    haproxyBackend: "k3s-servers",
+    haproxyCfg: oursHaproxyCfg,
+    keepalivedConf: (host, vrrp) => previousKeepalivedConf(host, vrrp === "unicast"),
+    checkScript: { path: PREVIOUS_CHECK_SCRIPT_PATH, content: previousCheckScript() },
+    nginxConf: oursNginxConf,
   },
   ours: {
     name: "ours",
