@@ -33,6 +33,8 @@ export const DEFAULT_VRRP_INTERFACE = "eth1";
 export const DEFAULT_VRRP_ROUTER_ID = 51;
 export const DEFAULT_VRRP_UNICAST = false;
 export const DEFAULT_VRRP_NOPREEMPT = true;
+import { DEFAULT_VRRP_ADVERT_INTERVAL_MS } from "./render/keepalived";
+export { DEFAULT_VRRP_ADVERT_INTERVAL_MS };
 export const DEFAULT_NGINX_MODE = "native";
 export const DEFAULT_NGINX_IMAGE = "nginx:stable";
 export const DEFAULT_DRAIN_BEFORE_UPGRADE = false;
@@ -131,6 +133,8 @@ export interface HaproxyLbConfig {
   unicast: boolean;
   /** Both hosts start BACKUP and the VIP stays where it is when a peer returns. */
   nopreempt: boolean;
+  /** VRRPv3 advertisement interval; the peer takes over about 3.5 intervals after the holder dies. */
+  advertIntervalMs: number;
   /** Exactly two hosts, distinct priorities. */
   hosts: LbHostConfig[];
 }
@@ -177,6 +181,7 @@ export interface RawClusterConfig {
   vrrpRouterId?: unknown;
   vrrpUnicast?: unknown;
   vrrpNopreempt?: unknown;
+  vrrpAdvertIntervalMs?: unknown;
   nginxMode?: unknown;
   nginxImage?: unknown;
   drainBeforeUpgrade?: unknown;
@@ -208,6 +213,7 @@ const RAW_CONFIG_KEYS: Record<keyof RawClusterConfig, true> = {
   vrrpRouterId: true,
   vrrpUnicast: true,
   vrrpNopreempt: true,
+  vrrpAdvertIntervalMs: true,
   nginxMode: true,
   nginxImage: true,
   drainBeforeUpgrade: true,
@@ -276,6 +282,7 @@ export function validateClusterConfig(
     vrrpRouterId: DEFAULT_VRRP_ROUTER_ID,
     vrrpUnicast: DEFAULT_VRRP_UNICAST,
     vrrpNopreempt: DEFAULT_VRRP_NOPREEMPT,
+    vrrpAdvertIntervalMs: DEFAULT_VRRP_ADVERT_INTERVAL_MS,
     nginxMode: DEFAULT_NGINX_MODE,
     nginxImage: DEFAULT_NGINX_IMAGE,
   });

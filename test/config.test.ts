@@ -11,6 +11,7 @@ import {
   DEFAULT_SSH_USER,
   DEFAULT_VRRP_INTERFACE,
   DEFAULT_VRRP_NOPREEMPT,
+  DEFAULT_VRRP_ADVERT_INTERVAL_MS,
   DEFAULT_VRRP_ROUTER_ID,
   DEFAULT_VRRP_UNICAST,
   RawClusterConfig,
@@ -138,6 +139,7 @@ describe("validateClusterConfig", () => {
           virtualRouterId: DEFAULT_VRRP_ROUTER_ID,
           unicast: DEFAULT_VRRP_UNICAST,
           nopreempt: DEFAULT_VRRP_NOPREEMPT,
+          advertIntervalMs: DEFAULT_VRRP_ADVERT_INTERVAL_MS,
           hosts: [
             { name: "lb-1", address: "10.10.10.98", hostKey: fakeHostKey("lb-1"), priority: 200 },
             { name: "lb-2", address: "10.10.10.99", hostKey: fakeHostKey("lb-2"), priority: 100 },
@@ -509,6 +511,25 @@ describe("validateClusterConfig", () => {
       }
       expect(problemsOf({ ...devTopology(), vrrpRouterId: "5l" })).to.deep.equal([
         'vrrpRouterId: expected an integer from 1 to 255, got "5l"',
+      ]);
+    });
+
+    it("checks the VRRP advertisement interval: floor, ceiling, 10 ms steps", () => {
+      for (const bad of [0, 90, 40_960, 250.5]) {
+        expect(problemsOf({ ...devTopology(), vrrpAdvertIntervalMs: bad })).to.deep.equal([
+          `vrrpAdvertIntervalMs: expected an integer from 100 to 40950, got ${bad}`,
+        ]);
+      }
+      expect(problemsOf({ ...devTopology(), vrrpAdvertIntervalMs: 255 })).to.deep.equal([
+        "vrrpAdvertIntervalMs: 255 must be a whole number of milliseconds in steps of 10 (VRRPv3 counts centiseconds)",
+      ]);
+      const lb = validateClusterConfig({
+        ...devTopology(),
+        vrrpAdvertIntervalMs: "500",
+      }).loadBalancer;
+      expect(lb.kind === "haproxy" && lb.advertIntervalMs).to.equal(500);
+      expect(problemsOf({ ...nginxTopology(), vrrpAdvertIntervalMs: 500 })).to.deep.equal([
+        "vrrpAdvertIntervalMs: applies only to lbKind haproxy",
       ]);
     });
 

@@ -38,6 +38,7 @@ describe("Pulumi.yaml", () => {
     expect(d("vrrpRouterId")).to.equal(config.DEFAULT_VRRP_ROUTER_ID);
     expect(d("vrrpUnicast")).to.equal(config.DEFAULT_VRRP_UNICAST);
     expect(d("vrrpNopreempt")).to.equal(config.DEFAULT_VRRP_NOPREEMPT);
+    expect(d("vrrpAdvertIntervalMs")).to.equal(config.DEFAULT_VRRP_ADVERT_INTERVAL_MS);
     expect(d("nginxMode")).to.equal(config.DEFAULT_NGINX_MODE);
     expect(d("nginxImage")).to.equal(config.DEFAULT_NGINX_IMAGE);
     expect(d("drainBeforeUpgrade")).to.equal(config.DEFAULT_DRAIN_BEFORE_UPGRADE);

@@ -32,7 +32,26 @@ export interface KeepalivedArgs {
   peerPriority?: number;
   /** global_defs router_id; omitted = KeepAlived uses the host name. */
   routerId?: string;
+  /** VRRPv3 advertisement interval; default DEFAULT_VRRP_ADVERT_INTERVAL_MS. */
+  advertIntervalMs?: number;
 }
+
+/**
+ * A backup declares the master dead after 3 advertisement intervals plus a skew of up to one
+ * interval (RFC 5798 Master_Down_Interval): about 0.9 s at 250 ms, where VRRPv2's whole-second
+ * minimum gives 3.6 s.
+ */
+export const DEFAULT_VRRP_ADVERT_INTERVAL_MS = 250;
+/**
+ * Shorter intervals are refused: the LB lab's starvation run (npm run bench:lb, fault
+ * "starvation", config ours-floor) shows no spurious move at this value with the host's CPU
+ * taken by busy loops; below it nothing was measured.
+ */
+export const VRRP_ADVERT_INTERVAL_FLOOR_MS = 100;
+/** VRRPv3 carries the interval in centiseconds in 12 bits. */
+export const VRRP_ADVERT_INTERVAL_MAX_MS = 40_950;
+/** SCHED_RR priority of KeepAlived's VRRP process (global_defs vrrp_rt_priority). */
+export const VRRP_RT_PRIORITY = 50;
 
 // keepalived splits `script` on spaces and has no escaping worth relying on.
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
@@ -98,6 +117,9 @@ function checkArgs(args: KeepalivedArgs, scriptPath: string): string[] {
     if (new Set(peers).size !== peers.length)
       problems.push("unicast.peers: an address appears twice");
   }
+  const interval = args.advertIntervalMs ?? DEFAULT_VRRP_ADVERT_INTERVAL_MS;
+  const intervalProblem = advertIntervalProblem(interval);
+  if (intervalProblem) problems.push(`advertIntervalMs: ${intervalProblem}`);
   if (!SAFE_PATH.test(scriptPath)) {
     problems.push(
       `checkScriptPath: ${JSON.stringify(scriptPath)} must be an absolute path without spaces or quotes`,
@@ -109,6 +131,17 @@ function checkArgs(args: KeepalivedArgs, scriptPath: string): string[] {
     );
   }
   return problems;
+}
+
+/** Why an advertisement interval (ms) is refused, or undefined. */
+export function advertIntervalProblem(ms: number): string | undefined {
+  if (!Number.isInteger(ms) || ms % 10 !== 0) {
+    return `${ms} must be a whole number of milliseconds in steps of 10 (VRRPv3 counts centiseconds)`;
+  }
+  if (ms < VRRP_ADVERT_INTERVAL_FLOOR_MS || ms > VRRP_ADVERT_INTERVAL_MAX_MS) {
+    return `${ms} must be in ${VRRP_ADVERT_INTERVAL_FLOOR_MS}..${VRRP_ADVERT_INTERVAL_MAX_MS} (below ${VRRP_ADVERT_INTERVAL_FLOOR_MS} ms a starved host's peer may take the VIP)`;
+  }
+  return undefined;
 }
 
 /*
@@ -124,10 +157,21 @@ function checkArgs(args: KeepalivedArgs, scriptPath: string): string[] {
  *   KeepAlived accepts an advert from any address, so any host that can reach this one could send
  *   a higher priority and take the VIP. A host that spoofs a peer's address still can: see the
  *   README, "VRRP on a shared segment".
+ * - VRRPv3 (RFC 5798): the only version with sub-second advertisements. A v2 and a v3 host do not
+ *   understand each other's adverts, so a running pair changes version by the "hold" roll in
+ *   lbScripts.ts, never one reload after the other.
+ * - vrrp_rt_priority: KeepAlived's VRRP process runs SCHED_RR, so busy processes on the host
+ *   cannot delay its adverts past the peer's 3-interval timeout. Where the kernel refuses
+ *   (RT group scheduling without an RT budget for the service's cgroup) KeepAlived logs it and
+ *   runs unprioritised.
+ * - The check script runs every second (vrrp_script intervals are whole seconds) and probes
+ *   several times within each run, exiting at the second failed probe in a row: `fall 1` then
+ *   acts on about 0.6 s of evidence, not on one slow answer.
  */
 export function renderKeepalivedConf(args: KeepalivedArgs): string {
   const scriptPath = args.checkScriptPath ?? KEEPALIVED_CHECK_SCRIPT_PATH;
   failOnProblems("keepalived.conf", checkArgs(args, scriptPath));
+  const advertSeconds = (args.advertIntervalMs ?? DEFAULT_VRRP_ADVERT_INTERVAL_MS) / 1000;
   const startsMaster =
     !args.nopreempt && args.peerPriority !== undefined && args.priority > args.peerPriority;
   const unicast = args.unicast
@@ -146,6 +190,8 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
     MANAGED_HEADER,
     "",
     "global_defs {",
+    "  vrrp_version 3",
+    `  vrrp_rt_priority ${VRRP_RT_PRIORITY}`,
     "  enable_script_security",
     `  script_user ${KEEPALIVED_SCRIPT_USER}`,
     "  vrrp_garp_master_refresh 60",
@@ -156,7 +202,7 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
     `  script "${scriptPath}"`,
     "  interval 1",
     "  timeout 2",
-    "  fall 2",
+    "  fall 1",
     "  rise 2",
     "}",
     "",
@@ -165,7 +211,7 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
     `  interface ${args.interface}`,
     `  virtual_router_id ${args.virtualRouterId}`,
     `  priority ${args.priority}`,
-    "  advert_int 1",
+    `  advert_int ${advertSeconds}`,
     ...(args.nopreempt ? ["  nopreempt"] : []),
     ...unicast,
     "  virtual_ipaddress {",
@@ -180,9 +226,12 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
 }
 
 /**
- * The check KeepAlived runs every second (POSIX sh), as KEEPALIVED_SCRIPT_USER: exit 0 only when
- * the local HAProxy answers its monitor URI within half a second; two misses in a row give the VIP
- * up (about 2 s for a hung HAProxy). curl is present on every host the program configures (the K3s
+ * The check KeepAlived starts every second (POSIX sh), as KEEPALIVED_SCRIPT_USER. It probes the
+ * local HAProxy's monitor URI every 0.1 s for about 0.7 s and exits 1 at the second failed probe
+ * in a row (refused: HAProxy is gone; no answer within 0.3 s: it is hung), else 0. A run never
+ * ends on a single failure, so one slow answer moves nothing, and a dead HAProxy costs ~0.2 s of
+ * probing instead of two whole-second runs. Runs stay under KeepAlived's 2 s timeout (at most
+ * 0.7 s plus two failed probes). curl is present on every host the program configures (the K3s
  * installer needs it too); it needs no privilege and writes nothing.
  */
 export function renderHaproxyCheckScript(args: { healthPort?: number } = {}): string {
@@ -193,10 +242,27 @@ export function renderHaproxyCheckScript(args: { healthPort?: number } = {}): st
   return [
     "#!/bin/sh",
     MANAGED_HEADER,
-    "# Exit 0 only when the local HAProxy answers over HTTP: a hung process still completes TCP handshakes.",
+    "# Probes over HTTP: a hung HAProxy still completes TCP handshakes.",
     "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
     "export PATH",
-    `exec curl --noproxy '*' -fsS -m 0.5 -o /dev/null http://127.0.0.1:${port}${HAPROXY_HEALTH_URI}`,
+    "probe() {",
+    `  curl --noproxy '*' -fsS -m 0.3 -o /dev/null http://127.0.0.1:${port}${HAPROXY_HEALTH_URI} 2>/dev/null`,
+    "}",
+    "# Centiseconds since boot, read without forking.",
+    "tick() {",
+    "  read -r up _ </proc/uptime",
+    "  now=$((${up%.*} * 100 + 1${up#*.} - 100))",
+    "}",
+    "tick",
+    "end=$((now + 70))",
+    "fails=0",
+    "while :; do",
+    "  if probe; then fails=0; else fails=$((fails + 1)); fi",
+    '  [ "$fails" -ge 2 ] && exit 1',
+    "  tick",
+    '  [ "$now" -ge "$end" ] && [ "$fails" -eq 0 ] && exit 0',
+    "  sleep 0.1",
+    "done",
     "",
   ].join("\n");
 }

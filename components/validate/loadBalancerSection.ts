@@ -27,6 +27,11 @@ import {
   reportMissing,
 } from "./fields";
 import { HostRef, LbHostList } from "./hostsSection";
+import {
+  VRRP_ADVERT_INTERVAL_FLOOR_MS,
+  VRRP_ADVERT_INTERVAL_MAX_MS,
+  advertIntervalProblem,
+} from "../render/keepalived";
 import { interfaceNameProblem } from "./linuxInterface";
 import { Problems } from "./problems";
 import { shellSafetyProblem } from "./shell";
@@ -39,6 +44,7 @@ export interface LoadBalancerDefaults {
   vrrpRouterId: number;
   vrrpUnicast: boolean;
   vrrpNopreempt: boolean;
+  vrrpAdvertIntervalMs: number;
   nginxMode: NginxLbConfig["mode"];
   nginxImage: string;
 }
@@ -47,7 +53,13 @@ const VIP_EXAMPLE = "10.10.10.100/24";
 
 /** The kind-specific scalar settings, each read and type-checked whatever the kind. */
 type KindSettings = { [K in keyof LoadBalancerDefaults]?: LoadBalancerDefaults[K] };
-const VRRP_SETTINGS = ["vrrpInterface", "vrrpRouterId", "vrrpUnicast", "vrrpNopreempt"] as const;
+const VRRP_SETTINGS = [
+  "vrrpInterface",
+  "vrrpRouterId",
+  "vrrpUnicast",
+  "vrrpNopreempt",
+  "vrrpAdvertIntervalMs",
+] as const;
 const NGINX_SETTINGS = ["nginxMode", "nginxImage"] as const;
 
 /**
@@ -146,6 +158,15 @@ function readInterface(p: Problems, value: unknown): string | undefined {
   return problem ? undefined : name;
 }
 
+/** Below the floor a starved host's peer may take the VIP (see VRRP_ADVERT_INTERVAL_FLOOR_MS). */
+function readAdvertInterval(p: Problems, value: unknown): number | undefined {
+  const path = "vrrpAdvertIntervalMs";
+  const ms = readInt(p, path, value, VRRP_ADVERT_INTERVAL_FLOOR_MS, VRRP_ADVERT_INTERVAL_MAX_MS);
+  const problem = ms === undefined ? undefined : advertIntervalProblem(ms);
+  if (problem) p.error(path, problem);
+  return problem ? undefined : ms;
+}
+
 function readHaproxy(
   p: Problems,
   raw: RawClusterConfig,
@@ -168,6 +189,7 @@ function readHaproxy(
     virtualRouterId: settings.vrrpRouterId ?? defaults.vrrpRouterId,
     unicast: settings.vrrpUnicast ?? defaults.vrrpUnicast,
     nopreempt: settings.vrrpNopreempt ?? defaults.vrrpNopreempt,
+    advertIntervalMs: settings.vrrpAdvertIntervalMs ?? defaults.vrrpAdvertIntervalMs,
     hosts: lbHosts,
   };
 }
@@ -234,6 +256,7 @@ export function readLoadBalancerSection(
     vrrpRouterId: readInt(p, "vrrpRouterId", raw.vrrpRouterId, 1, 255),
     vrrpUnicast: readBool(p, "vrrpUnicast", raw.vrrpUnicast),
     vrrpNopreempt: readBool(p, "vrrpNopreempt", raw.vrrpNopreempt),
+    vrrpAdvertIntervalMs: readAdvertInterval(p, raw.vrrpAdvertIntervalMs),
     nginxMode: readEnum(p, "nginxMode", raw.nginxMode, NGINX_MODES),
     nginxImage: readImage(p, raw.nginxImage),
   };
