@@ -1,53 +1,76 @@
 /**
- * npm run bench:lb — every fault with the page's configuration (baseline) and with what the
- * program renders (ours), in one run, plus the LB's cost. Writes bench/results/lb.md, lb.json
- * and one lb-<fault>.svg timeline per fault. Needs root (network namespaces).
- *   --quick        short windows, for checking the harness (numbers not comparable)
- *   --out <dir>    write somewhere else than bench/results
- *   --only <f1,f2> run only these faults (ids from lab/faults.ts)
+ * npm run bench:lb — every fault with the page's configuration (baseline), what the program
+ * rendered before issue 12 (previous, frozen in lab/configs/previous/) and what it renders now
+ * (ours), in one run, plus the LB's cost and the failover mechanism's own cost. Writes
+ * bench/results/lb.md, lb.json and one lb-<fault>.svg timeline per fault. Needs root (network
+ * namespaces); run it under `flock /tmp/k3sha-lab.lock` when others share the lab.
+ *   --quick                  short windows, for checking the harness (numbers not comparable)
+ *   --out <dir>              write somewhere else than bench/results
+ *   --only <f1,f2>           run only these faults (ids from lab/faults.ts)
+ *   --repeats <n>            runs of each VIP-move fault for baseline and ours, multicast (default 5)
+ *   --previous-repeats <n>   the same for previous (default 3, at most --repeats)
+ *   --plan                   print the runs and the time estimate, run nothing
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigName, VrrpMode } from "../lab/configs/config-set";
+import { CONFIG_SETS, ConfigName, VrrpMode } from "../lab/configs/config-set";
 import { FAULTS, FAULT_IDS, FaultId } from "../lab/faults";
 import { Lab, requireRoot } from "../lab/lab";
 import { LbTier } from "../lab/lb-tier";
-import { DEFAULT_LOAD, ScenarioResult, runScenario } from "../lab/scenario";
+import { DEFAULT_LOAD, ScenarioSpec, runScenario } from "../lab/scenario";
 import { teardownOnSignals } from "../lab/signals";
 import { CostRun, measureCost } from "./lb/cost";
-import { BenchReport, renderMarkdown } from "./lb/report";
+import { MechanismCost, measureMechanismCost } from "./lb/mechanism";
+import { PlannedRun, buildPlan, estimateSeconds } from "./lb/plan";
+import { BenchReport, BenchScenario, renderMarkdown } from "./lb/report";
+import { summarize } from "./lb/summary";
 import { timelineSvg } from "./lb/svg";
 
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new Error(`${name} needs a value`);
+  return v;
+}
+
+function count(name: string, dflt: number): number {
+  const v = arg(name);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 50) throw new Error(`${name} ${v}: want 1..50`);
+  return n;
+}
+
 const quick = process.argv.includes("--quick");
-const outArg = process.argv.indexOf("--out");
-const OUT_DIR =
-  outArg >= 0 ? path.resolve(process.argv[outArg + 1]) : path.join(__dirname, "results");
+const planOnly = process.argv.includes("--plan");
+const outArg = arg("--out");
+const OUT_DIR = outArg ? path.resolve(outArg) : path.join(__dirname, "results");
+const onlyArg = arg("--only");
+const SELECTED: FaultId[] = onlyArg ? (onlyArg.split(",") as FaultId[]) : FAULT_IDS;
+for (const f of SELECTED) {
+  if (!FAULTS[f]) throw new Error(`unknown fault ${f}; known: ${FAULT_IDS.join(", ")}`);
+}
+const REPEATS = count("--repeats", 5);
+const PREVIOUS_REPEATS = count("--previous-repeats", Math.min(3, REPEATS));
 
-const onlyArg = process.argv.indexOf("--only");
-const SELECTED: FaultId[] =
-  onlyArg >= 0 ? (process.argv[onlyArg + 1].split(",") as FaultId[]) : FAULT_IDS;
-
-const PRE_MS = quick ? 2_000 : 3_000;
-/** Long enough to see the page's 10 s check interval eject a server (or not). */
-const POST_MS: Record<FaultId, number> = quick
-  ? (Object.fromEntries(FAULT_IDS.map((f) => [f, 6_000])) as Record<FaultId, number>)
-  : {
-      "server-crash": 35_000,
-      "server-hang": 35_000,
-      "haproxy-kill": 12_000,
-      "haproxy-hang": 12_000,
-      "link-down": 12_000,
-      "link-back": 12_000,
-      "nginx-server-crash": 20_000,
-      "nginx-server-hang": 30_000,
-    };
-/** Faults also run with unicast VRRP (ours only: the page has no unicast configuration). */
-const UNICAST_FAULTS: FaultId[] = ["haproxy-kill", "haproxy-hang", "link-down", "link-back"];
 const COST_MS = quick ? 2_000 : 4_000;
 const COST_ROUNDS = quick ? 1 : 3;
 const COST_CONCURRENCY = 8;
+/** Idle window per config for the mechanism's cost (VRRP packets, keepalived CPU). */
+const MECHANISM_MS = quick ? 5_000 : 15_000;
+const MECHANISM_CONFIGS: { config: ConfigName; vrrp: VrrpMode }[] = (
+  [
+    { config: "baseline", vrrp: "multicast" },
+    { config: "previous", vrrp: "multicast" },
+    { config: "ours", vrrp: "multicast" },
+    { config: "ours-floor", vrrp: "multicast" },
+  ] as { config: string; vrrp: VrrpMode }[]
+).filter((c): c is { config: ConfigName; vrrp: VrrpMode } => c.config in CONFIG_SETS);
+/** Seconds a pair start costs in the cost sections (measured: about 7 s), for the estimate. */
+const COST_SETUP_S = 7;
 
 function versions(): string[] {
   const first = (cmd: string, args: string[]) => {
@@ -67,44 +90,87 @@ function versions(): string[] {
   ];
 }
 
+const mmss = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}`;
+
+function describe(run: PlannedRun): string {
+  const rep = run.repeats > 1 ? `, repeat ${run.repeat}/${run.repeats}` : "";
+  const roll = run.roll ? `, roll ${run.roll}` : "";
+  return `${FAULTS[run.fault].title}: ${run.config}, ${run.vrrp}${rep}${roll}`;
+}
+
 async function main(): Promise<void> {
+  const runs = buildPlan({
+    selected: SELECTED,
+    quick,
+    repeats: REPEATS,
+    previousRepeats: PREVIOUS_REPEATS,
+    configs: Object.keys(CONFIG_SETS),
+  });
+  const costS =
+    (COST_ROUNDS * 4 * COST_MS + MECHANISM_CONFIGS.length * (MECHANISM_MS + 1_000)) / 1000 +
+    (COST_ROUNDS * 2 + MECHANISM_CONFIGS.length) * COST_SETUP_S;
+  const estimateS = estimateSeconds(runs) + costS;
+  console.log(
+    `plan: ${runs.length} runs (${SELECTED.length} faults), then the LB's and the mechanism's cost; ` +
+      `estimated ${mmss(estimateS)} (windows + measured per-run setup)`,
+  );
+  if (planOnly) {
+    for (const [i, run] of runs.entries()) {
+      console.log(`  [${i + 1}] ${describe(run)} (${run.preMs / 1000}+${run.postMs / 1000} s)`);
+    }
+    return;
+  }
   requireRoot();
   const removeSignalHandlers = teardownOnSignals();
   const started = Date.now();
   const lab = new Lab();
   const tier = new LbTier(lab.dir);
-  const scenarios: ScenarioResult[] = [];
+  const scenarios: BenchScenario[] = [];
   let cost: CostRun[] = [];
+  let mechanism: MechanismCost[] = [];
   try {
     await lab.up();
-    const runs: { fault: FaultId; config: ConfigName; vrrp: VrrpMode }[] = [];
-    for (const fault of SELECTED) {
-      if (!FAULTS[fault]) throw new Error(`unknown fault ${fault}; known: ${FAULT_IDS.join(", ")}`);
-      for (const config of ["baseline", "ours"] as const)
-        runs.push({ fault, config, vrrp: "multicast" });
-      if (UNICAST_FAULTS.includes(fault)) runs.push({ fault, config: "ours", vrrp: "unicast" });
-    }
+    let leftS = estimateS;
     for (const [i, run] of runs.entries()) {
+      const elapsed = (Date.now() - started) / 1000;
       console.log(
-        `[${i + 1}/${runs.length}] ${FAULTS[run.fault].title}: ${run.config}, ${run.vrrp}`,
+        `[${i + 1}/${runs.length}] ${describe(run)} (${mmss(elapsed)} elapsed, ~${mmss(leftS)} left)`,
       );
-      const r = await runScenario(lab, tier, {
-        ...run,
-        preMs: PRE_MS,
-        postMs: POST_MS[run.fault],
+      const spec = {
+        fault: run.fault,
+        config: run.config,
+        vrrp: run.vrrp,
+        preMs: run.preMs,
+        postMs: run.postMs,
         ...DEFAULT_LOAD,
-      });
-      scenarios.push(r);
+        ...(run.roll ? { roll: run.roll } : {}),
+      } as ScenarioSpec;
+      const t0 = Date.now();
+      const r = await runScenario(lab, tier, spec);
+      const wallMs = Date.now() - t0;
+      scenarios.push({ ...r, repeat: run.repeat, wallMs });
+      leftS = Math.max(0, leftS - estimateSeconds([run]));
       console.log(
         `    failed ${r.afterFault.failed}/${r.afterFault.attempted}, ejected ${r.ejectedAfterMs}, ` +
           `VIP moved ${r.vip?.movedAfterMs ?? null}, back ${r.vip?.returnedToAfterMs ?? null}, ` +
-          `last failure ${r.lastFailureAfterMs}, watches lost ${r.watches.lost}, split ${r.vip?.splitBrainSamples ?? null}`,
+          `last failure ${r.lastFailureAfterMs}, watches lost ${r.watches.lost}, ` +
+          `split ${r.vip?.splitBrainSamples ?? null}; ${(wallMs / 1000).toFixed(1)} s wall ` +
+          `(${((wallMs - run.preMs - run.postMs) / 1000).toFixed(1)} s setup)`,
       );
     }
-    console.log("LB cost");
+    console.log(`LB cost (${mmss((Date.now() - started) / 1000)} elapsed)`);
     cost = await measureCost(lab, tier, COST_ROUNDS, COST_CONCURRENCY, COST_MS);
     for (const r of cost) {
       console.log(`    ${r.path}: ${r.connPerSec.toFixed(0)}/s p50 ${r.p50Ms} p99 ${r.p99Ms}`);
+    }
+    console.log(`Mechanism cost (${mmss((Date.now() - started) / 1000)} elapsed)`);
+    mechanism = await measureMechanismCost(tier, MECHANISM_CONFIGS, MECHANISM_MS);
+    for (const m of mechanism) {
+      console.log(
+        `    ${m.config} ${m.vrrp} ${m.host} (${m.role}): VRRP ${m.vrrpPacketsPerSec.toFixed(2)}/s ` +
+          `(multicast ${m.multicastPacketsPerSec.toFixed(2)}/s), keepalived+script ` +
+          `${m.keepalivedCpuSPerMin.toFixed(2)} CPU s/min`,
+      );
     }
   } finally {
     await tier.stop().catch(() => undefined);
@@ -115,10 +181,20 @@ async function main(): Promise<void> {
   const report: BenchReport = {
     startedAt: new Date(started).toISOString(),
     durationS: (Date.now() - started) / 1000,
+    flags: {
+      quick,
+      only: onlyArg ? SELECTED : null,
+      repeats: REPEATS,
+      previousRepeats: PREVIOUS_REPEATS,
+      full: !quick && !onlyArg,
+    },
+    estimateS,
     machine: { cpus: os.cpus().length, kernel: os.release(), versions: versions() },
     load: DEFAULT_LOAD,
+    summary: summarize(scenarios),
     scenarios,
     cost,
+    mechanism,
   };
   fs.mkdirSync(OUT_DIR, { recursive: true });
   fs.writeFileSync(path.join(OUT_DIR, "lb.json"), JSON.stringify(report, null, 1) + "\n");
@@ -131,7 +207,7 @@ async function main(): Promise<void> {
       timelineSvg(FAULTS[fault].title, results),
     );
   }
-  console.log(`wrote ${path.join(OUT_DIR, "lb.md")}`);
+  console.log(`wrote ${path.join(OUT_DIR, "lb.md")} (${mmss(report.durationS)})`);
 }
 
 main().then(

@@ -1,6 +1,11 @@
-/** Hand-written SVG timeline: successful and failed new connections per 100 ms around a fault. */
+/**
+ * Hand-written SVG timeline: successful and failed new connections per 100 ms around a fault, one
+ * panel per configuration (baseline, previous, ours, ...) and VRRP mode / roll procedure. Repeated
+ * runs: the panel shows the first repeat (the caption says so).
+ */
 import { BUCKET_MS } from "../../lab/analyze";
 import type { ScenarioResult } from "../../lab/scenario";
+import { groupKey, rollOf } from "./summary";
 
 const W = 900;
 const PANEL_H = 150;
@@ -13,9 +18,31 @@ function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-export function panelLabel(r: ScenarioResult): string {
+const CONFIG_LABEL: Record<string, string> = {
+  baseline: "page's config (baseline)",
+  previous: "rendered before issue 12 (previous)",
+  ours: "rendered config (ours)",
+  "ours-floor": "ours with the advert interval at the floor (ours-floor)",
+};
+const CONFIG_ORDER = ["baseline", "previous", "ours", "ours-floor"];
+
+export function panelLabel(r: ScenarioResult, runs = 1): string {
   const vrrp = r.spec.fault.startsWith("nginx") ? "" : `, ${r.spec.vrrp} VRRP`;
-  return `${r.spec.config === "baseline" ? "page's config (baseline)" : "rendered config (ours)"}${vrrp}`;
+  const roll = rollOf(r) ? `, roll "${rollOf(r)}"` : "";
+  const rep = runs > 1 ? ` (first of ${runs} repeats)` : "";
+  return `${CONFIG_LABEL[r.spec.config] ?? r.spec.config}${vrrp}${roll}${rep}`;
+}
+
+/** The first run of each (config, VRRP mode, roll) group, page's config first, unicast after. */
+export function panels(results: ScenarioResult[]): { r: ScenarioResult; runs: number }[] {
+  const groups = new Map<string, ScenarioResult[]>();
+  for (const r of results) groups.set(groupKey(r), [...(groups.get(groupKey(r)) ?? []), r]);
+  const rank = (r: ScenarioResult) =>
+    (r.spec.vrrp === "unicast" ? 10 : 0) +
+    (CONFIG_ORDER.indexOf(r.spec.config) + 1 || CONFIG_ORDER.length + 1);
+  return [...groups.values()]
+    .map((runs) => ({ r: runs[0], runs: runs.length }))
+    .sort((a, b) => rank(a.r) - rank(b.r));
 }
 
 function marker(r: ScenarioResult): { atMs: number; label: string } | undefined {
@@ -26,7 +53,9 @@ function marker(r: ScenarioResult): { atMs: number; label: string } | undefined 
   return undefined;
 }
 
-export function timelineSvg(title: string, results: ScenarioResult[]): string {
+export function timelineSvg(title: string, all: ScenarioResult[]): string {
+  const shown = panels(all);
+  const results = shown.map((p) => p.r);
   const fromMs = Math.min(...results.map((r) => r.timeline.fromMs));
   const toMs = Math.max(
     ...results.map((r) => r.timeline.fromMs + r.timeline.ok.length * BUCKET_MS),
@@ -44,13 +73,16 @@ export function timelineSvg(title: string, results: ScenarioResult[]): string {
     `<rect width="${W}" height="${height}" fill="white"/>`,
     `<text x="${LEFT}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
     `<text x="${LEFT}" y="32">new connections per ${BUCKET_MS} ms by start time: ` +
-      `<tspan fill="#2a9d4b">ok</tspan> / <tspan fill="#d62828">failed</tspan>; t=0 is the fault</text>`,
+      `<tspan fill="#2a9d4b">ok</tspan> / <tspan fill="#d62828">failed</tspan>; t=0 is the fault` +
+      `${shown.some((p) => p.runs > 1) ? "; repeated faults: the first repeat of each" : ""}</text>`,
   ];
   results.forEach((r, p) => {
     const top = TOP + p * (PANEL_H + GAP) + 14;
     const base = top + PANEL_H;
     const y = (n: number) => (n / yMax) * PANEL_H;
-    out.push(`<text x="${LEFT}" y="${top - 4}" font-weight="bold">${esc(panelLabel(r))}</text>`);
+    out.push(
+      `<text x="${LEFT}" y="${top - 4}" font-weight="bold">${esc(panelLabel(r, shown[p].runs))}</text>`,
+    );
     out.push(`<line x1="${LEFT}" y1="${base}" x2="${W - RIGHT}" y2="${base}" stroke="#444"/>`);
     out.push(`<line x1="${LEFT}" y1="${top}" x2="${LEFT}" y2="${base}" stroke="#444"/>`);
     out.push(`<text x="${LEFT - 6}" y="${top + 4}" text-anchor="end">${yMax}</text>`);
