@@ -184,28 +184,112 @@ export const KEEPALIVED_TEST_FUNCTION = `keepalived_test() {
   return "$kt_status"
 }`;
 
+/** Marks a KeepAlived the roll below stopped; only the resume step starts it again. */
+export const KEEPALIVED_HELD_MARKER = `${K3S_HA_STATE_DIR}/keepalived-held-for-peer`;
+
 /**
- * Writes keepalived.conf (checked by `keepalived -t` first) and reloads KeepAlived.
+ * Hosts of one pair must speak the same VRRP version, and under VRRPv2 the same interval: a host
+ * drops the other's adverts ("wrong version", "advertisement interval mismatch"), hears no master
+ * and takes the VIP too. Reloading one host after the other would leave two holders for as long
+ * as the second host's turn takes. So when such a change meets a running KeepAlived, the host that
+ * changes first hands the VIP over (a graceful stop sends a priority-0 advert in the old
+ * settings), stays stopped while its peer changes, and starts again after it (resume step): the
+ * pair never runs two settings at once.
+ */
+export interface KeepalivedRoll {
+  /** The host that changes after this one (lb-2). */
+  peer: string;
+  /** The VIP, to check that the peer took it over before this host stays stopped. */
+  vip: string;
+}
+
+const VRRP_ROLL_FUNCTIONS = `# "v3", or "v2/<advert_int>": what two hosts of a pair must agree on.
+vrrp_signature() {
+  v=$(sed -n 's/^[[:space:]]*vrrp_version[[:space:]][[:space:]]*\\([23]\\).*/\\1/p' "$1" | head -n 1)
+  if [ -z "$v" ]; then
+    # KeepAlived runs IPv6 instances as VRRPv3 whatever the default.
+    if grep -Eq '^[[:space:]]*[0-9A-Fa-f]*:[0-9A-Fa-f:]*/[0-9]+ dev ' "$1"; then v=3; else v=2; fi
+  fi
+  if [ "$v" = 3 ]; then echo v3; return; fi
+  i=$(sed -n 's/^[[:space:]]*advert_int[[:space:]][[:space:]]*\\([0-9.]*\\).*/\\1/p' "$1" | head -n 1)
+  echo "v2/\${i:-1}"
+}
+vip_serves() {
+  # A TLS or HTTP error after the connect still means a proxy holds the VIP.
+  n=$(curl --noproxy '*' -ksS -o /dev/null --connect-timeout 1 --max-time 2 -w '%{num_connects}' "https://$1/" 2>/dev/null) || true
+  [ "\${n:-0}" != 0 ]
+}`;
+
+/**
+ * Writes keepalived.conf (checked by `keepalived -t` first) and reloads KeepAlived; with `roll`,
+ * holds it stopped across a VRRP change the peer cannot hear (KeepalivedRoll).
  *
  * KeepAlived 2.2.5 to 2.2.7 (Debian 12's) kill their own `-t` with SIGTERM (status 143) when a
  * script runs as a non-root user: the test takes itself for an orphan (fixed in 2.2.8, keepalived
  * commit aae8e910). In a PID namespace of its own its parent pid reads 0, as the test expects, and
  * the same file gets the full check.
  */
-export function applyKeepalivedConfScript(after?: LbPeerFirst): string {
+export function applyKeepalivedConfScript(after?: LbPeerFirst, roll?: KeepalivedRoll): string {
+  const conf = KEEPALIVED_CONF_PATH;
+  const hold = roll
+    ? `${VRRP_ROLL_FUNCTIONS}
+# Before the new file moves into place (it passed keepalived -t).
+hold_for_peer() {
+  mark_reload keepalived
+  [ -f ${conf} ] && svc_running keepalived || return 0
+  old_sig=$(vrrp_signature ${conf}); new_sig=$(vrrp_signature "$new_conf")
+  [ "$old_sig" = "$new_sig" ] && return 0
+  state_touch '${KEEPALIVED_HELD_MARKER}'
+  svc stop keepalived
+  log "keepalived: stopped for the VRRP change $old_sig -> $new_sig (the pair's hosts cannot hear each other across it); ${roll.peer} changes next, then this host starts again"
+  vip=${shQuote(hostPort(roll.vip, K3S_API_PORT))}
+  if wait_for 10 "${roll.peer} to take over the VIP ($vip)" vip_serves "$vip"; then return 0; fi
+  # Nobody serves the VIP: the peer is down, so this host takes it with the new settings now.
+  rm -f '${KEEPALIVED_HELD_MARKER}'
+  log "keepalived: ${roll.peer} did not take the VIP over; starting here with the new settings"
+}`
+    : "";
   return script(`${peerServesFirst(after)}
 ensure_packages ${KEEPALIVED_PACKAGES.join(" ")}
 ${KEEPALIVED_TEST_FUNCTION}
-keep_original ${KEEPALIVED_CONF_PATH}
-changed=$(write_file ${KEEPALIVED_CONF_PATH} 0644 keepalived_test "mark_reload keepalived")
-svc_apply keepalived "$changed"`);
+${hold}
+keep_original ${conf}
+new_conf=$(mktemp)
+trap 'rm -f "$new_conf"' EXIT
+cat >"$new_conf"
+changed=$(write_file ${conf} 0644 keepalived_test "${roll ? "hold_for_peer" : "mark_reload keepalived"}" <"$new_conf")
+if [ -e '${KEEPALIVED_HELD_MARKER}' ]; then
+  svc_enable keepalived
+  rm -f "$(reload_pending keepalived)"
+  log "keepalived: held stopped until ${roll?.peer ?? "the peer"} runs the new VRRP settings (the resume step starts it)"
+else
+  svc_apply keepalived "$changed"
+fi`);
+}
+
+/** Starts a KeepAlived the roll held, once the peer runs the new settings (runs after the peer's steps). */
+export function resumeKeepalivedScript(peer: string): string {
+  return script(`
+if [ -e '${KEEPALIVED_HELD_MARKER}' ]; then
+  rm -f "$(reload_pending keepalived)"
+  svc start keepalived
+  rm -f '${KEEPALIVED_HELD_MARKER}'
+  log "keepalived: started: ${peer} runs the new VRRP settings"
+else
+  log "keepalived: not held, nothing to start"
+fi`);
+}
+
+export function removeResumeKeepalivedScript(): string {
+  return script(`rm -f '${KEEPALIVED_HELD_MARKER}'`);
 }
 
 /** Stopping KeepAlived releases the VIP. */
 export function removeKeepalivedConfScript(): string {
   return script(`
 if have keepalived; then svc stop keepalived || true; svc_disable keepalived; fi
-rm -f "$(reload_pending keepalived)"
+rm -f "$(reload_pending keepalived)" '${KEEPALIVED_HELD_MARKER}'
+
 restore_file ${KEEPALIVED_CONF_PATH}`);
 }
 
