@@ -1,7 +1,9 @@
 /**
  * The configurations the faults run with: the page's (baseline), what the program rendered before
- * issue 12 (previous, frozen) and what it renders now (ours).
+ * issue 12 (previous, frozen), what it renders now (ours), and ours with the advertisement
+ * interval at the renderer's floor (ours-floor: the starvation run shows the floor holds).
  */
+import { VRRP_ADVERT_INTERVAL_FLOOR_MS } from "../../components/render/keepalived";
 import { LbHostName } from "../constants";
 import { baselineHaproxyCfg, baselineKeepalivedConf, baselineNginxConf } from "./baseline";
 import {
@@ -17,7 +19,7 @@ import {
   previousKeepalivedConf,
 } from "./previous";
 
-export type ConfigName = "baseline" | "previous" | "ours";
+export type ConfigName = "baseline" | "previous" | "ours" | "ours-floor";
 export type VrrpMode = "multicast" | "unicast";
 
 export interface ConfigSet {
@@ -55,6 +57,15 @@ export const CONFIG_SETS: Record<ConfigName, ConfigSet> = {
     haproxyBackend: "k3s-servers",
     haproxyCfg: oursHaproxyCfg,
     keepalivedConf: (host, vrrp) => oursKeepalivedConf(host, vrrp === "unicast"),
+    checkScript: { path: OUR_CHECK_SCRIPT_PATH, content: oursCheckScript() },
+    nginxConf: oursNginxConf,
+  },
+  "ours-floor": {
+    name: "ours-floor",
+    haproxyBackend: "k3s-servers",
+    haproxyCfg: oursHaproxyCfg,
+    keepalivedConf: (host, vrrp) =>
+      oursKeepalivedConf(host, vrrp === "unicast", VRRP_ADVERT_INTERVAL_FLOOR_MS),
     checkScript: { path: OUR_CHECK_SCRIPT_PATH, content: oursCheckScript() },
     nginxConf: oursNginxConf,
   },

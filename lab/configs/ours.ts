@@ -21,7 +21,12 @@ export function oursHaproxyCfg(): string {
   return renderHaproxyCfg({ backends: OUR_BACKENDS });
 }
 
-export function oursKeepalivedConf(host: LbHostName, unicast: boolean): string {
+/** advertIntervalMs omitted = the renderer's default, as the program renders it. */
+export function oursKeepalivedConf(
+  host: LbHostName,
+  unicast: boolean,
+  advertIntervalMs?: number,
+): string {
   const peer: LbHostName = host === "lb-1" ? "lb-2" : "lb-1";
   return renderKeepalivedConf({
     interface: HOST_IF,
@@ -34,6 +39,7 @@ export function oursKeepalivedConf(host: LbHostName, unicast: boolean): string {
     unicast: unicast
       ? { sourceAddress: HOST_ADDRESSES[host], peers: [HOST_ADDRESSES[peer]] }
       : undefined,
+    ...(advertIntervalMs !== undefined ? { advertIntervalMs } : {}),
   });
 }
 
