@@ -8,7 +8,7 @@
  *   --out <dir>              write somewhere else than bench/results
  *   --only <f1,f2>           run only these faults (ids from lab/faults.ts)
  *   --repeats <n>            runs of each VIP-move fault for baseline and ours, multicast (default 5)
- *   --previous-repeats <n>   the same for previous (default 3, at most --repeats)
+ *   --previous-repeats <n>   the same for previous (default 2, to fit 40 minutes; at most --repeats)
  *   --plan                   print the runs and the time estimate, run nothing
  */
 import { spawnSync } from "child_process";
@@ -54,7 +54,7 @@ for (const f of SELECTED) {
   if (!FAULTS[f]) throw new Error(`unknown fault ${f}; known: ${FAULT_IDS.join(", ")}`);
 }
 const REPEATS = count("--repeats", 5);
-const PREVIOUS_REPEATS = count("--previous-repeats", Math.min(3, REPEATS));
+const PREVIOUS_REPEATS = count("--previous-repeats", Math.min(2, REPEATS));
 
 const COST_MS = quick ? 2_000 : 4_000;
 const COST_ROUNDS = quick ? 1 : 3;

@@ -39,9 +39,15 @@ export const UNICAST_FAULTS: string[] = [
   "power-off",
   "power-back",
 ];
-/** VRRP rolls run once per procedure with ours. */
-export const ROLL_FAULTS: string[] = ["vrrp-roll-version", "vrrp-roll-interval"];
-export const ROLL_PROCEDURES = ["plain", "hold"] as const;
+/**
+ * VRRP rolls run with ours (lab/roll.ts rolls to the program's config), once per procedure. The
+ * interval change (VRRPv3 250 -> 500 ms) is compatible, where "hold" takes the same steps as
+ * "plain": it runs once, with "hold", the program's procedure.
+ */
+export const ROLL_PROCEDURES: Record<string, string[]> = {
+  "vrrp-roll-version": ["plain", "hold"],
+  "vrrp-roll-interval": ["hold"],
+};
 /**
  * Starvation runs for the last render and the current one, and shows the floor interval holds too
  * (ours-floor, once the renderer exports the floor). Not the page's: each run takes over two
@@ -49,7 +55,7 @@ export const ROLL_PROCEDURES = ["plain", "hold"] as const;
  */
 export const STARVATION_CONFIGS: string[] = ["previous", "ours", "ours-floor"];
 
-export const PRE_MS = 3_000;
+export const PRE_MS = 2_000;
 export const QUICK_PRE_MS = 2_000;
 
 /**
@@ -121,8 +127,8 @@ export function buildPlan(o: PlanOptions): PlannedRun[] {
       group.sort((a, b) => a.repeat - b.repeat);
       runs.push(...group);
       add("ours", "unicast", 1);
-    } else if (ROLL_FAULTS.includes(fault)) {
-      for (const roll of ROLL_PROCEDURES) add("ours", "multicast", 1, roll);
+    } else if (ROLL_PROCEDURES[fault]) {
+      for (const roll of ROLL_PROCEDURES[fault]) add("ours", "multicast", 1, roll);
     } else if ((fault as string) === "starvation") {
       for (const config of STARVATION_CONFIGS) add(config, "multicast", 1);
     } else {

@@ -51,6 +51,24 @@ export function rollOldIntervalMs(r: ScenarioResult): number | null {
   return null;
 }
 
+interface StarvationDetail {
+  host: string;
+  cpu: { periods: number; throttledPeriods: number; throttledMs: number };
+  keepalivedRealtime: boolean;
+}
+interface RollDetail {
+  procedure: string;
+  held: boolean;
+  steps: { host: string; action: string; afterMs: number }[];
+}
+/** ScenarioResult.starvation (issue 12's lab), read optionally. */
+function starvationOf(r: ScenarioResult): StarvationDetail[] {
+  return (r as unknown as { starvation?: StarvationDetail[] }).starvation ?? [];
+}
+function rollDetailsOf(r: ScenarioResult): RollDetail | undefined {
+  return (r as unknown as { roll?: RollDetail }).roll;
+}
+
 function windowText(g: GroupSummary, reps: BenchScenario[]): string {
   const post = reps.find((r) => r.spec.fault === g.fault)?.spec.postMs;
   return post ? `not within ${s(post)}` : "not within the window";
@@ -427,6 +445,38 @@ export function renderMarkdown(rep: BenchReport): string {
         "the lab's hold procedure for a version change); the target is one advertisement interval " +
         "of the old settings.",
     );
+  }
+
+  const starved = scenarios.filter((r) => starvationOf(r).length > 0);
+  if (starved.length) {
+    lines.push(
+      "",
+      "Starvation, per host (busy loops in the host's CPU cgroup, one host after the other): " +
+        "CFS periods throttled while starved, and whether KeepAlived's VRRP process ran real-time.",
+      "",
+      "| config | VRRP | starved host | periods throttled / periods | throttled time | VRRP process real-time |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const r of starved) {
+      for (const st of starvationOf(r)) {
+        lines.push(
+          `| ${r.spec.config} | ${r.spec.vrrp} | ${st.host} | ${st.cpu.throttledPeriods}/${st.cpu.periods} | ` +
+            `${s(st.cpu.throttledMs)} | ${st.keepalivedRealtime ? "yes" : "no"} |`,
+        );
+      }
+    }
+  }
+  const rolled = scenarios.filter((r) => rollDetailsOf(r) !== undefined);
+  if (rolled.length) {
+    lines.push("", "Roll steps (ms after the roll began):", "");
+    for (const r of rolled) {
+      const d = rollDetailsOf(r)!;
+      lines.push(
+        `- ${FAULTS[r.spec.fault]?.title ?? r.spec.fault}, ${r.spec.vrrp}, procedure "${d.procedure}"` +
+          `${d.held ? " (held: lb-1 stopped first)" : " (plain steps)"}: ` +
+          d.steps.map((st) => `${st.host} ${st.action} +${Math.round(st.afterMs)}`).join(", "),
+      );
+    }
   }
 
   lines.push(

@@ -11,7 +11,6 @@ export const VIP_V2_FIELDS = [
   "noHolderMaxMs",
   "holderChanges",
   "singleHolderAfterMs",
-  "daemonBackAfterMs",
 ] as const;
 export type VipV2Field = (typeof VIP_V2_FIELDS)[number];
 
@@ -24,6 +23,7 @@ export type Measure =
   | "splitBrainSamples"
   | "noHolderSamples"
   | "flapBackMs"
+  | "daemonBackAfterMs"
   | VipV2Field;
 
 /**
@@ -81,7 +81,12 @@ const EXTRACT: Record<Measure, Extract> = {
   noHolderMaxMs: vipField("noHolderMaxMs"),
   holderChanges: vipField("holderChanges"),
   singleHolderAfterMs: vipField("singleHolderAfterMs"),
-  daemonBackAfterMs: vipField("daemonBackAfterMs"),
+  // ScenarioResult.daemonBackAfterMs: measured for the KeepAlived kills only (null elsewhere).
+  daemonBackAfterMs: (r) => {
+    if (!r.spec.fault.startsWith("keepalived-")) return undefined;
+    const v = (r as unknown as { daemonBackAfterMs?: number | null }).daemonBackAfterMs;
+    return v === undefined ? undefined : v;
+  },
 };
 
 /** Measures where null is a normal outcome, not "worse than any number" (no failure = no time). */

@@ -14,10 +14,13 @@ import { GroupSummary, MeasureStats, findGroup, summarize } from "../../bench/lb
 const RESULTS =
   process.env.LB_RESULTS ?? path.join(__dirname, "..", "..", "bench", "results", "lb.json");
 
-/** The procedure the program uses to roll each VRRP change over a live pair. */
+/**
+ * The procedure the program uses to roll each VRRP change over a live pair: "hold" (for a
+ * compatible change, such as a VRRPv3 interval, it takes the same steps as "plain").
+ */
 const PROGRAM_ROLL: Record<string, string> = {
   "vrrp-roll-version": "hold",
-  "vrrp-roll-interval": "plain",
+  "vrrp-roll-interval": "hold",
 };
 /** The old settings' advert interval of each roll (lab/faults.ts titles), if a run lacks it. */
 const OLD_INTERVAL_MS: Record<string, number> = {
