@@ -52,6 +52,14 @@ export const VRRP_ADVERT_INTERVAL_FLOOR_MS = 100;
 export const VRRP_ADVERT_INTERVAL_MAX_MS = 40_950;
 /** SCHED_RR priority of KeepAlived's VRRP process (global_defs vrrp_rt_priority). */
 export const VRRP_RT_PRIORITY = 50;
+/**
+ * CPU time (µs) the realtime VRRP process may use without blocking before the kernel kills it
+ * (RLIMIT_RTTIME). KeepAlived's default, 10 ms, is less than a reload takes on a small VM: the
+ * lab's VRRP process died of it on a reload ("exited due to signal 9 - has rlimit_rttime been
+ * exceeded?") and the VIP went without a holder while the parent respawned it. One second still
+ * ends a runaway.
+ */
+export const VRRP_RLIMIT_RTTIME_US = 1_000_000;
 
 // keepalived splits `script` on spaces and has no escaping worth relying on.
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
@@ -192,6 +200,7 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
     "global_defs {",
     "  vrrp_version 3",
     `  vrrp_rt_priority ${VRRP_RT_PRIORITY}`,
+    `  vrrp_rlimit_rttime ${VRRP_RLIMIT_RTTIME_US}`,
     "  enable_script_security",
     `  script_user ${KEEPALIVED_SCRIPT_USER}`,
     "  vrrp_garp_master_refresh 60",
