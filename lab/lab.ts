@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LAB_DIR, STAND_INS } from "./constants";
 import { CertPaths, generateCert } from "./certs";
+import { removeLabCgroups } from "./cgroups";
 import { StandIns } from "./stand-ins";
 import { createTopology, destroyTopology } from "./topology";
 import { LabProgram, transpilePrograms } from "./transpile";
@@ -39,8 +40,9 @@ export class Lab {
   }
 }
 
-/** Removes everything a lab (this one or a crashed earlier one) left: processes, netns, files. */
+/** Removes everything a lab (this one or a crashed earlier one) left: processes, netns, cgroups, files. */
 export async function teardownLab(): Promise<void> {
   await destroyTopology();
+  await removeLabCgroups();
   fs.rmSync(LAB_DIR, { recursive: true, force: true });
 }

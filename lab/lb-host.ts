@@ -8,10 +8,13 @@
 import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { API_PORT, LbHostName, nsName } from "./constants";
+import { createHostCgroup, createUnitCgroup, inCgroup } from "./cgroups";
+import { API_PORT, HOST_IF, LbHostName, PREFIX_LENGTH, VIP, nsName } from "./constants";
 import { childPids, isAlive, pidsInPidNamespace, signal, startLogged } from "./processes";
 import { bindScriptUserFiles, writeScriptUserFiles } from "./script-user";
-import { run, waitFor } from "./sh";
+import { run, sleep, waitFor } from "./sh";
+import { SupervisionPolicy, SupervisorReproduction } from "./supervisor";
+import { setLink } from "./topology";
 
 /** Name of the host's pid 1 (a reaper), as /proc/<pid>/comm shows it. */
 const INIT_NAME = "lab-host-init";
@@ -31,6 +34,10 @@ export class LbHost {
   private initPid = 0;
   /** nsenter processes that started daemons; each waits for its daemon. */
   private launchers: ChildProcess[] = [];
+  /** Set: every daemon runs under a supervisor reproduction (lab/supervisor.ts) with it. */
+  supervision?: SupervisionPolicy;
+  readonly supervisors = new Map<Daemon, SupervisorReproduction>();
+  private cgroup = "";
 
   constructor(
     readonly name: LbHostName,
@@ -55,9 +62,24 @@ export class LbHost {
       recursive: true,
       verbatimSymlinks: true,
     });
+    writeScriptUserFiles(this.dir);
+    await this.powerOn();
+  }
+
+  /**
+   * Starts the host's pid 1 on the files it has (its "disk"): fresh /run, new mount and pid
+   * namespaces, every process in the host's cgroup. boot() prepares the files first.
+   */
+  async powerOn(): Promise<void> {
+    this.cgroup = createHostCgroup(this.name);
     const mounts = Object.entries(PRIVATE_DIRS)
       .map(([sub, target]) => `mount --bind ${path.join(this.dir, sub)} ${target}`)
-      .concat(bindScriptUserFiles(writeScriptUserFiles(this.dir)))
+      .concat(
+        bindScriptUserFiles({
+          passwd: path.join(this.dir, "passwd"),
+          group: path.join(this.dir, "group"),
+        }),
+      )
       .join("\n");
     const script = [
       "set -e",
@@ -70,7 +92,8 @@ export class LbHost {
     ].join("\n");
     const args = ["netns", "exec", nsName(this.name), "unshare", "--mount", "--pid", "--fork"];
     args.push("--mount-proc", "--propagation", "private", "sh", "-c", script);
-    const holder = startLogged("ip", args, path.join(this.dir, "holder.log"));
+    const [cmd, argv] = inCgroup(this.cgroup, ["ip", ...args]);
+    const holder = startLogged(cmd, argv, path.join(this.dir, "holder.log"));
     this.holder = holder;
     await waitFor(
       `${this.name}'s namespace holder`,
@@ -103,26 +126,122 @@ export class LbHost {
     return run("nsenter", ["-t", String(this.initPid), "-m", "-n", "-p", "--", cmd, ...args]);
   }
 
+  /** The host's cgroup directory (its busy loops join it). */
+  get cgroupDir(): string {
+    if (!this.cgroup) throw new Error(`${this.name} is not booted`);
+    return this.cgroup;
+  }
+
+  /** Starts the daemon's main process in its unit's cgroup, inside the host; returns its launcher. */
+  launch(daemon: Daemon): ChildProcess {
+    const args = ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...DAEMON_ARGV[daemon]];
+    const unit = createUnitCgroup(this.name, unitName(daemon));
+    const [cmd, argv] = inCgroup(unit, ["nsenter", ...args]);
+    const launcher = startLogged(cmd, argv, path.join(this.dir, `${daemon}.log`));
+    this.launchers.push(launcher);
+    return launcher;
+  }
+
+  /** Starts a daemon as at boot: under the supervisor reproduction when the host has supervision. */
   startDaemon(daemon: Daemon): void {
-    const argv: Record<Daemon, string[]> = {
-      haproxy: ["haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy.pid"],
-      keepalived: [
-        "keepalived",
-        "--dont-fork",
-        "--log-console",
-        "--log-detail",
-        "--vrrp",
-        "-f",
-        "/etc/keepalived/keepalived.conf",
-        "--pid",
-        "/run/keepalived.pid",
-        "--vrrp_pid",
-        "/run/keepalived_vrrp.pid",
-      ],
-      nginx: ["nginx", "-g", "daemon off;", "-c", "/etc/nginx/nginx.conf"],
-    };
-    const args = ["-t", String(this.initPid), "-m", "-n", "-p", "--", ...argv[daemon]];
-    this.launchers.push(startLogged("nsenter", args, path.join(this.dir, `${daemon}.log`)));
+    if (!this.supervision) {
+      this.launch(daemon);
+      return;
+    }
+    let supervisor = this.supervisors.get(daemon);
+    if (!supervisor) {
+      supervisor = new SupervisorReproduction(
+        {
+          unit: unitName(daemon),
+          launch: () => this.launch(daemon),
+          cgroup: createUnitCgroup(this.name, unitName(daemon)),
+        },
+        this.supervision,
+      );
+      this.supervisors.set(daemon, supervisor);
+    }
+    supervisor.start();
+  }
+
+  /**
+   * A requested stop (`systemctl stop`): SIGTERM to the daemon's processes, waits until they are
+   * gone (SIGKILL after 10 s). A supervised daemon is not restarted afterwards.
+   */
+  async stopDaemon(daemon: Daemon): Promise<void> {
+    const supervisor = this.supervisors.get(daemon);
+    if (supervisor) {
+      await supervisor.stop();
+      return;
+    }
+    for (const pid of this.pids(daemon)) signal(pid, "SIGTERM");
+    const deadline = Date.now() + 10_000;
+    while (this.pids(daemon).length > 0 && Date.now() < deadline) await sleep(20);
+    for (const pid of this.pids(daemon)) signal(pid, "SIGKILL");
+    await waitFor(
+      `${daemon} on ${this.name} to exit`,
+      () => this.pids(daemon).length === 0,
+      5_000,
+      20,
+    );
+  }
+
+  /** The daemon's main process (host-side pid): the one whose parent is not the same daemon. */
+  mainPid(daemon: Daemon): number | undefined {
+    const pids = this.pids(daemon);
+    return pids.find((pid) => !pids.includes(parentPid(pid)));
+  }
+
+  /** `systemctl reload` for KeepAlived (Debian's ExecReload: kill -HUP $MAINPID). */
+  reloadDaemon(daemon: Daemon): void {
+    const main = this.mainPid(daemon);
+    if (main === undefined) throw new Error(`no ${daemon} running on ${this.name}`);
+    signal(main, "SIGHUP");
+  }
+
+  /** Child processes of the daemon's own processes (KeepAlived's VRRP process, HAProxy's workers). */
+  childPids(daemon: Daemon): number[] {
+    const pids = this.pids(daemon);
+    return pids.filter((pid) => pids.includes(parentPid(pid)));
+  }
+
+  /**
+   * Starts `count` busy loops inside the host (its namespaces and cgroup) that end by themselves
+   * after `ms`; resolves when all have ended (killed if still there 5 s past their end).
+   */
+  async busyLoops(count: number, ms: number): Promise<void> {
+    const seconds = (ms / 1000).toFixed(1);
+    const loops = Array.from({ length: count }, () => {
+      const [cmd, argv] = inCgroup(this.cgroupDir, [
+        "nsenter",
+        ...["-t", String(this.initPid), "-m", "-n", "-p", "--"],
+        ...["timeout", seconds, "sh", "-c", "while :; do :; done"],
+      ]);
+      return startLogged(cmd, argv, path.join(this.dir, "busy.log"));
+    });
+    await Promise.all(
+      loops.map(
+        (loop) =>
+          new Promise<void>((resolve) => {
+            if (loop.exitCode !== null || loop.signalCode !== null) return resolve();
+            const guard = setTimeout(() => loop.kill("SIGKILL"), ms + 5_000);
+            loop.once("exit", () => {
+              clearTimeout(guard);
+              resolve();
+            });
+          }),
+      ),
+    );
+  }
+
+  /** Host-side pid of KeepAlived's VRRP process, from its pid file inside the host. */
+  keepalivedVrrpPid(): number | undefined {
+    let inHost: number;
+    try {
+      inHost = Number(fs.readFileSync(this.hostPath("/run/keepalived_vrrp.pid"), "utf8").trim());
+    } catch {
+      return undefined;
+    }
+    return this.pids("keepalived").find((pid) => nsPid(pid) === inHost);
   }
 
   async waitListening(what: string, port = API_PORT): Promise<void> {
@@ -151,8 +270,20 @@ export class LbHost {
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   }
 
+  /**
+   * Power off: the link goes down and every process of the host is SIGKILLed at once, its
+   * supervisor with it. What lived in its RAM is gone: the VIP leaves its interface (a SIGKILLed
+   * KeepAlived leaves it there, which a real power-off does not). Its files stay.
+   */
+  async powerOff(): Promise<void> {
+    await Promise.all([setLink(this.name, false), this.shutdown()]);
+    await flushVip(this.name);
+  }
+
   /** Kills pid 1 of the host's pid namespace: the kernel then kills every daemon on the host. */
   async shutdown(): Promise<void> {
+    for (const supervisor of this.supervisors.values()) supervisor.abandon();
+    this.supervisors.clear();
     const init = this.initPid;
     if (init) {
       // nsenter stops itself when its child stops (it mirrors job control) and must be running
@@ -171,6 +302,70 @@ export class LbHost {
     this.holder = undefined;
     this.launchers = [];
     this.initPid = 0;
+  }
+}
+
+/** The VIP off the host's interface, as after a reboot (no-op when it is not there). */
+export async function flushVip(host: LbHostName): Promise<void> {
+  await run("ip", ["-n", nsName(host), "addr", "del", `${VIP}/${PREFIX_LENGTH}`, "dev", HOST_IF], {
+    allowFailure: true,
+  });
+}
+
+const DAEMON_ARGV: Record<Daemon, string[]> = {
+  haproxy: ["haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy.pid"],
+  keepalived: [
+    "keepalived",
+    "--dont-fork",
+    "--log-console",
+    "--log-detail",
+    "--vrrp",
+    "-f",
+    "/etc/keepalived/keepalived.conf",
+    "--pid",
+    "/run/keepalived.pid",
+    "--vrrp_pid",
+    "/run/keepalived_vrrp.pid",
+  ],
+  nginx: ["nginx", "-g", "daemon off;", "-c", "/etc/nginx/nginx.conf"],
+};
+
+export function unitName(daemon: Daemon): string {
+  return `${daemon}.service`;
+}
+
+/** The process runs SCHED_RR or SCHED_FIFO (field 41 of /proc/<pid>/stat). */
+export function isRealtime(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const policy = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[41 - 3]);
+    return policy === 1 || policy === 2;
+  } catch {
+    return false;
+  }
+}
+
+function parentPid(pid: number): number {
+  try {
+    // comm may hold spaces and parentheses: the fields after the last ")" are fixed.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/** The pid a host-side process has inside its own (innermost) pid namespace. */
+function nsPid(pid: number): number {
+  try {
+    const line = fs
+      .readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("NSpid:"));
+    const ids = line?.split(/\s+/).slice(1).filter(Boolean) ?? [];
+    return Number(ids[ids.length - 1]);
+  } catch {
+    return 0;
   }
 }
 

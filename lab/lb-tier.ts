@@ -3,8 +3,9 @@ import * as path from "path";
 import { LB_HOSTS, LbHostName, STAND_INS } from "./constants";
 import { ConfigSet, VrrpMode } from "./configs/config-set";
 import { readServerStatus } from "./haproxy-stats";
-import { LbHost } from "./lb-host";
+import { LbHost, flushVip } from "./lb-host";
 import { waitFor } from "./sh";
+import { setLink } from "./topology";
 import { VipWatch, vipHolders } from "./vip-watch";
 
 export const ADMIN_SOCKET = "/run/haproxy/admin.sock";
@@ -23,22 +24,43 @@ export class LbTier {
     this.config = config;
     for (const name of LB_HOSTS) {
       const host = this.hosts[name];
+      host.supervision = config.supervision;
       await host.boot();
+      this.writeKeepalived(name, config, vrrp);
       host.writeFile("etc-haproxy", "haproxy.cfg", config.haproxyCfg());
-      host.writeFile("etc-keepalived", "keepalived.conf", config.keepalivedConf(name, vrrp));
-      if (config.checkScript) {
-        const { path: scriptPath, content } = config.checkScript;
-        if (path.dirname(scriptPath) !== "/etc/keepalived") {
-          throw new Error(`check script ${scriptPath} is outside the host's /etc/keepalived`);
-        }
-        host.writeFile("etc-keepalived", path.basename(scriptPath), content, 0o755);
-      }
       host.startDaemon("haproxy");
       await host.waitListening("haproxy");
     }
     for (const name of LB_HOSTS) this.hosts[name].startDaemon("keepalived");
     await this.waitServersUp();
     return this.waitStableVip();
+  }
+
+  /** keepalived.conf (and its check script) from a config set, into the host's /etc/keepalived. */
+  writeKeepalived(name: LbHostName, config: ConfigSet, vrrp: VrrpMode): void {
+    const host = this.hosts[name];
+    host.writeFile("etc-keepalived", "keepalived.conf", config.keepalivedConf(name, vrrp));
+    if (config.checkScript) {
+      const { path: scriptPath, content } = config.checkScript;
+      if (path.dirname(scriptPath) !== "/etc/keepalived") {
+        throw new Error(`check script ${scriptPath} is outside the host's /etc/keepalived`);
+      }
+      host.writeFile("etc-keepalived", path.basename(scriptPath), content, 0o755);
+    }
+  }
+
+  /**
+   * A powered-off host powered on again: link up, no VIP on its interface (a reboot loses it), its
+   * files as they were, then the daemons as at boot: HAProxy, then KeepAlived.
+   */
+  async powerOn(name: LbHostName): Promise<void> {
+    const host = this.hosts[name];
+    await flushVip(name);
+    await setLink(name, true);
+    await host.powerOn();
+    host.startDaemon("haproxy");
+    await host.waitListening("haproxy");
+    host.startDaemon("keepalived");
   }
 
   /** Nginx alone on lb-1 (the page's Nginx variant); returns the address clients use. */

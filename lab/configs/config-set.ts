@@ -4,6 +4,7 @@
  * interval at the renderer's floor (ours-floor: the starvation run shows the floor holds).
  */
 import { VRRP_ADVERT_INTERVAL_FLOOR_MS } from "../../components/render/keepalived";
+import type { SupervisionPolicy } from "../supervisor";
 import { LbHostName } from "../constants";
 import { baselineHaproxyCfg, baselineKeepalivedConf, baselineNginxConf } from "./baseline";
 import {
@@ -31,6 +32,12 @@ export interface ConfigSet {
   /** A check script to install, if the keepalived.conf names one. */
   checkScript?: { path: string; content: string };
   nginxConf(): string;
+  /**
+   * The systemd drop-in the program installs for the LB daemons; the lab then runs each daemon
+   * under its supervisor reproduction (lab/supervisor.ts). Omitted: no restart, as Debian's
+   * keepalived.service and nginx.service (no Restart=).
+   */
+  supervision?: SupervisionPolicy;
 }
 
 export const CONFIG_SETS: Record<ConfigName, ConfigSet> = {

@@ -1,0 +1,165 @@
+/**
+ * CPU cgroups for the LB hosts (cgroup v1 `cpu` controller, with CFS bandwidth): each host's whole
+ * process tree runs in `<root>/k3sha-lab/<host>` with a quota of one CPU, and each daemon in a
+ * child group named after its systemd unit (`<host>/keepalived.service`), so a host starved of CPU
+ * starves only itself and a unit's processes can be found (and killed) as systemd does.
+ *
+ * cgroup v2 is not supported: its cpu controller cannot take real-time tasks in a child group when
+ * the kernel has RT group scheduling, and this lab's machine (cgroup v1) cannot check a v2 path.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { LB_HOSTS, PREFIX } from "./constants";
+import { signal } from "./processes";
+import { waitFor } from "./sh";
+
+export const CPU_ROOT = "/sys/fs/cgroup/cpu";
+/** Parent group of every lab host group; removed on lab teardown. */
+export const LAB_CGROUP = path.join(CPU_ROOT, PREFIX.replace(/-$/, ""));
+
+const PERIOD_US = 100_000;
+/** One CPU per host: its busy loops can take it all while other hosts keep theirs. */
+const HOST_QUOTA_US = PERIOD_US;
+/**
+ * With CONFIG_RT_GROUP_SCHED=y (this machine) a group's real-time tasks may run only for
+ * cpu.rt_runtime_us per cpu.rt_period_us, and a group created without a budget gets 0: KeepAlived's
+ * vrrp_rt_priority (SCHED_RR) then fails with EPERM and the VRRP process competes with busy loops
+ * as an ordinary task. Debian's and Ubuntu's kernels do not enable RT group scheduling, so there
+ * SCHED_RR simply works; a budget here reproduces those kernels (KeepAlived's VRRP process needs
+ * far less than 10% of a CPU). The lab group's budget is the sum of its hosts'.
+ */
+const HOST_RT_RUNTIME_US = 100_000;
+const UNIT_RT_RUNTIME_US: Record<string, number> = { "keepalived.service": HOST_RT_RUNTIME_US };
+
+export function cgroupsSupported(): boolean {
+  return fs.existsSync(path.join(CPU_ROOT, "cpu.cfs_quota_us"));
+}
+
+function requireV1(): void {
+  if (!cgroupsSupported()) {
+    throw new Error(
+      `the LB lab needs the cgroup v1 cpu controller with CFS bandwidth at ${CPU_ROOT} ` +
+        "(cpu.cfs_quota_us); cgroup v2 is not supported",
+    );
+  }
+}
+
+function write(dir: string, file: string, value: number | string): void {
+  fs.writeFileSync(path.join(dir, file), String(value));
+}
+
+export function hostCgroup(host: string): string {
+  return path.join(LAB_CGROUP, host);
+}
+
+export function unitCgroup(host: string, unit: string): string {
+  return path.join(hostCgroup(host), unit);
+}
+
+function ensureLabCgroup(): void {
+  requireV1();
+  if (!fs.existsSync(LAB_CGROUP)) fs.mkdirSync(LAB_CGROUP);
+  const rt = path.join(LAB_CGROUP, "cpu.rt_runtime_us");
+  if (fs.existsSync(rt) && Number(fs.readFileSync(rt, "utf8")) === 0) {
+    write(LAB_CGROUP, "cpu.rt_runtime_us", HOST_RT_RUNTIME_US * LB_HOSTS.length);
+  }
+}
+
+/** The host's group with a one-CPU quota and an RT budget; empty (its old processes gone). */
+export function createHostCgroup(host: string): string {
+  ensureLabCgroup();
+  const dir = hostCgroup(host);
+  if (!fs.existsSync(dir)) fs.mkdirSync(dir);
+  write(dir, "cpu.cfs_period_us", PERIOD_US);
+  write(dir, "cpu.cfs_quota_us", HOST_QUOTA_US);
+  if (fs.existsSync(path.join(dir, "cpu.rt_runtime_us")))
+    write(dir, "cpu.rt_runtime_us", HOST_RT_RUNTIME_US);
+  return dir;
+}
+
+/** A unit's group inside the host's (created on first use). */
+export function createUnitCgroup(host: string, unit: string): string {
+  const dir = unitCgroup(host, unit);
+  if (!fs.existsSync(dir)) fs.mkdirSync(dir);
+  const rt = UNIT_RT_RUNTIME_US[unit];
+  if (rt && fs.existsSync(path.join(dir, "cpu.rt_runtime_us"))) write(dir, "cpu.rt_runtime_us", rt);
+  return dir;
+}
+
+/** Pids in a group (not its children); [] when it does not exist. */
+export function cgroupPids(dir: string): number[] {
+  try {
+    return fs
+      .readFileSync(path.join(dir, "cgroup.procs"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * argv that runs `argv` inside the group: a shell moves itself in, then execs, so the command and
+ * everything it starts are in the group from their first instruction.
+ */
+export function inCgroup(dir: string, argv: string[]): [string, string[]] {
+  return ["sh", ["-c", `echo $$ > ${dir}/cgroup.procs && exec "$@"`, "sh", ...argv]];
+}
+
+export interface CpuStat {
+  periods: number;
+  throttledPeriods: number;
+  throttledMs: number;
+}
+
+export function cpuStat(dir: string): CpuStat {
+  const fields = new Map(
+    fs
+      .readFileSync(path.join(dir, "cpu.stat"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split(" ") as [string, string]),
+  );
+  return {
+    periods: Number(fields.get("nr_periods") ?? 0),
+    throttledPeriods: Number(fields.get("nr_throttled") ?? 0),
+    throttledMs: Math.round(Number(fields.get("throttled_time") ?? 0) / 1e6),
+  };
+}
+
+function subgroups(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => path.join(dir, e.name));
+  } catch {
+    return [];
+  }
+}
+
+/** Kills whatever is left in a group tree and removes it, deepest first. */
+export async function removeCgroupTree(dir: string): Promise<void> {
+  if (!fs.existsSync(dir)) return;
+  for (const sub of subgroups(dir)) await removeCgroupTree(sub);
+  // rmdir fails with EBUSY until every process has left the group.
+  await waitFor(
+    `${dir} to be empty and removed`,
+    () => {
+      for (const pid of cgroupPids(dir)) signal(pid, "SIGKILL");
+      try {
+        fs.rmdirSync(dir);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    10_000,
+    20,
+  );
+}
+
+export async function removeLabCgroups(): Promise<void> {
+  if (cgroupsSupported()) await removeCgroupTree(LAB_CGROUP);
+}
