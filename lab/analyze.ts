@@ -33,6 +33,19 @@ export interface VipStats {
   returnedToAfterMs: number | null;
   /** Largest gap between two samples: the VIP timing resolution actually achieved. */
   maxSampleGapMs: number;
+  /**
+   * Longest stretch with the VIP on both hosts, and with it on neither: from the stretch's first
+   * sample to the first sample after it (to the last sample when it lasts to the end); 0 if none.
+   */
+  twoHolderMaxMs: number;
+  noHolderMaxMs: number;
+  /** After the fault: how often the single holder differed from the previous single holder. */
+  holderChanges: number;
+  /**
+   * From the fault until exactly one host holds the VIP and keeps holding it to the last sample
+   * (0 when that never stopped being so); null when the run ends without a single holder.
+   */
+  singleHolderAfterMs: number | null;
 }
 
 function connStats(conns: ConnRecord[]): ConnStats {
@@ -93,6 +106,66 @@ function holderOf(s: VipSample): LbHostName | null {
   return null;
 }
 
+type Kind = "none" | "lb-1" | "lb-2" | "both";
+
+function kindOf(s: VipSample): Kind {
+  if (s[1] && s[2]) return "both";
+  return holderOf(s) ?? "none";
+}
+
+/** Longest run of samples of one kind, timed from its first sample to the first one after it. */
+export function longestStretchMs(samples: VipSample[], kind: "both" | "none"): number {
+  let longest = 0;
+  let start: number | null = null;
+  for (let i = 0; i < samples.length; i++) {
+    const is = kindOf(samples[i]) === kind;
+    if (is && start === null) start = samples[i][0];
+    if (!is && start !== null) {
+      longest = Math.max(longest, samples[i][0] - start);
+      start = null;
+    }
+  }
+  if (start !== null) longest = Math.max(longest, samples[samples.length - 1][0] - start);
+  return longest;
+}
+
+/** Changes of the single holder from the sample before the fault on; two or no holders skipped. */
+export function holderChanges(samples: VipSample[], faultAt: number): number {
+  let last: LbHostName | null = null;
+  for (const s of samples.filter((x) => x[0] < faultAt)) last = holderOf(s) ?? last;
+  let changes = 0;
+  for (const s of samples.filter((x) => x[0] >= faultAt)) {
+    const h = holderOf(s);
+    if (h === null) continue;
+    if (last !== null && h !== last) changes++;
+    last = h;
+  }
+  return changes;
+}
+
+/** From the fault until one host holds the VIP alone and keeps it to the end; see VipStats. */
+export function singleHolderAfterMs(samples: VipSample[], faultAt: number): number | null {
+  const after = samples.filter((s) => s[0] >= faultAt);
+  const final = after.length ? holderOf(after[after.length - 1]) : null;
+  if (final === null) return null;
+  let i = after.length - 1;
+  while (i > 0 && holderOf(after[i - 1]) === final) i--;
+  return i === 0 ? 0 : after[i][0] - faultAt;
+}
+
+/**
+ * From the fault until a process of the daemon runs again that was not running at the fault: the
+ * first sample (time, running pids) holding a pid outside `before`; null if none did.
+ */
+export function backAfterMs(
+  samples: [number, number[]][],
+  faultAt: number,
+  before: number[],
+): number | null {
+  const back = samples.find(([t, pids]) => t >= faultAt && pids.some((p) => !before.includes(p)));
+  return back ? back[0] - faultAt : null;
+}
+
 export function vipStats(
   samples: VipSample[],
   faultAt: number,
@@ -117,5 +190,9 @@ export function vipStats(
     movedAfterMs: moved ? moved[0] - faultAt : null,
     returnedToAfterMs: returned ? returned[0] - faultAt : null,
     maxSampleGapMs: maxGap,
+    twoHolderMaxMs: longestStretchMs(samples, "both"),
+    noHolderMaxMs: longestStretchMs(samples, "none"),
+    holderChanges: holderChanges(samples, faultAt),
+    singleHolderAfterMs: singleHolderAfterMs(samples, faultAt),
   };
 }

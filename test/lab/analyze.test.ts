@@ -1,6 +1,15 @@
 /** The lab's measurement arithmetic (pure: no namespaces, no root). */
 import { expect } from "chai";
-import { analyzeConns, failedStartedAfter, timeline, vipStats } from "../../lab/analyze";
+import {
+  analyzeConns,
+  backAfterMs,
+  failedStartedAfter,
+  holderChanges,
+  longestStretchMs,
+  singleHolderAfterMs,
+  timeline,
+  vipStats,
+} from "../../lab/analyze";
 import { parseShowStat } from "../../lab/haproxy-stats";
 import type { ConnRecord, LoadResult } from "../../lab/load/types";
 import { VipSample } from "../../lab/vip-watch";
@@ -61,6 +70,69 @@ describe("lab measurements", () => {
     expect(moved.maxSampleGapMs).to.equal(600);
     const back = vipStats(samples.slice(3), 11_400, "lb-2", "lb-1");
     expect(back.returnedToAfterMs).to.equal(600);
+  });
+
+  // lb-1 alone, both (11.0-11.2 s), neither (11.3-11.4 s), lb-2 alone from 11.5 s.
+  const handover: VipSample[] = [
+    [9_900, true, false],
+    [10_000, true, false],
+    [11_000, true, true],
+    [11_100, true, true],
+    [11_200, true, false],
+    [11_300, false, false],
+    [11_400, false, false],
+    [11_500, false, true],
+    [12_000, false, true],
+  ];
+
+  it("times the longest two-holder and no-holder stretches up to the sample that ends them", () => {
+    expect(longestStretchMs(handover, "both")).to.equal(200);
+    expect(longestStretchMs(handover, "none")).to.equal(200);
+    expect(longestStretchMs(handover.slice(0, 2), "both")).to.equal(0);
+    // A stretch still open at the end runs to the last sample.
+    expect(longestStretchMs(handover.slice(0, 4), "both")).to.equal(100);
+    const stats = vipStats(handover, FAULT, "lb-1");
+    expect(stats.twoHolderMaxMs).to.equal(200);
+    expect(stats.noHolderMaxMs).to.equal(200);
+  });
+
+  it("counts holder changes after the fault, not two- or no-holder samples", () => {
+    expect(holderChanges(handover, FAULT)).to.equal(1);
+    const flap: VipSample[] = [...handover, [12_500, true, false], [13_000, false, true]];
+    expect(holderChanges(flap, FAULT)).to.equal(3);
+    // A change before the fault is not the fault's.
+    expect(holderChanges(handover, 11_600)).to.equal(0);
+    const dip: VipSample[] = [
+      [9_000, true, false],
+      [10_500, true, true],
+      [11_000, false, false],
+      [11_500, true, false],
+    ];
+    expect(holderChanges(dip, FAULT)).to.equal(0);
+  });
+
+  it("finds when one host holds the VIP alone for good", () => {
+    expect(singleHolderAfterMs(handover, FAULT)).to.equal(1_500);
+    // Never anything but one holder after the fault: 0.
+    expect(singleHolderAfterMs(handover.slice(0, 2), FAULT)).to.equal(0);
+    // Ends with two holders: never.
+    expect(singleHolderAfterMs(handover.slice(0, 4), FAULT)).to.equal(null);
+    // A single holder that is lost again does not count; only the last stretch does.
+    const relapse: VipSample[] = [...handover, [12_500, true, true], [13_000, false, true]];
+    expect(singleHolderAfterMs(relapse, FAULT)).to.equal(3_000);
+    expect(vipStats(handover, FAULT, "lb-1").singleHolderAfterMs).to.equal(1_500);
+  });
+
+  it("finds when a process that was not running at the fault runs", () => {
+    const samples: [number, number[]][] = [
+      [9_900, [100]],
+      [10_050, []],
+      [10_400, [100]],
+      [11_200, [205]],
+    ];
+    expect(backAfterMs(samples, FAULT, [100])).to.equal(1_200);
+    expect(backAfterMs(samples.slice(0, 3), FAULT, [100])).to.equal(null);
+    expect(backAfterMs(samples, FAULT, [])).to.equal(400);
   });
 
   it("reads server states from HAProxy's show stat CSV", () => {
