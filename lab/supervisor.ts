@@ -152,7 +152,7 @@ export class SupervisorReproduction {
     this.note("main-exited", sig ?? `status ${code}`);
     if (this.state === "stopping") return;
     this.state = "stopping";
-    await this.killRemaining();
+    await this.killUnit();
     if (this.forbidRestart || !shallRestart(this.policy.restart, code, sig)) {
       this.state = "inactive";
       return;
@@ -164,9 +164,17 @@ export class SupervisorReproduction {
     }, this.policy.restartSec * 1000);
   }
 
-  /** KillMode=control-group: SIGTERM and SIGCONT to the rest of the unit, SIGKILL after the timeout. */
-  private async killRemaining(): Promise<void> {
-    const left = () => cgroupPids(this.daemon.cgroup);
+  /**
+   * KillMode=control-group: SIGTERM and SIGCONT to the unit's processes (and the main process,
+   * which may not have joined the group yet), SIGKILL to what is left after the stop timeout.
+   */
+  private async killUnit(main?: ChildProcess): Promise<void> {
+    const mainAlive = () =>
+      main !== undefined && main.exitCode === null && main.signalCode === null;
+    const left = () => {
+      const pids = cgroupPids(this.daemon.cgroup);
+      return mainAlive() && main?.pid && !pids.includes(main.pid) ? [...pids, main.pid] : pids;
+    };
     if (left().length === 0) return;
     for (const pid of left()) {
       signal(pid, "SIGTERM");
@@ -175,7 +183,7 @@ export class SupervisorReproduction {
     this.note("sigterm-sent", left().join(","));
     const deadline = Date.now() + this.timeoutStopMs;
     while (left().length > 0 && Date.now() < deadline && !this.gone) await sleep(20);
-    if (left().length > 0) {
+    if (left().length > 0 && !this.gone) {
       this.note("sigkill-sent", left().join(","));
       for (const pid of left()) signal(pid, "SIGKILL");
     }
@@ -197,7 +205,7 @@ export class SupervisorReproduction {
         if (main.exitCode !== null || main.signalCode !== null) resolve();
         else main.once("exit", () => resolve());
       });
-      await this.killRemaining();
+      await this.killUnit(main);
       await exited;
     } else {
       await this.exited;
