@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { LAB_CGROUP } from "../../lab/cgroups";
 import { CONFIG_SETS, ConfigSet } from "../../lab/configs/config-set";
 import { LAB_DIR, PREFIX } from "../../lab/constants";
 import { Lab, teardownLab } from "../../lab/lab";
@@ -34,6 +35,7 @@ async function expectNothingLeft(): Promise<void> {
   expect(await labNamespaces()).to.deep.equal([]);
   expect(labPids()).to.deep.equal([]);
   expect(fs.existsSync(LAB_DIR)).to.equal(false);
+  expect(fs.existsSync(LAB_CGROUP), `${LAB_CGROUP} left`).to.equal(false);
 }
 
 describe("lab lifecycle", function () {
@@ -65,11 +67,13 @@ describe("lab lifecycle", function () {
     await run("ip", ["netns", "add", `${PREFIX}stray`]);
     fs.mkdirSync(LAB_DIR, { recursive: true });
     fs.writeFileSync(path.join(LAB_DIR, "stale"), "from a crashed run");
+    fs.mkdirSync(path.join(LAB_CGROUP, "lb-1", "keepalived.service"), { recursive: true });
 
     const lab = new Lab();
     await lab.up();
     expect(await labNamespaces()).to.not.include(`${PREFIX}stray`);
     expect(fs.existsSync(path.join(LAB_DIR, "stale"))).to.equal(false);
+    expect(fs.existsSync(path.join(LAB_CGROUP, "lb-1")), "a crashed run's cgroup").to.equal(false);
     const ping = await run("ip", [
       "netns",
       "exec",
@@ -104,6 +108,10 @@ describe("lab lifecycle", function () {
       );
       expect(failure?.message).to.match(/haproxy listening on lb-1/);
       expect(labPids().length, "lab processes while up").to.be.greaterThan(3);
+      expect(
+        fs.existsSync(`${LAB_CGROUP}/lb-1/haproxy.service`),
+        "lb-1's HAProxy unit group",
+      ).to.equal(true);
     } finally {
       await tier.stop();
       await lab.down();
