@@ -19,7 +19,7 @@ import { CONFIG_SETS, ConfigName, VrrpMode } from "../lab/configs/config-set";
 import { FAULTS, FAULT_IDS, FaultId } from "../lab/faults";
 import { Lab, requireRoot } from "../lab/lab";
 import { LbTier } from "../lab/lb-tier";
-import { DEFAULT_LOAD, ScenarioSpec, runScenario } from "../lab/scenario";
+import { DEFAULT_LOAD, ScenarioResult, ScenarioSpec, runScenario } from "../lab/scenario";
 import { teardownOnSignals } from "../lab/signals";
 import { CostRun, measureCost } from "./lb/cost";
 import { MechanismCost, measureMechanismCost } from "./lb/mechanism";
@@ -90,7 +90,10 @@ function versions(): string[] {
   ];
 }
 
-const mmss = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}`;
+function mmss(seconds: number): string {
+  const t = Math.round(seconds);
+  return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, "0")}`;
+}
 
 function describe(run: PlannedRun): string {
   const rep = run.repeats > 1 ? `, repeat ${run.repeat}/${run.repeats}` : "";
@@ -128,6 +131,13 @@ async function main(): Promise<void> {
   const scenarios: BenchScenario[] = [];
   let cost: CostRun[] = [];
   let mechanism: MechanismCost[] = [];
+  /** A run or cost section that threw: recorded, and the run goes on (a 40-minute run keeps the rest). */
+  const errors: { what: string; message: string }[] = [];
+  const failed = (what: string, err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    errors.push({ what, message });
+    console.log(`    FAILED: ${message}`);
+  };
   try {
     await lab.up();
     let leftS = estimateS;
@@ -144,12 +154,19 @@ async function main(): Promise<void> {
         postMs: run.postMs,
         ...DEFAULT_LOAD,
         ...(run.roll ? { roll: run.roll } : {}),
+        ...(run.starveMs ? { starveMs: run.starveMs } : {}),
       } as ScenarioSpec;
       const t0 = Date.now();
-      const r = await runScenario(lab, tier, spec);
+      leftS = Math.max(0, leftS - estimateSeconds([run]));
+      let r: ScenarioResult;
+      try {
+        r = await runScenario(lab, tier, spec);
+      } catch (err) {
+        failed(describe(run), err);
+        continue;
+      }
       const wallMs = Date.now() - t0;
       scenarios.push({ ...r, repeat: run.repeat, wallMs });
-      leftS = Math.max(0, leftS - estimateSeconds([run]));
       console.log(
         `    failed ${r.afterFault.failed}/${r.afterFault.attempted}, ejected ${r.ejectedAfterMs}, ` +
           `VIP moved ${r.vip?.movedAfterMs ?? null}, back ${r.vip?.returnedToAfterMs ?? null}, ` +
@@ -159,12 +176,22 @@ async function main(): Promise<void> {
       );
     }
     console.log(`LB cost (${mmss((Date.now() - started) / 1000)} elapsed)`);
-    cost = await measureCost(lab, tier, COST_ROUNDS, COST_CONCURRENCY, COST_MS);
+    cost = await measureCost(lab, tier, COST_ROUNDS, COST_CONCURRENCY, COST_MS).catch(
+      (err: unknown) => {
+        failed("the LB's cost", err);
+        return [];
+      },
+    );
     for (const r of cost) {
       console.log(`    ${r.path}: ${r.connPerSec.toFixed(0)}/s p50 ${r.p50Ms} p99 ${r.p99Ms}`);
     }
     console.log(`Mechanism cost (${mmss((Date.now() - started) / 1000)} elapsed)`);
-    mechanism = await measureMechanismCost(tier, MECHANISM_CONFIGS, MECHANISM_MS);
+    mechanism = await measureMechanismCost(tier, MECHANISM_CONFIGS, MECHANISM_MS).catch(
+      (err: unknown) => {
+        failed("the mechanism's cost", err);
+        return [];
+      },
+    );
     for (const m of mechanism) {
       console.log(
         `    ${m.config} ${m.vrrp} ${m.host} (${m.role}): VRRP ${m.vrrpPacketsPerSec.toFixed(2)}/s ` +
@@ -195,6 +222,7 @@ async function main(): Promise<void> {
     scenarios,
     cost,
     mechanism,
+    errors,
   };
   fs.mkdirSync(OUT_DIR, { recursive: true });
   fs.writeFileSync(path.join(OUT_DIR, "lb.json"), JSON.stringify(report, null, 1) + "\n");
@@ -208,6 +236,9 @@ async function main(): Promise<void> {
     );
   }
   console.log(`wrote ${path.join(OUT_DIR, "lb.md")} (${mmss(report.durationS)})`);
+  if (errors.length) {
+    throw new Error(`${errors.length} run(s) failed: ${errors.map((e) => e.what).join("; ")}`);
+  }
 }
 
 main().then(

@@ -85,23 +85,44 @@ interface Snapshot {
   ticks: Map<number, number>;
 }
 
+/** ppid (field 4) of a /proc/<pid>/stat line. */
+function ppidOf(statLine: string): number {
+  return Number(statLine.slice(statLine.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+/**
+ * The host's KeepAlived main process and its VRRP child, by pid. Processes it forks to run the
+ * check script are also named keepalived until they exec; they are grandchildren and left out
+ * (their CPU reaches the VRRP process's cutime/cstime when it reaps them).
+ */
+function keepalivedDaemons(pids: number[]): Map<number, string> {
+  const stats = new Map<number, string>();
+  for (const pid of pids) {
+    try {
+      stats.set(pid, fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const main = [...stats.keys()].filter((pid) => !stats.has(ppidOf(stats.get(pid)!)));
+  const out = new Map<number, string>();
+  for (const [pid, line] of stats) {
+    if (main.includes(pid) || main.includes(ppidOf(line))) out.set(pid, line);
+  }
+  return out;
+}
+
 function snapshot(tier: LbTier, host: LbHostName): Snapshot {
   const h = tier.hosts[host];
-  const pids = h.pids("keepalived");
-  const inNetns = pids[0] ?? h.pids("haproxy")[0];
+  const daemons = keepalivedDaemons(h.pids("keepalived"));
+  const inNetns = [...daemons.keys()][0] ?? h.pids("haproxy")[0];
   if (!inNetns) throw new Error(`no keepalived or haproxy process on ${host} to read counters of`);
   const counters = {
     ...parseSnmp(fs.readFileSync(`/proc/${inNetns}/net/snmp`, "utf8")),
     ...parseSnmp(fs.readFileSync(`/proc/${inNetns}/net/netstat`, "utf8")),
   };
   const ticks = new Map<number, number>();
-  for (const pid of pids) {
-    try {
-      ticks.set(pid, processTicks(fs.readFileSync(`/proc/${pid}/stat`, "utf8")));
-    } catch {
-      // exited meanwhile
-    }
-  }
+  for (const [pid, line] of daemons) ticks.set(pid, processTicks(line));
   return { at: Date.now(), counters, ticks };
 }
 

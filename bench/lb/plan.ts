@@ -13,6 +13,8 @@ export interface PlannedRun {
   repeat: number;
   repeats: number;
   roll?: string;
+  /** starvation: how long each host is starved (omitted: the lab's default, 60 s). */
+  starveMs?: number;
   preMs: number;
   postMs: number;
 }
@@ -81,7 +83,13 @@ const POST_MS: Record<string, number> = {
   "vrrp-roll-interval": 15_000,
   starvation: 125_000,
 };
-const QUICK_POST_MS: Record<string, number> = { starvation: 20_000 };
+const QUICK_POST_MS: Record<string, number> = {
+  starvation: 20_000,
+  "vrrp-roll-version": 12_000,
+  "vrrp-roll-interval": 12_000,
+};
+/** --quick starves each host this long (the full run takes the lab's 60 s default). */
+export const QUICK_STARVE_MS = 8_000;
 
 export function postMs(fault: string, quick: boolean): number {
   if (quick) return QUICK_POST_MS[fault] ?? 6_000;
@@ -111,6 +119,7 @@ export function buildPlan(o: PlanOptions): PlannedRun[] {
           repeat,
           repeats,
           ...(roll ? { roll } : {}),
+          ...((fault as string) === "starvation" && o.quick ? { starveMs: QUICK_STARVE_MS } : {}),
           preMs,
           postMs: post,
         });

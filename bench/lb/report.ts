@@ -33,6 +33,8 @@ export interface BenchReport {
   scenarios: BenchScenario[];
   cost: CostRun[];
   mechanism: MechanismCost[];
+  /** Runs and sections that threw (the rest of the run went on). */
+  errors: { what: string; message: string }[];
 }
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -561,6 +563,10 @@ export function renderMarkdown(rep: BenchReport): string {
           `${m.multicastPacketsPerSec.toFixed(2)} | ${m.keepalivedCpuSPerMin.toFixed(2)} | ${m.keepalivedProcesses} |`,
       );
     }
+  }
+  if (rep.errors?.length) {
+    lines.push("", "## Runs that failed", "");
+    for (const e of rep.errors) lines.push(`- ${e.what}: ${e.message.split("\n")[0]}`);
   }
   lines.push("", "## Targets missed", "", ...missedNotes(rep));
   lines.push("");

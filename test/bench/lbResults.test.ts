@@ -64,6 +64,7 @@ describe("bench/results/lb.json: issue 12's LB tier v2 rows", () => {
     expect(rep.flags.only, "--only").to.equal(null);
     expect(rep.flags.full).to.equal(true);
     expect(rep.durationS, "run time (s)").to.be.below(40 * 60);
+    expect(rep.errors, "runs that failed").to.deep.equal([]);
   });
 
   it("has a summary that matches its per-run details", () => {
