@@ -50,16 +50,16 @@ export const DEFAULT_VRRP_ADVERT_INTERVAL_MS = 250;
 export const VRRP_ADVERT_INTERVAL_FLOOR_MS = 100;
 /** VRRPv3 carries the interval in centiseconds in 12 bits. */
 export const VRRP_ADVERT_INTERVAL_MAX_MS = 40_950;
-/** SCHED_RR priority of KeepAlived's VRRP process (global_defs vrrp_rt_priority). */
-export const VRRP_RT_PRIORITY = 50;
 /**
- * CPU time (µs) the realtime VRRP process may use without blocking before the kernel kills it
- * (RLIMIT_RTTIME). KeepAlived's default, 10 ms, is less than a reload takes on a small VM: the
- * lab's VRRP process died of it on a reload ("exited due to signal 9 - has rlimit_rttime been
- * exceeded?") and the VIP went without a holder while the parent respawned it. One second still
- * ends a runaway.
+ * Nice value of KeepAlived's VRRP process (global_defs vrrp_priority): busy processes on the host
+ * get a sliver of the CPU next to it, so its adverts keep their pace. Not vrrp_rt_priority:
+ * KeepAlived 2.2.7 (Debian 12's) sets its realtime VRRP process's RLIMIT_RTTIME to 0 on every
+ * reload ("child process cannot set realtime rlimit") and the kernel kills it at once ("exited
+ * due to signal 9 - has rlimit_rttime been exceeded?"); in the e2e lab the VIP then had no
+ * holder for up to 1.5 s while the parent respawned it. A realtime process is also refused where
+ * the kernel has RT group scheduling and the service's cgroup no RT budget.
  */
-export const VRRP_RLIMIT_RTTIME_US = 1_000_000;
+export const VRRP_NICE = -20;
 
 // keepalived splits `script` on spaces and has no escaping worth relying on.
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
@@ -168,10 +168,8 @@ export function advertIntervalProblem(ms: number): string | undefined {
  * - VRRPv3 (RFC 5798): the only version with sub-second advertisements. A v2 and a v3 host do not
  *   understand each other's adverts, so a running pair changes version by the "hold" roll in
  *   lbScripts.ts, never one reload after the other.
- * - vrrp_rt_priority: KeepAlived's VRRP process runs SCHED_RR, so busy processes on the host
- *   cannot delay its adverts past the peer's 3-interval timeout. Where the kernel refuses
- *   (RT group scheduling without an RT budget for the service's cgroup) KeepAlived logs it and
- *   runs unprioritised.
+ * - vrrp_priority -20: busy processes on the host cannot delay the VRRP process's adverts past
+ *   the peer's 3-interval timeout (VRRP_NICE says why not realtime).
  * - The check script runs every second (vrrp_script intervals are whole seconds) and probes
  *   several times within each run, exiting at the second failed probe in a row: `fall 1` then
  *   acts on about 0.6 s of evidence, not on one slow answer.
@@ -199,8 +197,7 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
     "",
     "global_defs {",
     "  vrrp_version 3",
-    `  vrrp_rt_priority ${VRRP_RT_PRIORITY}`,
-    `  vrrp_rlimit_rttime ${VRRP_RLIMIT_RTTIME_US}`,
+    `  vrrp_priority ${VRRP_NICE}`,
     "  enable_script_security",
     `  script_user ${KEEPALIVED_SCRIPT_USER}`,
     "  vrrp_garp_master_refresh 60",

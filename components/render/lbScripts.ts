@@ -1,5 +1,6 @@
 /** Scripts that put the load-balancer tier's files on a host and apply them. Pure. */
 import { K3S_API_PORT } from "../config";
+import { VRRP_NICE } from "./keepalived";
 import { hostPort } from "./k3sConfig";
 import { K3S_HA_STATE_DIR, MANAGED_HEADER, script, shQuote } from "./shell";
 
@@ -221,6 +222,23 @@ vip_serves() {
 }`;
 
 /**
+ * vrrp_priority asks for nice -20, which a container without CAP_SYS_NICE refuses; KeepAlived then
+ * runs at the default priority. Says so, without failing: the pair still works, but a busy host
+ * may delay its adverts.
+ */
+const WARN_UNLESS_PRIORITISED = `prioritised_vrrp() {
+    for proc in /proc/[0-9]*; do
+      [ "$(cat "$proc/comm" 2>/dev/null)" = keepalived ] || continue
+      # Field 19 of /proc/<pid>/stat is the nice value.
+      [ "$(awk '{print $19}' "$proc/stat" 2>/dev/null)" = ${VRRP_NICE} ] && return 0
+    done
+    return 1
+  }
+  tries=0
+  until prioritised_vrrp || [ "$tries" -ge 10 ]; do sleep 0.3; tries=$((tries + 1)); done
+  prioritised_vrrp || log "warning: KeepAlived's VRRP process does not run at nice ${VRRP_NICE} (vrrp_priority refused, e.g. no CAP_SYS_NICE in a container): a busy host may delay its adverts and let the peer take the VIP"`;
+
+/**
  * Writes keepalived.conf (checked by `keepalived -t` first) and reloads KeepAlived; with `roll`,
  * holds it stopped across a VRRP change the peer cannot hear (KeepalivedRoll).
  *
@@ -264,6 +282,7 @@ if [ -e '${KEEPALIVED_HELD_MARKER}' ]; then
   log "keepalived: held stopped until ${roll?.peer ?? "the peer"} runs the new VRRP settings (the resume step starts it)"
 else
   svc_apply keepalived "$changed"
+  ${WARN_UNLESS_PRIORITISED}
 fi`);
 }
 

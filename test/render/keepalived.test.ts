@@ -213,8 +213,7 @@ describe("renderKeepalivedConf", function () {
     const conf = renderKeepalivedConf(devArgs(0, true, true));
     expect(block(conf, "global_defs")).to.deep.equal([
       "vrrp_version 3",
-      "vrrp_rt_priority 50",
-      "vrrp_rlimit_rttime 1000000",
+      "vrrp_priority -20",
       "enable_script_security",
       "script_user keepalived_script",
       "vrrp_garp_master_refresh 60",
