@@ -20,6 +20,7 @@ import { FAULTS, FAULT_IDS, FaultId } from "../lab/faults";
 import { Lab, requireRoot } from "../lab/lab";
 import { LbTier } from "../lab/lb-tier";
 import { DEFAULT_LOAD, ScenarioResult, ScenarioSpec, runScenario } from "../lab/scenario";
+import { RollFault, rollEnds, vrrpParams } from "../lab/roll";
 import { teardownOnSignals } from "../lab/signals";
 import { CostRun, measureCost } from "./lb/cost";
 import { MechanismCost, measureMechanismCost } from "./lb/mechanism";
@@ -166,7 +167,17 @@ async function main(): Promise<void> {
         continue;
       }
       const wallMs = Date.now() - t0;
-      scenarios.push({ ...r, repeat: run.repeat, wallMs });
+      // A roll's target: two holders for at most one advert interval of the settings it left.
+      const oldAdvertIntervalMs = run.roll
+        ? vrrpParams(rollEnds(run.fault as RollFault).from.keepalivedConf("lb-1", run.vrrp))
+            .advertMs
+        : undefined;
+      scenarios.push({
+        ...r,
+        repeat: run.repeat,
+        wallMs,
+        ...(oldAdvertIntervalMs !== undefined ? { oldAdvertIntervalMs } : {}),
+      });
       console.log(
         `    failed ${r.afterFault.failed}/${r.afterFault.attempted}, ejected ${r.ejectedAfterMs}, ` +
           `VIP moved ${r.vip?.movedAfterMs ?? null}, back ${r.vip?.returnedToAfterMs ?? null}, ` +

@@ -10,7 +10,12 @@ import type { MechanismCost } from "./mechanism";
 import { VIP_MOVE_FAULTS, previousSameAsOurs } from "./plan";
 import { GroupSummary, MeasureStats, findGroup, rollOf } from "./summary";
 
-export type BenchScenario = ScenarioResult & { repeat: number; wallMs: number };
+export type BenchScenario = ScenarioResult & {
+  repeat: number;
+  wallMs: number;
+  /** Rolls: the advert interval of the settings rolled from (lab/roll.ts rollEnds().from). */
+  oldAdvertIntervalMs?: number;
+};
 
 export interface BenchFlags {
   quick: boolean;
@@ -43,14 +48,9 @@ const isRoll = (fault: string) => fault.startsWith("vrrp-roll");
 const isDaemonKill = (fault: string) => fault.startsWith("keepalived-");
 const isComeBack = (fault: string) => fault === "link-back" || fault === "power-back";
 
-/** Old settings' advertisement interval for a roll run, if the lab recorded it. */
-export function rollOldIntervalMs(r: ScenarioResult): number | null {
-  const spec = r.spec as unknown as Record<string, unknown>;
-  const vip = (r.vip ?? {}) as unknown as Record<string, unknown>;
-  for (const v of [spec.oldAdvertIntervalMs, vip.oldAdvertIntervalMs, spec.fromAdvertIntervalMs]) {
-    if (typeof v === "number") return v;
-  }
-  return null;
+/** Old settings' advertisement interval for a roll run, as bench/lb.ts recorded it. */
+export function rollOldIntervalMs(r: BenchScenario): number | null {
+  return r.oldAdvertIntervalMs ?? null;
 }
 
 interface StarvationDetail {
@@ -442,10 +442,12 @@ export function renderMarkdown(rep: BenchReport): string {
       "",
       "Starvation: a failed connection can be VRRP's doing only while the VIP is on no host, on " +
         "two hosts or moving; with 0 holder changes, no two-holder and no no-holder time, the " +
-        "failures counted (if any) come from the starved host's HAProxy itself. Rolls: the " +
-        "procedure is named (`plain`: each host restarted with the new settings in turn; `hold`: " +
-        "the lab's hold procedure for a version change); the target is one advertisement interval " +
-        "of the old settings.",
+        "failures counted (if any) come from the starved host's HAProxy itself. Rolls (lab/roll.ts): " +
+        "`plain` gives lb-1 the new keepalived.conf and a reload, then lb-2 the same a few seconds " +
+        "later; `hold`, when the old and new adverts are incompatible (a VRRP version change), stops " +
+        "lb-1's KeepAlived first (it hands the VIP over), reloads lb-2 with the new file, then starts " +
+        "lb-1; for a compatible change `hold` takes the plain steps. The program rolls with `hold`. " +
+        "Target: two holders for at most one advertisement interval of the old settings.",
     );
   }
 
