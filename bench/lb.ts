@@ -10,6 +10,8 @@
  *   --repeats <n>            runs of each VIP-move fault for baseline and ours, multicast (default 5)
  *   --previous-repeats <n>   the same for previous (default 2, to fit 40 minutes; at most --repeats)
  *   --plan                   print the runs and the time estimate, run nothing
+ *   --render <lb.json>       write lb.md and the SVGs again from a run's lb.json (into --out, else
+ *                            next to it), run nothing
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -102,7 +104,27 @@ function describe(run: PlannedRun): string {
   return `${FAULTS[run.fault].title}: ${run.config}, ${run.vrrp}${rep}${roll}`;
 }
 
+/** lb.json, lb.md and one lb-<fault>.svg per fault that ran. */
+function writeOutputs(report: BenchReport, dir: string, json = true): void {
+  fs.mkdirSync(dir, { recursive: true });
+  if (json) fs.writeFileSync(path.join(dir, "lb.json"), JSON.stringify(report, null, 1) + "\n");
+  fs.writeFileSync(path.join(dir, "lb.md"), renderMarkdown(report));
+  for (const fault of FAULT_IDS) {
+    const results = report.scenarios.filter((r) => r.spec.fault === fault);
+    if (results.length === 0) continue;
+    fs.writeFileSync(path.join(dir, `lb-${fault}.svg`), timelineSvg(FAULTS[fault].title, results));
+  }
+}
+
 async function main(): Promise<void> {
+  const renderFrom = arg("--render");
+  if (renderFrom) {
+    const report = JSON.parse(fs.readFileSync(renderFrom, "utf8")) as BenchReport;
+    const dir = outArg ? OUT_DIR : path.dirname(path.resolve(renderFrom));
+    writeOutputs(report, dir, false);
+    console.log(`wrote ${path.join(dir, "lb.md")} from ${renderFrom}`);
+    return;
+  }
   const runs = buildPlan({
     selected: SELECTED,
     quick,
@@ -235,17 +257,7 @@ async function main(): Promise<void> {
     mechanism,
     errors,
   };
-  fs.mkdirSync(OUT_DIR, { recursive: true });
-  fs.writeFileSync(path.join(OUT_DIR, "lb.json"), JSON.stringify(report, null, 1) + "\n");
-  fs.writeFileSync(path.join(OUT_DIR, "lb.md"), renderMarkdown(report));
-  for (const fault of FAULT_IDS) {
-    const results = scenarios.filter((r) => r.spec.fault === fault);
-    if (results.length === 0) continue;
-    fs.writeFileSync(
-      path.join(OUT_DIR, `lb-${fault}.svg`),
-      timelineSvg(FAULTS[fault].title, results),
-    );
-  }
+  writeOutputs(report, OUT_DIR);
   console.log(`wrote ${path.join(OUT_DIR, "lb.md")} (${mmss(report.durationS)})`);
   if (errors.length) {
     throw new Error(`${errors.length} run(s) failed: ${errors.map((e) => e.what).join("; ")}`);

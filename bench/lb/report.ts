@@ -4,7 +4,7 @@
  * failover mechanism's cost, missed targets.
  */
 import { FAULTS, FaultId } from "../../lab/faults";
-import type { ScenarioResult } from "../../lab/scenario";
+import type { ScenarioResult, StarvationStat } from "../../lab/scenario";
 import type { CostRun } from "./cost";
 import type { MechanismCost } from "./mechanism";
 import { VIP_MOVE_FAULTS, previousSameAsOurs } from "./plan";
@@ -53,22 +53,11 @@ export function rollOldIntervalMs(r: BenchScenario): number | null {
   return r.oldAdvertIntervalMs ?? null;
 }
 
-interface StarvationDetail {
-  host: string;
-  cpu: { periods: number; throttledPeriods: number; throttledMs: number };
-  keepalivedRealtime: boolean;
+function starvationOf(r: ScenarioResult): StarvationStat[] {
+  return r.starvation ?? [];
 }
-interface RollDetail {
-  procedure: string;
-  held: boolean;
-  steps: { host: string; action: string; afterMs: number }[];
-}
-/** ScenarioResult.starvation (issue 12's lab), read optionally. */
-function starvationOf(r: ScenarioResult): StarvationDetail[] {
-  return (r as unknown as { starvation?: StarvationDetail[] }).starvation ?? [];
-}
-function rollDetailsOf(r: ScenarioResult): RollDetail | undefined {
-  return (r as unknown as { roll?: RollDetail }).roll;
+function rollDetailsOf(r: ScenarioResult): ScenarioResult["roll"] {
+  return r.roll;
 }
 
 function windowText(g: GroupSummary, reps: BenchScenario[]): string {

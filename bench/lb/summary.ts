@@ -52,10 +52,9 @@ export interface GroupSummary {
   measures: Partial<Record<Measure, MeasureStats>>;
 }
 
-/** The roll procedure of a run, if the spec names one (ScenarioSpec.roll, issue 12). */
+/** The roll procedure of a run, if the spec names one (ScenarioSpec.roll). */
 export function rollOf(r: ScenarioResult): string | null {
-  const roll = (r.spec as unknown as { roll?: unknown }).roll;
-  return typeof roll === "string" ? roll : null;
+  return r.spec.roll ?? null;
 }
 
 type Extract = (r: ScenarioResult) => number | null | undefined;
@@ -84,8 +83,7 @@ const EXTRACT: Record<Measure, Extract> = {
   // ScenarioResult.daemonBackAfterMs: measured for the KeepAlived kills only (null elsewhere).
   daemonBackAfterMs: (r) => {
     if (!r.spec.fault.startsWith("keepalived-")) return undefined;
-    const v = (r as unknown as { daemonBackAfterMs?: number | null }).daemonBackAfterMs;
-    return v === undefined ? undefined : v;
+    return r.daemonBackAfterMs;
   },
 };
 
