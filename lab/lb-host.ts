@@ -345,6 +345,16 @@ export function isRealtime(pid: number): boolean {
   }
 }
 
+/** The process's nice value (field 19 of /proc/<pid>/stat); null when it is gone. */
+export function niceOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19 - 3]);
+  } catch {
+    return null;
+  }
+}
+
 function parentPid(pid: number): number {
   try {
     // comm may hold spaces and parentheses: the fields after the last ")" are fixed.

@@ -16,7 +16,7 @@ import {
 import { FAULTS, FaultId, VICTIM, otherLb } from "./faults";
 import { PidWatch } from "./daemon-watch";
 import { Lab } from "./lab";
-import { isRealtime } from "./lb-host";
+import { isRealtime, niceOf } from "./lb-host";
 import { LbTier } from "./lb-tier";
 import { startLoad } from "./load";
 import { RollFault, RollProcedure, RollStep, rollEnds, rollKeepalived } from "./roll";
@@ -56,6 +56,8 @@ export interface StarvationStat {
   cpu: CpuStat;
   /** KeepAlived's VRRP process ran real-time (vrrp_rt_priority took effect). */
   keepalivedRealtime: boolean;
+  /** Its nice value (vrrp_priority), null when it was not found. */
+  keepalivedNice: number | null;
 }
 
 export const DEFAULT_LOAD = { intervalMs: 15, timeoutMs: 1_500, watches: 4 };
@@ -310,11 +312,13 @@ async function starveEachHost(tier: LbTier, ms: number): Promise<StarvationStat[
   for (const name of LB_HOSTS) {
     const host = tier.hosts[name];
     const before = cpuStat(host.cgroupDir);
-    let realtime = false;
     const loops = host.busyLoops(BUSY_LOOPS, ms);
-    // Read while the loops run: a VRRP process that lost its real-time policy would show it now.
+    // Read while the loops run, from the VRRP process itself (the check script's forks are
+    // named keepalived too until they exec).
     await sleep(Math.min(1_000, ms / 2));
-    realtime = host.childPids("keepalived").some(isRealtime);
+    const vrrp = host.keepalivedVrrpPid();
+    const realtime = vrrp !== undefined && isRealtime(vrrp);
+    const nice = vrrp === undefined ? null : niceOf(vrrp);
     await loops;
     const after = cpuStat(host.cgroupDir);
     stats.push({
@@ -325,6 +329,7 @@ async function starveEachHost(tier: LbTier, ms: number): Promise<StarvationStat[
         throttledMs: after.throttledMs - before.throttledMs,
       },
       keepalivedRealtime: realtime,
+      keepalivedNice: nice,
     });
   }
   return stats;
