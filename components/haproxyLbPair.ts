@@ -19,6 +19,8 @@ import {
   removeHaproxyCfgScript,
   removeKeepalivedConfScript,
 } from "./render/lbScripts";
+import { renderSupervisionDropIn } from "./render/supervision";
+import { installSupervisionScript, removeSupervisionScript } from "./render/supervisionScripts";
 import { HAPROXY_LB_PAIR_TYPE } from "./tokens";
 
 export interface HaproxyLbPairArgs {
@@ -91,6 +93,18 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
       },
       afterPeerOpts,
     );
+    // systemd restarts KeepAlived and HAProxy when they die; on a host without it the step warns.
+    const supervise = hostStep(
+      `${prefix}-supervise`,
+      {
+        connection,
+        sudo,
+        create: installSupervisionScript(["keepalived", "haproxy"]),
+        delete: removeSupervisionScript(["keepalived", "haproxy"]),
+        stdin: renderSupervisionDropIn(),
+      },
+      afterPeerOpts,
+    );
     const check = hostStep(
       `${prefix}-keepalived-check`,
       {
@@ -130,6 +144,6 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
       // KeepAlived claims the VIP only once HAProxy serves behind it and its check exists.
       { parent: this, dependsOn: [...afterPeer, haproxy, check] },
     );
-    return [haproxy, check, keepalived];
+    return [haproxy, check, keepalived, supervise];
   }
 }

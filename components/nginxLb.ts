@@ -21,6 +21,8 @@ import {
   removeNginxDockerConfScript,
 } from "./render/lbScripts";
 import { renderNginxConf } from "./render/nginx";
+import { renderSupervisionDropIn } from "./render/supervision";
+import { installSupervisionScript, removeSupervisionScript } from "./render/supervisionScripts";
 import { NGINX_LB_TYPE } from "./tokens";
 
 export interface NginxLbArgs {
@@ -54,6 +56,18 @@ export class NginxLb extends pulumi.ComponentResource {
                 create: applyNginxConfScript(),
                 delete: removeNginxConfScript(),
                 stdin: renderNginxConf({ backends: args.backends, mode: "native" }),
+              },
+              { parent: this },
+            ),
+            // systemd restarts Nginx when it dies (Docker mode: the container's restart policy).
+            hostStep(
+              `${name}-supervise`,
+              {
+                connection: connectionFor(host, args.ssh),
+                sudo: needsSudo(args.ssh),
+                create: installSupervisionScript(["nginx"]),
+                delete: removeSupervisionScript(["nginx"]),
+                stdin: renderSupervisionDropIn(),
               },
               { parent: this },
             ),

@@ -7,6 +7,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import { parse } from "yaml";
 import { KEEPALIVED_SCRIPT_USER } from "../components/render/keepalived";
+import { supervisionDropInPath } from "../components/render/supervision";
 import { sleep } from "../lab/sh";
 import {
   AGENTS,
@@ -162,7 +163,7 @@ export async function expectConfiguredCluster(
 }
 
 /** The steps of each host of the HAProxy + KeepAlived pair (lb-<host>-<step>). */
-export const LB_STEPS = ["haproxy", "keepalived-check", "keepalived"] as const;
+export const LB_STEPS = ["haproxy", "keepalived-check", "keepalived", "supervise"] as const;
 
 /** The passwd entry of the user KeepAlived runs the check script as on `host` ("" if none). */
 export async function scriptUserEntry(host: E2eHost): Promise<string> {
@@ -232,6 +233,7 @@ export async function expectCleanHosts(lab: E2eLab): Promise<void> {
       "/etc/keepalived/check_haproxy.sh",
       "/etc/haproxy/haproxy.cfg.k3s-ha.orig",
       "/etc/nginx/nginx.conf.k3s-ha.orig",
+      ...(["keepalived", "haproxy", "nginx"] as const).map(supervisionDropInPath),
     ]) {
       expect(exists(host, p), `${name}:${p} is gone`).to.equal(false);
     }

@@ -78,8 +78,18 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
         "server-3-config",
         "server-3-install",
       ],
-      "10.10.10.98": ["lb-lb-1-haproxy", "lb-lb-1-keepalived-check", "lb-lb-1-keepalived"],
-      "10.10.10.99": ["lb-lb-2-haproxy", "lb-lb-2-keepalived-check", "lb-lb-2-keepalived"],
+      "10.10.10.98": [
+        "lb-lb-1-haproxy",
+        "lb-lb-1-keepalived-check",
+        "lb-lb-1-keepalived",
+        "lb-lb-1-supervise",
+      ],
+      "10.10.10.99": [
+        "lb-lb-2-haproxy",
+        "lb-lb-2-keepalived-check",
+        "lb-lb-2-keepalived",
+        "lb-lb-2-supervise",
+      ],
       "10.10.10.101": ["agent-1-token", "agent-1-config", "agent-1-install"],
       "10.10.10.102": ["agent-2-token", "agent-2-config", "agent-2-install"],
       "10.10.10.103": ["agent-3-token", "agent-3-config", "agent-3-install"],
@@ -261,8 +271,8 @@ describe("the program on the staging stack (Nginx, non-root user)", function () 
 
   it("configures Nginx natively on lb-1 only, with the stream module", () => {
     const nginx = commands(run).filter((c) => hostOf(c) === "10.10.10.98");
-    expect(nginx.map((c) => c.name)).to.deep.equal(["lb-nginx"]);
-    expect(nginx[0].inputs.create).to.contain("libnginx-mod-stream");
+    expect(nginx.map((c) => c.name).sort()).to.deep.equal(["lb-nginx", "lb-supervise"]);
+    expect(step(run, "lb-nginx").inputs.create).to.contain("libnginx-mod-stream");
     expect(stdinOf(run, "lb-nginx")).to.contain("stream {");
   });
 

@@ -119,7 +119,7 @@ describe("day 2 under mocks: load-balancer changes", function () {
     const after = await runProgram(nginx, SECRET_KEYS, "lbchange");
     const diff = diffRuns(baseline, after);
     expect(diff.added).to.deep.equal(
-      ["lb", "lb-nginx", ...hostRecordNames("lb-3", "10.10.10.97")].sort(),
+      ["lb", "lb-nginx", "lb-supervise", ...hostRecordNames("lb-3", "10.10.10.97")].sort(),
     );
     expect(diff.removed).to.include.members([
       "lb",
@@ -147,6 +147,7 @@ describe("day 2 under mocks: load-balancer changes", function () {
         "lb-lb-3-haproxy",
         "lb-lb-3-keepalived",
         "lb-lb-3-keepalived-check",
+        "lb-lb-3-supervise",
         ...hostRecordNames("lb-3", "10.10.10.97"),
       ].sort(),
     );
@@ -155,6 +156,7 @@ describe("day 2 under mocks: load-balancer changes", function () {
         "lb-lb-2-haproxy",
         "lb-lb-2-keepalived",
         "lb-lb-2-keepalived-check",
+        "lb-lb-2-supervise",
         ...hostRecordNames("lb-2", "10.10.10.99"),
       ].sort(),
     );
