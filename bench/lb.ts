@@ -136,9 +136,11 @@ async function main(): Promise<void> {
     (COST_ROUNDS * 4 * COST_MS + MECHANISM_CONFIGS.length * (MECHANISM_MS + 1_000)) / 1000 +
     (COST_ROUNDS * 2 + MECHANISM_CONFIGS.length) * COST_SETUP_S;
   const estimateS = estimateSeconds(runs) + costS;
+  const windowsS = runs.reduce((sum, r) => sum + (r.preMs + r.postMs) / 1000, 0);
   console.log(
     `plan: ${runs.length} runs (${SELECTED.length} faults), then the LB's and the mechanism's cost; ` +
-      `estimated ${mmss(estimateS)} (windows + measured per-run setup)`,
+      `estimated ${mmss(estimateS)}: fault windows ${mmss(windowsS)}, per-run setup (measured ` +
+      `by config) ${mmss(estimateSeconds(runs) - windowsS)}, cost sections ${mmss(costS)}`,
   );
   if (planOnly) {
     for (const [i, run] of runs.entries()) {
