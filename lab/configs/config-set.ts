@@ -4,6 +4,7 @@
  * interval at the renderer's floor (ours-floor: the starvation run shows the floor holds).
  */
 import { VRRP_ADVERT_INTERVAL_FLOOR_MS } from "../../components/render/keepalived";
+import { SUPERVISION } from "../../components/render/supervision";
 import type { SupervisionPolicy } from "../supervisor";
 import { LbHostName } from "../constants";
 import { baselineHaproxyCfg, baselineKeepalivedConf, baselineNginxConf } from "./baseline";
@@ -66,6 +67,7 @@ export const CONFIG_SETS: Record<ConfigName, ConfigSet> = {
     keepalivedConf: (host, vrrp) => oursKeepalivedConf(host, vrrp === "unicast"),
     checkScript: { path: OUR_CHECK_SCRIPT_PATH, content: oursCheckScript() },
     nginxConf: oursNginxConf,
+    supervision: SUPERVISION,
   },
   "ours-floor": {
     name: "ours-floor",
@@ -75,5 +77,6 @@ export const CONFIG_SETS: Record<ConfigName, ConfigSet> = {
       oursKeepalivedConf(host, vrrp === "unicast", VRRP_ADVERT_INTERVAL_FLOOR_MS),
     checkScript: { path: OUR_CHECK_SCRIPT_PATH, content: oursCheckScript() },
     nginxConf: oursNginxConf,
+    supervision: SUPERVISION,
   },
 };
