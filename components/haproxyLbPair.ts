@@ -11,6 +11,7 @@ import {
   renderKeepalivedConf,
 } from "./render/keepalived";
 import {
+  KeepalivedRoll,
   LbPeerFirst,
   applyHaproxyCfgScript,
   applyKeepalivedConfScript,
@@ -18,6 +19,8 @@ import {
   removeCheckScriptScript,
   removeHaproxyCfgScript,
   removeKeepalivedConfScript,
+  removeResumeKeepalivedScript,
+  resumeKeepalivedScript,
 } from "./render/lbScripts";
 import { renderSupervisionDropIn } from "./render/supervision";
 import { installSupervisionScript, removeSupervisionScript } from "./render/supervisionScripts";
@@ -48,18 +51,40 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
     const haproxyCfg = renderHaproxyCfg({ backends: args.backends });
     const checkScript = renderHaproxyCheckScript();
     let previous: { peer: LbPeerFirst; steps: pulumi.Resource[] } | undefined;
-    for (const host of args.lb.hosts) {
-      const steps = this.configureHost(
+    const configured: { host: LbHostConfig; keepalivedConf: string; steps: pulumi.Resource[] }[] =
+      [];
+    args.lb.hosts.forEach((host, i) => {
+      const next = args.lb.hosts[i + 1];
+      const { steps, keepalivedConf } = this.configureHost(
         `${name}-${host.name}`,
         host,
         args,
         haproxyCfg,
         checkScript,
         previous,
+        next && { vip: args.lb.vip },
       );
       this.steps.push(...steps);
+      configured.push({ host, keepalivedConf, steps });
       previous = { peer: { name: host.name, address: host.address }, steps };
-    }
+    });
+    // A KeepAlived held stopped across a VRRP change starts once every later host has changed.
+    configured.slice(0, -1).forEach(({ host, keepalivedConf }, i) => {
+      const later = configured.slice(i + 1);
+      this.steps.push(
+        hostStep(
+          `${name}-${host.name}-keepalived-resume`,
+          {
+            connection: connectionFor(host, args.ssh),
+            sudo: needsSudo(args.ssh),
+            create: resumeKeepalivedScript(),
+            delete: removeResumeKeepalivedScript(),
+            rerunOn: [{ label: "keepalived.conf", value: keepalivedConf }],
+          },
+          { parent: this, dependsOn: later.flatMap((c) => c.steps) },
+        ),
+      );
+    });
     this.address = args.lb.vip;
     this.registerOutputs({ address: this.address });
   }
@@ -71,7 +96,8 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
     haproxyCfg: string,
     checkScript: string,
     after: { peer: LbPeerFirst; steps: pulumi.Resource[] } | undefined,
-  ): pulumi.Resource[] {
+    roll: KeepalivedRoll | undefined,
+  ): { steps: pulumi.Resource[]; keepalivedConf: string } {
     const connection = connectionFor(host, args.ssh);
     const sudo = needsSudo(args.ssh);
     const lb = args.lb;
@@ -120,30 +146,32 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
       },
       afterPeerOpts,
     );
+    const keepalivedConf = renderKeepalivedConf({
+      interface: lb.interface,
+      virtualRouterId: lb.virtualRouterId,
+      vip: lb.vip,
+      vipPrefixLength: lb.vipPrefixLength,
+      priority: host.priority,
+      peerPriority: others[0]?.priority,
+      routerId: host.name,
+      nopreempt: lb.nopreempt,
+      advertIntervalMs: lb.advertIntervalMs,
+      ...(lb.unicast
+        ? { unicast: { sourceAddress: host.address, peers: others.map((h) => h.address) } }
+        : {}),
+    });
     const keepalived = hostStep(
       `${prefix}-keepalived`,
       {
         connection,
         sudo,
-        create: applyKeepalivedConfScript(peer),
+        create: applyKeepalivedConfScript(peer, roll),
         delete: removeKeepalivedConfScript(),
-        stdin: renderKeepalivedConf({
-          interface: lb.interface,
-          virtualRouterId: lb.virtualRouterId,
-          vip: lb.vip,
-          vipPrefixLength: lb.vipPrefixLength,
-          priority: host.priority,
-          peerPriority: others[0]?.priority,
-          routerId: host.name,
-          nopreempt: lb.nopreempt,
-          ...(lb.unicast
-            ? { unicast: { sourceAddress: host.address, peers: others.map((h) => h.address) } }
-            : {}),
-        }),
+        stdin: keepalivedConf,
       },
       // KeepAlived claims the VIP only once HAProxy serves behind it and its check exists.
       { parent: this, dependsOn: [...afterPeer, haproxy, check] },
     );
-    return [haproxy, check, keepalived, supervise];
+    return { steps: [haproxy, check, keepalived, supervise], keepalivedConf };
   }
 }

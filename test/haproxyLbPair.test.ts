@@ -31,13 +31,29 @@ describe("HaproxyLbPair: one LB host at a time", function () {
     run = await runProgram(testStackConfig("dev"), [], "lbpair");
   });
 
-  it("runs every lb-2 step after every lb-1 step, and no lb-1 step after an lb-2 step", () => {
+  it("runs every lb-2 step after every lb-1 step, and no lb-1 step after an lb-2 step but the KeepAlived resume", () => {
     for (const two of lbSteps("lb-2")) {
       for (const one of lbSteps("lb-1")) {
         expect(dependsOn(run, two, one), `${two} after ${one}`).to.equal(true);
         expect(dependsOn(run, one, two), `${one} after ${two}`).to.equal(false);
       }
     }
+  });
+
+  it("holds lb-1's KeepAlived across a VRRP change lb-2 cannot hear, and starts it after every lb-2 step", () => {
+    expect(script(run, "lb-lb-1-keepalived")).to.include('"hold_for_peer"');
+    expect(script(run, "lb-lb-1-keepalived")).to.include("the other LB host changes next");
+    // lb-2 changes last: a plain reload.
+    expect(script(run, "lb-lb-2-keepalived")).to.not.include("hold_for_peer");
+    const resume = "lb-lb-1-keepalived-resume";
+    for (const two of lbSteps("lb-2")) {
+      expect(dependsOn(run, resume, two), `${resume} after ${two}`).to.equal(true);
+    }
+    expect(script(run, resume)).to.include("svc start keepalived");
+    // It re-runs whenever lb-1's keepalived.conf changes (a change that may have held it).
+    expect(script(run, resume).split("\n")[0]).to.match(
+      /^# k3s-ha re-runs this step when these change: keepalived.conf sha256:[0-9a-f]{16}$/,
+    );
   });
 
   it("starts each of lb-2's steps by checking that lb-1 serves on its own address, not the VIP", () => {

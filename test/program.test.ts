@@ -83,6 +83,7 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
         "lb-lb-1-keepalived-check",
         "lb-lb-1-keepalived",
         "lb-lb-1-supervise",
+        "lb-lb-1-keepalived-resume",
       ],
       "10.10.10.99": [
         "lb-lb-2-haproxy",

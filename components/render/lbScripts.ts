@@ -198,9 +198,10 @@ export const KEEPALIVED_HELD_MARKER = `${K3S_HA_STATE_DIR}/keepalived-held-for-p
  * pair never runs two settings at once.
  */
 export interface KeepalivedRoll {
-  /** The host that changes after this one (lb-2). */
-  peer: string;
-  /** The VIP, to check that the peer took it over before this host stays stopped. */
+  /**
+   * The VIP, to check that the peer took it over before this host stays stopped. The peer's name
+   * stays out of the script: renaming lb-2 must not re-run lb-1's steps.
+   */
   vip: string;
 }
 
@@ -259,12 +260,12 @@ hold_for_peer() {
   [ "$old_sig" = "$new_sig" ] && return 0
   state_touch '${KEEPALIVED_HELD_MARKER}'
   svc stop keepalived
-  log "keepalived: stopped for the VRRP change $old_sig -> $new_sig (the pair's hosts cannot hear each other across it); ${roll.peer} changes next, then this host starts again"
+  log "keepalived: stopped for the VRRP change $old_sig -> $new_sig (the pair's hosts cannot hear each other across it); the other LB host changes next, then this host starts again"
   vip=${shQuote(hostPort(roll.vip, K3S_API_PORT))}
-  if wait_for 10 "${roll.peer} to take over the VIP ($vip)" vip_serves "$vip"; then return 0; fi
+  if wait_for 10 "the other LB host to take over the VIP ($vip)" vip_serves "$vip"; then return 0; fi
   # Nobody serves the VIP: the peer is down, so this host takes it with the new settings now.
   rm -f '${KEEPALIVED_HELD_MARKER}'
-  log "keepalived: ${roll.peer} did not take the VIP over; starting here with the new settings"
+  log "keepalived: the other LB host did not take the VIP over; starting here with the new settings"
 }`
     : "";
   return script(`${peerServesFirst(after)}
@@ -279,7 +280,7 @@ changed=$(write_file ${conf} 0644 keepalived_test "${roll ? "hold_for_peer" : "m
 if [ -e '${KEEPALIVED_HELD_MARKER}' ]; then
   svc_enable keepalived
   rm -f "$(reload_pending keepalived)"
-  log "keepalived: held stopped until ${roll?.peer ?? "the peer"} runs the new VRRP settings (the resume step starts it)"
+  log "keepalived: held stopped until the other LB host runs the new VRRP settings (the resume step starts it)"
 else
   svc_apply keepalived "$changed"
   ${WARN_UNLESS_PRIORITISED}
@@ -287,13 +288,13 @@ fi`);
 }
 
 /** Starts a KeepAlived the roll held, once the peer runs the new settings (runs after the peer's steps). */
-export function resumeKeepalivedScript(peer: string): string {
+export function resumeKeepalivedScript(): string {
   return script(`
 if [ -e '${KEEPALIVED_HELD_MARKER}' ]; then
   rm -f "$(reload_pending keepalived)"
   svc start keepalived
   rm -f '${KEEPALIVED_HELD_MARKER}'
-  log "keepalived: started: ${peer} runs the new VRRP settings"
+  log "keepalived: started: the other LB host runs the new VRRP settings"
 else
   log "keepalived: not held, nothing to start"
 fi`);

@@ -246,6 +246,7 @@ const EDITS: Edit[] = [
       "lb-lb-1-haproxy",
       "lb-lb-1-keepalived",
       "lb-lb-1-keepalived-check",
+      "lb-lb-1-keepalived-resume",
       "lb-lb-1-supervise",
       "lb-lb-2-haproxy",
       "lb-lb-2-keepalived",

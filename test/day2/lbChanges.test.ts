@@ -95,6 +95,8 @@ describe("day 2 under mocks: load-balancer changes", function () {
     expect(diffRuns(baseline, after).changed).to.deep.equal(
       [
         "lb-lb-1-keepalived",
+        // It re-runs with every change of lb-1's keepalived.conf, in case the change held it.
+        "lb-lb-1-keepalived-resume",
         "lb-lb-2-keepalived",
         "registration-gate",
         ...SERVERS.flatMap((s) => [`${s}-config`, `${s}-install`, `${s}-membership`]),
@@ -125,6 +127,7 @@ describe("day 2 under mocks: load-balancer changes", function () {
       "lb",
       "lb-lb-1-haproxy",
       "lb-lb-1-keepalived",
+      "lb-lb-1-keepalived-resume",
       "lb-lb-2-haproxy",
       "lb-lb-2-keepalived",
     ]);

@@ -199,10 +199,12 @@ describe("e2e: VRRP settings change on a live pair (the program's roll)", functi
     expect(rolled.errors).to.deep.equal([]);
     const lb1 = stepNamed(rolled, "lb-lb-1-keepalived");
     expect(lb1.stderr).to.include("keepalived: stopped for the VRRP change v2/1 -> v3");
-    expect(lb1.stderr).to.include("keepalived: held stopped until lb-2");
+    expect(lb1.stderr).to.include("keepalived: held stopped until the other LB host");
     expect(stepNamed(rolled, "lb-lb-2-keepalived").stderr).to.include("keepalived: reloaded");
     const resume = stepNamed(rolled, "lb-lb-1-keepalived-resume");
-    expect(resume.stderr).to.include("keepalived: started: lb-2 runs the new VRRP settings");
+    expect(resume.stderr).to.include(
+      "keepalived: started: the other LB host runs the new VRRP settings",
+    );
     expect(resume.startedAt).to.be.at.least(stepNamed(rolled, "lb-lb-2-keepalived").endedAt);
     for (const host of LBS) {
       const conf = fileText(lab.host(host), KEEPALIVED_CONF_PATH);
