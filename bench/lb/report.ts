@@ -124,7 +124,7 @@ export function headlineText(g: GroupSummary, reps: BenchScenario[]): string {
     case "last-failure":
       return m.lastFailureMs?.values[0] == null
         ? "no failed connection"
-        : `last failure at +${s(m.lastFailureMs.values[0])}`;
+        : `last failure at ${m.lastFailureMs.values[0] < 0 ? "" : "+"}${s(m.lastFailureMs.values[0])}`;
     default:
       if (!m.vipMovedMs) return "—";
       if (m.vipMovedMs.nulls === m.vipMovedMs.n) return `VIP never moved (${window})${runs}`;
@@ -158,8 +158,11 @@ function ratio(base: GroupSummary | undefined, ours: GroupSummary | undefined): 
 
 export interface Target {
   text: string;
-  /** null: cannot be judged from this run (a group it needs is missing). */
-  met(g: GroupSummary, summary: GroupSummary[], scenarios: BenchScenario[]): boolean | null;
+  /**
+   * null: cannot be judged from this run (a group it needs is missing); "n/a": the target does not
+   * apply to this group (a roll procedure the program does not use).
+   */
+  met(g: GroupSummary, summary: GroupSummary[], scenarios: BenchScenario[]): boolean | null | "n/a";
 }
 
 const within = (m: MeasureStats | undefined, ms: number) =>
@@ -264,14 +267,19 @@ function groupRuns(g: GroupSummary, scenarios: BenchScenario[]): BenchScenario[]
   );
 }
 
-function rollMet(g: GroupSummary, scenarios: BenchScenario[]): boolean | null {
+/** The procedure the program rolls VRRP changes with (components/render/lbScripts.ts). */
+export const PROGRAM_ROLL_PROCEDURE = "hold";
+
+function rollMet(g: GroupSummary, scenarios: BenchScenario[]): boolean | null | "n/a" {
+  if (g.roll !== PROGRAM_ROLL_PROCEDURE) return "n/a";
   const old = groupRuns(g, scenarios).map(rollOldIntervalMs);
   if (old.length === 0 || old.some((v) => v === null)) return null;
   return within(g.measures.twoHolderMaxMs, Math.min(...(old as number[])));
 }
 
-function metText(v: boolean | null | undefined): string {
+function metText(v: boolean | null | "n/a" | undefined): string {
   if (v === undefined) return "—";
+  if (v === "n/a") return `n/a (the program rolls with "${PROGRAM_ROLL_PROCEDURE}")`;
   if (v === null) return "cannot tell";
   return v ? "yes" : "**no**";
 }
@@ -487,7 +495,7 @@ export function renderMarkdown(rep: BenchReport): string {
     lines.push(
       `| ${FAULTS[r.spec.fault]?.title ?? r.spec.fault}${roll ? ` (roll ${roll})` : ""} | ${r.spec.config} | ` +
         `${r.vip ? r.spec.vrrp : "—"} | ${r.repeat} | ${r.afterFault.failed}/${r.afterFault.attempted} | ` +
-        `${r.lastFailureAfterMs === null ? "none" : `+${s(r.lastFailureAfterMs)}`} | ` +
+        `${r.lastFailureAfterMs === null ? "none" : `${r.lastFailureAfterMs < 0 ? "" : "+"}${s(r.lastFailureAfterMs)}`} | ` +
         `${r.failedAfterEjection ?? "—"} | ${r.watches.lost}/${r.watches.opened} | ` +
         `${r.vip ? r.vip.splitBrainSamples : "—"} | ` +
         `${r.vip ? `${r.vip.samples} (${r.vip.maxSampleGapMs} ms)` : "—"} | ${causes || "—"} | ` +
@@ -571,7 +579,7 @@ function missedNotes(rep: BenchReport): string[] {
     const target = TARGETS[g.fault];
     if (!target) continue;
     const met = target.met(g, rep.summary, rep.scenarios);
-    if (met === true) continue;
+    if (met === true || met === "n/a") continue;
     notes.push(
       `- ${faultLabel(g.fault, g.vrrp)}${g.roll ? `, roll ${g.roll}` : ""}, ${g.config}: ` +
         `${headlineText(g, rep.scenarios)}; target ${target.text}` +
