@@ -47,7 +47,8 @@ export class LbHost {
   }
 
   /** Fresh host: empty private trees, new mount + pid namespaces. */
-  async boot(): Promise<void> {
+  /** `scriptUser`: whether the host has the user the program's check step creates. */
+  async boot(opts: { scriptUser?: boolean } = {}): Promise<void> {
     await this.shutdown();
     fs.rmSync(this.dir, { recursive: true, force: true });
     for (const sub of Object.keys(PRIVATE_DIRS)) {
@@ -62,7 +63,7 @@ export class LbHost {
       recursive: true,
       verbatimSymlinks: true,
     });
-    writeScriptUserFiles(this.dir);
+    writeScriptUserFiles(this.dir, undefined, opts.scriptUser ?? true);
     await this.powerOn();
   }
 

@@ -25,7 +25,8 @@ export class LbTier {
     for (const name of LB_HOSTS) {
       const host = this.hosts[name];
       host.supervision = config.supervision;
-      await host.boot();
+      // The program's check step creates its script user; the page's hosts have none.
+      await host.boot({ scriptUser: config.checkScript !== undefined });
       this.writeKeepalived(name, config, vrrp);
       host.writeFile("etc-haproxy", "haproxy.cfg", config.haproxyCfg());
       host.startDaemon("haproxy");

@@ -31,11 +31,27 @@ function freeSystemId(passwd: string, group: string): number {
   throw new Error("no free system uid/gid from 100 to 999 on this machine");
 }
 
-/** Copies of this machine's /etc/passwd and /etc/group with the script user added (as useradd would). */
-export function writeScriptUserFiles(dir: string, user = KEEPALIVED_SCRIPT_USER): ScriptUserFiles {
+/**
+ * Copies of this machine's /etc/passwd and /etc/group with the script user added (as useradd
+ * would), or with `present: false` without it: a host set up from the page has no such user, and
+ * KeepAlived then runs the page's check as root.
+ */
+export function writeScriptUserFiles(
+  dir: string,
+  user = KEEPALIVED_SCRIPT_USER,
+  present = true,
+): ScriptUserFiles {
   let passwd = fs.readFileSync("/etc/passwd", "utf8");
   let group = fs.readFileSync("/etc/group", "utf8");
-  if (!passwd.split("\n").some((l) => l.startsWith(`${user}:`))) {
+  if (!present) {
+    const drop = (text: string) =>
+      text
+        .split("\n")
+        .filter((l) => !l.startsWith(`${user}:`))
+        .join("\n");
+    passwd = drop(passwd);
+    group = drop(group);
+  } else if (!passwd.split("\n").some((l) => l.startsWith(`${user}:`))) {
     const id = freeSystemId(passwd, group);
     const nl = (text: string) => (text.endsWith("\n") || text === "" ? text : `${text}\n`);
     passwd = `${nl(passwd)}${user}:x:${id}:${id}::/nonexistent:/usr/sbin/nologin\n`;
