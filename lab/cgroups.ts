@@ -26,13 +26,15 @@ const HOST_QUOTA_US = PERIOD_US;
  * vrrp_rt_priority (SCHED_RR) then fails with EPERM and the VRRP process competes with busy loops
  * as an ordinary task. Debian's and Ubuntu's kernels do not enable RT group scheduling: there
  * SCHED_RR tasks are bounded only by the machine-wide 950 ms per second. The budget reproduces
- * that as closely as the root group allows (the two hosts share 900 of its 950 ms): a small one
- * changes KeepAlived's behaviour. At 100 ms per host, each of three reloads (SIGHUP) of a SCHED_RR
- * KeepAlived had its VRRP process SIGKILLed ("has rlimit_rttime been exceeded?"); at 450 ms, none.
- * The lab group's budget is the sum of its hosts'.
+ * that as closely as the root group allows: the two hosts share up to 900 of its 950 ms, less what
+ * other groups on the machine hold. A small budget changes KeepAlived's behaviour: at 100 ms per
+ * host, each of three reloads (SIGHUP) of a SCHED_RR KeepAlived had its VRRP process SIGKILLed
+ * ("has rlimit_rttime been exceeded?"); at 450 ms, none.
  */
-const HOST_RT_RUNTIME_US = 450_000;
-const UNIT_RT_RUNTIME_US: Record<string, number> = { "keepalived.service": HOST_RT_RUNTIME_US };
+const HOST_RT_RUNTIME_MAX_US = 450_000;
+/** Below this per host the lab refuses to start rather than run a different KeepAlived. */
+const HOST_RT_RUNTIME_MIN_US = 200_000;
+const UNIT_RT_UNITS = ["keepalived.service"];
 
 export function cgroupsSupported(): boolean {
   return fs.existsSync(path.join(CPU_ROOT, "cpu.cfs_quota_us"));
@@ -59,12 +61,52 @@ export function unitCgroup(host: string, unit: string): string {
   return path.join(hostCgroup(host), unit);
 }
 
+function readNumber(file: string): number {
+  try {
+    return Number(fs.readFileSync(file, "utf8").trim());
+  } catch {
+    return 0;
+  }
+}
+
+/** The RT budget each host gets: what the root group has left for the lab, split between hosts. */
+function hostRtBudget(): number {
+  const root = readNumber(path.join(CPU_ROOT, "cpu.rt_runtime_us"));
+  const others = fs
+    .readdirSync(CPU_ROOT, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && path.join(CPU_ROOT, e.name) !== LAB_CGROUP)
+    .map((e) => ({
+      name: e.name,
+      us: readNumber(path.join(CPU_ROOT, e.name, "cpu.rt_runtime_us")),
+    }))
+    .filter((g) => g.us > 0);
+  // The root keeps 50 ms for its own real-time tasks.
+  const free = root - 50_000 - others.reduce((sum, g) => sum + g.us, 0);
+  const perHost = Math.min(
+    HOST_RT_RUNTIME_MAX_US,
+    Math.floor(free / LB_HOSTS.length / 1000) * 1000,
+  );
+  if (perHost < HOST_RT_RUNTIME_MIN_US) {
+    const held = others.map((g) => `${g.name} ${g.us} us`).join(", ");
+    throw new Error(
+      `the LB lab needs ${HOST_RT_RUNTIME_MIN_US} us of real-time budget per LB host and ` +
+        `${CPU_ROOT} has ${free} us left for both (held by: ${held || "nothing else"})`,
+    );
+  }
+  return perHost;
+}
+
+let rtBudget = 0;
+
 function ensureLabCgroup(): void {
   requireV1();
   if (!fs.existsSync(LAB_CGROUP)) fs.mkdirSync(LAB_CGROUP);
   const rt = path.join(LAB_CGROUP, "cpu.rt_runtime_us");
-  if (fs.existsSync(rt) && Number(fs.readFileSync(rt, "utf8")) === 0) {
-    write(LAB_CGROUP, "cpu.rt_runtime_us", HOST_RT_RUNTIME_US * LB_HOSTS.length);
+  if (!fs.existsSync(rt)) return;
+  rtBudget = readNumber(rt) / LB_HOSTS.length;
+  if (rtBudget === 0) {
+    rtBudget = hostRtBudget();
+    write(LAB_CGROUP, "cpu.rt_runtime_us", rtBudget * LB_HOSTS.length);
   }
 }
 
@@ -75,17 +117,15 @@ export function createHostCgroup(host: string): string {
   if (!fs.existsSync(dir)) fs.mkdirSync(dir);
   write(dir, "cpu.cfs_period_us", PERIOD_US);
   write(dir, "cpu.cfs_quota_us", HOST_QUOTA_US);
-  if (fs.existsSync(path.join(dir, "cpu.rt_runtime_us")))
-    write(dir, "cpu.rt_runtime_us", HOST_RT_RUNTIME_US);
+  if (rtBudget) write(dir, "cpu.rt_runtime_us", rtBudget);
   return dir;
 }
 
-/** A unit's group inside the host's (created on first use). */
+/** A unit's group inside the host's (created on first use); KeepAlived's gets the RT budget. */
 export function createUnitCgroup(host: string, unit: string): string {
   const dir = unitCgroup(host, unit);
   if (!fs.existsSync(dir)) fs.mkdirSync(dir);
-  const rt = UNIT_RT_RUNTIME_US[unit];
-  if (rt && fs.existsSync(path.join(dir, "cpu.rt_runtime_us"))) write(dir, "cpu.rt_runtime_us", rt);
+  if (rtBudget && UNIT_RT_UNITS.includes(unit)) write(dir, "cpu.rt_runtime_us", rtBudget);
   return dir;
 }
 
