@@ -221,7 +221,7 @@ describe("renderKeepalivedConf", function () {
     expect(block(conf, "vrrp_script chk_haproxy")).to.deep.equal([
       `script "${KEEPALIVED_CHECK_SCRIPT_PATH}"`,
       "interval 1",
-      "timeout 2",
+      "timeout 3",
       "fall 1",
       "rise 2",
     ]);
