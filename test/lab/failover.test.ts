@@ -116,5 +116,13 @@ describe("LB tier failover (lab, real haproxy/keepalived/nginx, K3s server stand
       expect(r.vip!.movedAfterMs).to.equal(null);
       expect(r.afterFault.failed).to.be.greaterThan(r.afterFault.attempted / 2);
     });
+
+    it("sees the page's config move the VIP off a killed HAProxy (its check runs as root there)", async () => {
+      // The page's hosts have no keepalived_script user; given one, KeepAlived ran killall as
+      // that user, disabled the check, and the page's VIP stayed on the dead HAProxy.
+      const r = await scenario({ fault: "haproxy-kill", config: "baseline" });
+      expectHealthyBeforeFault(r);
+      expectVipMoved(r);
+    });
   });
 });
