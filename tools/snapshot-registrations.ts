@@ -2,6 +2,8 @@
  * Writes the registration snapshot of a release: evaluates a checkout's `index.ts` under mocks for
  * every snapshot stack and saves what it registers (test/fixtures/registrations/<release>.json).
  * Usage: npx ts-node tools/snapshot-registrations.ts [--program <checkout dir>] [--commit <sha>]
+ *   [--release <name>] (default: the checkout's package.json version)
+ * Every stack pins a (fake) host key on every host, as a release that requires pinned keys needs.
  * An older checkout must resolve `@pulumi/pulumi` to this checkout's node_modules (symlink it), so
  * the mocks apply to the program it loads.
  */
@@ -9,7 +11,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { runProgram } from "../test/support/mocks";
-import { REPO_ROOT } from "../test/support/stacks";
+import { REPO_ROOT, withPinnedHostKeys } from "../test/support/stacks";
 import {
   RegistrationSnapshot,
   packSnapshot,
@@ -30,12 +32,14 @@ async function main(): Promise<void> {
   const commit =
     arg("--commit") ??
     execFileSync("git", ["-C", dir, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
-  const snapshot: RegistrationSnapshot = { release: pkg.version, commit, stacks: {} };
+  const release = arg("--release") ?? pkg.version;
+  const snapshot: RegistrationSnapshot = { release, commit, stacks: {} };
   for (const [name, stack] of Object.entries(snapshotStacks())) {
-    const run = await runProgram(stack.config, stack.secretKeys, name, path.join(dir, "index.ts"));
-    snapshot.stacks[name] = { ...stack, resources: run.resources };
+    const config = withPinnedHostKeys(stack.config);
+    const run = await runProgram(config, stack.secretKeys, name, path.join(dir, "index.ts"));
+    snapshot.stacks[name] = { ...stack, config, resources: run.resources };
   }
-  const out = snapshotFile(pkg.version);
+  const out = snapshotFile(release);
   fs.writeFileSync(out, packSnapshot(snapshot));
   console.log(`wrote ${path.relative(REPO_ROOT, out)}: ${Object.keys(snapshot.stacks).join(", ")}`);
 }
