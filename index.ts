@@ -2,10 +2,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, validateClusterConfig } from "./components/config";
-import { rawConfigFrom, secretsFrom } from "./components/stackConfig";
-import { checkAirgapFiles } from "./components/airgapLocalFiles";
-import { deployCluster } from "./components/cluster";
+import { ConfigError, validateClusterConfig } from "./components/cluster/validate";
+import { rawConfigFrom, secretsFrom } from "./components/cluster/stackConfig";
+import { checkAirgapFiles } from "./components/airgap/localFiles";
+import { deployCluster } from "./components/cluster/cluster";
 
 const config = new pulumi.Config();
 const stackValues = pulumi.runtime.allConfig();

@@ -6,8 +6,8 @@ import { expect } from "chai";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import { parse } from "yaml";
-import { KEEPALIVED_SCRIPT_USER } from "../components/render/keepalived";
-import { supervisionDropInPath } from "../components/render/supervision";
+import { KEEPALIVED_SCRIPT_USER } from "../components/lb/haproxy-pair/keepalivedConf";
+import { supervisionDropInPath } from "../components/lb/supervision";
 import { sleep } from "../lab/sh";
 import {
   AGENTS,

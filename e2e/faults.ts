@@ -9,8 +9,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { K3S_IMAGES_DIR } from "../components/render/airgapScripts";
-import { HAPROXY_ADMIN_SOCKET } from "../components/render/haproxy";
+import { K3S_IMAGES_DIR } from "../components/airgap/scripts";
+import { HAPROXY_ADMIN_SOCKET } from "../components/lb/haproxy-pair/haproxyCfg";
 import { readServerStatus } from "../lab/haproxy-stats";
 import { pidsInPidNamespace, signal } from "../lab/processes";
 import { run, waitFor } from "../lab/sh";

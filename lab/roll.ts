@@ -1,6 +1,6 @@
 /**
  * VRRP settings changed on a live pair, one host at a time: reproductions of the program's two
- * roll procedures (the real steps are in components/render/lbScripts.ts).
+ * roll procedures (the real steps are in components/lb/lbScripts.ts).
  *
  * - "plain" (what the program did before): lb-1 gets the new keepalived.conf and a reload
  *   (SIGHUP); `gapMs` later (the program's lb-2 steps wait for lb-1's and probe it first) lb-2 the

@@ -10,7 +10,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { KEEPALIVED_SCRIPT_USER } from "../components/render/keepalived";
+import { KEEPALIVED_SCRIPT_USER } from "../components/lb/haproxy-pair/keepalivedConf";
 
 export interface ScriptUserFiles {
   passwd: string;

@@ -1,6 +1,6 @@
 /**
  * Supervisor reproduction: what systemd does for a unit with the program's drop-in
- * (components/render/supervision.ts: Restart=always, RestartSec, StartLimitIntervalSec,
+ * (components/lb/supervision.ts: Restart=always, RestartSec, StartLimitIntervalSec,
  * StartLimitBurst) and the default KillMode=control-group, for a daemon on an LB host. The lab's
  * hosts run no systemd, so this restarts the daemon from outside, inside the host's namespaces and
  * its unit cgroup, as LbHost.startDaemon starts it.
@@ -30,7 +30,7 @@ import { cgroupPids } from "./cgroups";
 import { signal } from "./processes";
 import { sleep } from "./sh";
 
-/** The values of the program's drop-in (SUPERVISION in components/render/supervision.ts). */
+/** The values of the program's drop-in (SUPERVISION in components/lb/supervision.ts). */
 export interface SupervisionPolicy {
   restart: "always" | "on-failure";
   restartSec: number;

@@ -17,8 +17,8 @@ import {
   RawClusterConfig,
   isShellSafeToken,
   validateClusterConfig as validateRaw,
-} from "../components/config";
-import type { StackSecrets } from "../components/config";
+} from "../components/cluster/validate";
+import type { StackSecrets } from "../components/cluster/validate";
 import { fakeHostKey } from "./support/stacks";
 
 /** A real ed25519 public key (from ssh-keygen), to pin as a host key. */

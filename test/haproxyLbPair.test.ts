@@ -3,7 +3,7 @@
  * lb-1 serves on its own address), and KeepAlived's check as an unprivileged user.
  */
 import { expect } from "chai";
-import { KEEPALIVED_SCRIPT_USER } from "../components/render/keepalived";
+import { KEEPALIVED_SCRIPT_USER } from "../components/lb/haproxy-pair/keepalivedConf";
 import { dependsOn } from "./support/graph";
 import { ProgramRun, runProgram } from "./support/mocks";
 import { commands, hostOf, step, stdinOf } from "./support/program";

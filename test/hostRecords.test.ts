@@ -4,8 +4,8 @@
  */
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../components/config";
-import { RecordedHost, checkHostRecords } from "../components/hostRecords";
+import { ConfigError } from "../components/cluster/validate";
+import { RecordedHost, checkHostRecords } from "../components/host/hostRecords";
 import { mockUp } from "./support/mockDeploy";
 import { PROJECT } from "./support/mocks";
 import { testStackConfig } from "./support/stacks";

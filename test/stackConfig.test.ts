@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { rawConfigFrom } from "../components/stackConfig";
+import { rawConfigFrom } from "../components/cluster/stackConfig";
 
 describe("rawConfigFrom", () => {
   it("keeps strings as written and parses structure, numbers and booleans", () => {

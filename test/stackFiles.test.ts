@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import * as config from "../components/config";
+import * as config from "../components/cluster/validate";
 import { StackConfig } from "./support/mocks";
 import { REPO_ROOT, loadStackConfig, withPinnedHostKeys } from "./support/stacks";
 

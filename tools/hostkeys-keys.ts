@@ -1,6 +1,6 @@
 /** SSH public host keys: the authorized_keys form a stack pins, the blob a handshake sends, fingerprints. */
 import * as crypto from "crypto";
-import { HOST_KEY_TYPES, hostKeyProblem } from "../components/validate/ssh";
+import { HOST_KEY_TYPES, hostKeyProblem } from "../components/host/sshValues";
 
 /** A public host key: its type and its wire-format blob (what the base64 field holds). */
 export interface PublicKey {

@@ -4,7 +4,7 @@
  */
 import { isDeepStrictEqual } from "util";
 import { Document, isMap, isScalar, parseDocument, ToStringOptions, YAMLMap } from "yaml";
-import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "../components/config";
+import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "../components/cluster/validate";
 
 const NS = "k3s-ha";
 

@@ -267,7 +267,7 @@ function groupRuns(g: GroupSummary, scenarios: BenchScenario[]): BenchScenario[]
   );
 }
 
-/** The procedure the program rolls VRRP changes with (components/render/lbScripts.ts). */
+/** The procedure the program rolls VRRP changes with (components/lb/lbScripts.ts). */
 export const PROGRAM_ROLL_PROCEDURE = "hold";
 
 function rollMet(g: GroupSummary, scenarios: BenchScenario[]): boolean | null | "n/a" {

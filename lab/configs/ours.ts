@@ -1,11 +1,11 @@
 /** What the program renders, for the lab's hosts: the exact renderer output, nothing edited. */
-import { LbBackend, renderHaproxyCfg } from "../../components/render/haproxy";
+import { LbBackend, renderHaproxyCfg } from "../../components/lb/haproxy-pair/haproxyCfg";
 import {
   KEEPALIVED_CHECK_SCRIPT_PATH,
   renderHaproxyCheckScript,
   renderKeepalivedConf,
-} from "../../components/render/keepalived";
-import { renderNginxConf } from "../../components/render/nginx";
+} from "../../components/lb/haproxy-pair/keepalivedConf";
+import { renderNginxConf } from "../../components/lb/nginx/nginxConf";
 import { HOST_ADDRESSES, HOST_IF, LbHostName, PREFIX_LENGTH, STAND_INS, VIP } from "../constants";
 
 /** Same router id and priorities as the page, so only the configuration differs. */

@@ -8,16 +8,20 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, RawClusterConfig, validateClusterConfig } from "../../components/config";
+import {
+  ConfigError,
+  RawClusterConfig,
+  validateClusterConfig,
+} from "../../components/cluster/validate";
 import {
   AIRGAP_STAGING_DIR,
   AIRGAP_VERIFIED_DIR,
   K3S_IMAGES_DIR,
   airgapStagingScript,
   airgapVerifyScript,
-} from "../../components/render/airgapScripts";
-import { installK3sScript } from "../../components/render/k3sScripts";
-import { shQuote } from "../../components/render/shell";
+} from "../../components/airgap/scripts";
+import { installK3sScript } from "../../components/k3s/scripts";
+import { shQuote } from "../../components/host/script";
 import { dependsOn } from "../support/graph";
 import { ProgramRun, runProgram } from "../support/mocks";
 import { hostOf, step } from "../support/program";

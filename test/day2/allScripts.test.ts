@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { createHash } from "crypto";
-import { shQuote } from "../../components/render/shell";
+import { shQuote } from "../../components/host/script";
 import { runProgram } from "../support/mocks";
 import { testStackConfig } from "../support/stacks";
 import { runSh, scriptsOf, shellcheck } from "../support/scripts";

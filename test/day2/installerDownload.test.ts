@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { installK3sScript } from "../../components/render/k3sScripts";
+import { installK3sScript } from "../../components/k3s/scripts";
 import { FakeHost } from "./fakeHost";
 
 const INSTALLER = `#!/bin/sh

@@ -7,9 +7,9 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { K3S_AGENT_TOKEN_PATH, K3S_GENERATED_TOKEN_PATH } from "../../components/render/k3sConfig";
-import { generateAgentTokenScript, readCaHashScript } from "../../components/render/k3sScripts";
-import { restartMarkerPath } from "../../components/render/k3sShell";
+import { K3S_AGENT_TOKEN_PATH, K3S_GENERATED_TOKEN_PATH } from "../../components/k3s/configYaml";
+import { generateAgentTokenScript, readCaHashScript } from "../../components/k3s/scripts";
+import { restartMarkerPath } from "../../components/k3s/shellFunctions";
 import { shellcheck } from "../support/scripts";
 import { FakeHost } from "./fakeHost";
 

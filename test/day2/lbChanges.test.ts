@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { parse } from "yaml";
-import { ConfigError, validateClusterConfig } from "../../components/config";
+import { ConfigError, validateClusterConfig } from "../../components/cluster/validate";
 import { dependsOn } from "../support/graph";
 import { ProgramRun, runProgram } from "../support/mocks";
 import { stdinOf } from "../support/program";

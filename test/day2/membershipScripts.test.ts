@@ -3,11 +3,11 @@
  * only with quorum to spare, deletes the node object; creation waits for Ready and uncordons.
  */
 import { expect } from "chai";
-import { K3sRole } from "../../components/render/k3sScripts";
+import { K3sRole } from "../../components/k3s/scripts";
 import {
   membershipCreateScript,
   membershipDeleteScript,
-} from "../../components/render/membershipScripts";
+} from "../../components/k3s/membershipScripts";
 import { shellcheck } from "../support/scripts";
 import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
 

@@ -6,15 +6,15 @@
  */
 import { expect } from "chai";
 import * as path from "path";
-import { K3sConfig } from "../../components/config";
+import { K3sConfig } from "../../components/cluster/validate";
 import {
   installK3sScript,
   installedStatePath,
   writeK3sFileScript,
-} from "../../components/render/k3sScripts";
-import { restartMarkerPath } from "../../components/render/k3sShell";
-import { K3S_SECRET_CONFIG_PATH } from "../../components/render/k3sConfig";
-import { PRELUDE, shQuote } from "../../components/render/shell";
+} from "../../components/k3s/scripts";
+import { restartMarkerPath } from "../../components/k3s/shellFunctions";
+import { K3S_SECRET_CONFIG_PATH } from "../../components/k3s/configYaml";
+import { PRELUDE, shQuote } from "../../components/host/script";
 import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
 
 const OLD = "v1.27.3+k3s1";

@@ -40,7 +40,7 @@ export function devStack(overrides: StackConfig = {}): StackConfig {
   });
 }
 
-/** The two no-op records that remember a host's name and address (components/hostRecords.ts). */
+/** The two no-op records that remember a host's name and address (components/host/hostRecords.ts). */
 export function hostRecordNames(name: string, address: string): string[] {
   return [`${name}-host-record`, `address-${address.replace(/:/g, "-")}-host-record`];
 }

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as https from "https";
 import { AddressInfo } from "net";
 import * as path from "path";
-import { tokenRotationScript } from "../../components/render/tokenRotationScript";
+import { tokenRotationScript } from "../../components/k3s/tokenRotation";
 import { shellcheck } from "../support/scripts";
 import { FakeHost } from "./fakeHost";
 

@@ -5,19 +5,19 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { K3sConfig } from "../../components/config";
+import { K3sConfig } from "../../components/cluster/validate";
 import {
   installK3sScript,
   installedStatePath,
   writeK3sFileScript,
-} from "../../components/render/k3sScripts";
-import { VERSION_FUNCTIONS, restartMarkerPath } from "../../components/render/k3sShell";
-import { PRELUDE, shQuote } from "../../components/render/shell";
+} from "../../components/k3s/scripts";
+import { VERSION_FUNCTIONS, restartMarkerPath } from "../../components/k3s/shellFunctions";
+import { PRELUDE, shQuote } from "../../components/host/script";
 import {
   drainAgentForUpgradeScript,
   preUpgradeSnapshotName,
   preUpgradeSnapshotScript,
-} from "../../components/render/upgradeScripts";
+} from "../../components/k3s/upgradeScripts";
 import { runSh, shellcheck } from "../support/scripts";
 import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
 

@@ -16,8 +16,8 @@
  * Each test starts from whatever the earlier ones converged to, so one can run alone (--grep).
  */
 import { expect } from "chai";
-import { K3S_READY_TIMEOUT_SECONDS } from "../../components/render/k3sScripts";
-import { HAPROXY_CFG_PATH } from "../../components/render/lbScripts";
+import { K3S_READY_TIMEOUT_SECONDS } from "../../components/k3s/scripts";
+import { HAPROXY_CFG_PATH } from "../../components/lb/lbScripts";
 import {
   AGENTS,
   BASE_VERSION,

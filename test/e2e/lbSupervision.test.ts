@@ -1,5 +1,5 @@
 /**
- * End to end, the LB daemons under the program's systemd drop-ins (components/render/supervision.ts):
+ * End to end, the LB daemons under the program's systemd drop-ins (components/lb/supervision.ts):
  * on lb-1 (systemd, the VIP holder) KeepAlived killed with SIGKILL, all of it or only its VRRP
  * child, and HAProxy killed, each come back by themselves, and the VIP is on two hosts for less
  * than a bound: a KeepAlived killed without supervision leaves the VIP on lb-1's interface, lb-2
@@ -15,7 +15,7 @@ import {
   SUPERVISION,
   SupervisedService,
   supervisionDropInPath,
-} from "../../components/render/supervision";
+} from "../../components/lb/supervision";
 import { HOST_IF, VIP, nsName } from "../../e2e/constants";
 import { stepNamed } from "../../e2e/checks";
 import { Evaluation, formatTimings, up } from "../../e2e/executor";

@@ -4,8 +4,8 @@
  */
 import { expect } from "chai";
 import { createHash } from "crypto";
-import { validateClusterConfig } from "../../components/config";
-import { rawConfigFrom } from "../../components/stackConfig";
+import { validateClusterConfig } from "../../components/cluster/validate";
+import { rawConfigFrom } from "../../components/cluster/stackConfig";
 import { HOST_ADDRESSES, ROTATE_VERSION } from "../../e2e/constants";
 import { E2eLab } from "../../e2e/lab";
 import { LabStack, labStack, stackNodes } from "../../e2e/stack";

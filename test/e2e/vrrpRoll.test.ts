@@ -16,7 +16,7 @@ import { fileText } from "../../e2e/inspect";
 import { keepJournalsOfFailures } from "../../e2e/journals";
 import { E2eLab } from "../../e2e/lab";
 import { LabStack, labStack, stackVersion } from "../../e2e/stack";
-import { KEEPALIVED_CONF_PATH } from "../../components/render/lbScripts";
+import { KEEPALIVED_CONF_PATH } from "../../components/lb/lbScripts";
 import { run as sh, sleep, waitFor } from "../../lab/sh";
 
 const STACK = "vrrp-roll";

@@ -4,7 +4,7 @@
  * Bounds are generous (a shared 2-core machine); the benchmark (npm run bench:lb) reports timings.
  */
 import { expect } from "chai";
-import { VRRP_NICE } from "../../components/render/keepalived";
+import { VRRP_NICE } from "../../components/lb/haproxy-pair/keepalivedConf";
 import { DEFAULT_LOAD, ScenarioResult, ScenarioSpec, runScenario } from "../../lab/scenario";
 import { useLab } from "./fixture";
 

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import * as fs from "fs";
-import { renderHaproxyCfg } from "../../components/render/haproxy";
+import { renderHaproxyCfg } from "../../components/lb/haproxy-pair/haproxyCfg";
 import { API_PORT, LB_HOSTS, VIP } from "../../lab/constants";
 import { CONFIG_SETS } from "../../lab/configs/config-set";
 import { OUR_BACKENDS } from "../../lab/configs/ours";

@@ -6,8 +6,8 @@ import { spawn } from "child_process";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "fs/promises";
 import { tmpdir } from "os";
 import * as path from "path";
-import { KEEPALIVED_TEST_FUNCTION } from "../../components/render/lbScripts";
-import { PRELUDE, shQuote } from "../../components/render/shell";
+import { KEEPALIVED_TEST_FUNCTION } from "../../components/lb/lbScripts";
+import { PRELUDE, shQuote } from "../../components/host/script";
 import { bindScriptUserFiles, writeScriptUserFiles } from "../../lab/script-user";
 
 export interface CheckResult {

@@ -8,8 +8,8 @@ import {
   HAPROXY_STATS_PORT,
   LbBackend,
   renderHaproxyCfg,
-} from "../../components/render/haproxy";
-import { renderHaproxyCheckScript } from "../../components/render/keepalived";
+} from "../../components/lb/haproxy-pair/haproxyCfg";
+import { renderHaproxyCheckScript } from "../../components/lb/haproxy-pair/keepalivedConf";
 import { CheckResult, checkHaproxy, run, writeText } from "./checkers";
 import { createNetns, deleteNetns } from "./netns";
 import { ProcessGroup, waitFor } from "./processes";

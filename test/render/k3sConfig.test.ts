@@ -5,8 +5,8 @@ import {
   hostPort,
   renderAgentConfig,
   renderServerConfig,
-} from "../../components/render/k3sConfig";
-import { rewriteKubeconfigServer } from "../../components/kubeconfig";
+} from "../../components/k3s/configYaml";
+import { rewriteKubeconfigServer } from "../../components/cluster/kubeconfig";
 import { FAKE_KUBECONFIG } from "../support/mocks";
 
 const node = {

@@ -11,9 +11,9 @@ import {
   KeepalivedArgs,
   renderHaproxyCheckScript,
   renderKeepalivedConf,
-} from "../../components/render/keepalived";
-import { HAPROXY_HEALTH_PORT } from "../../components/render/haproxy";
-import { shQuote } from "../../components/render/shell";
+} from "../../components/lb/haproxy-pair/keepalivedConf";
+import { HAPROXY_HEALTH_PORT } from "../../components/lb/haproxy-pair/haproxyCfg";
+import { shQuote } from "../../components/host/script";
 import { bindScriptUserFiles, writeScriptUserFiles } from "../../lab/script-user";
 import {
   checkKeepalived,

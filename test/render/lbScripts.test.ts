@@ -11,8 +11,8 @@ import {
   installCheckScriptScript,
   peerServesFirst,
   removeCheckScriptScript,
-} from "../../components/render/lbScripts";
-import { PRELUDE, shQuote } from "../../components/render/shell";
+} from "../../components/lb/lbScripts";
+import { PRELUDE, shQuote } from "../../components/host/script";
 import { CheckResult, checkShell, run, withTempDir, writeText } from "./checkers";
 import { createNetns, deleteNetns } from "./netns";
 import { ProcessGroup } from "./processes";

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { MANAGED_HEADER, PRELUDE, shQuote } from "../../components/render/shell";
+import { MANAGED_HEADER, PRELUDE, shQuote } from "../../components/host/script";
 import { runProgram } from "../support/mocks";
 import { testStackConfig } from "../support/stacks";
 import { runSh, scriptsOf, shellcheck, unwrapCommandLine } from "../support/scripts";

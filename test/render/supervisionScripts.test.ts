@@ -12,11 +12,11 @@ import {
   SupervisedService,
   renderSupervisionDropIn,
   supervisionDropInPath,
-} from "../../components/render/supervision";
+} from "../../components/lb/supervision";
 import {
   installSupervisionScript,
   removeSupervisionScript,
-} from "../../components/render/supervisionScripts";
+} from "../../components/lb/supervisionScripts";
 import { FakeHost } from "../day2/fakeHost";
 import { planRun } from "../support/engine/plan";
 import { dependsOn } from "../support/graph";

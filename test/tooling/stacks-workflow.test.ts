@@ -126,7 +126,7 @@ describe("stacks workflow (preview and deploy matrix)", () => {
       "Pulumi.dev.yaml": "config: {}\n",
       "Pulumi.prod.yaml": "config: {}\n",
       "index.ts": "export {};\n",
-      "components/cluster.ts": "export {};\n",
+      "components/cluster/cluster.ts": "export {};\n",
       "package.json": "{}\n",
       "README.md": "# k3s-ha\n",
     });
@@ -139,7 +139,12 @@ describe("stacks workflow (preview and deploy matrix)", () => {
     expect(stacksFor(repo, { base, head })).to.deep.equal(["dev"]);
   });
 
-  for (const file of ["components/cluster.ts", "index.ts", "Pulumi.yaml", "package-lock.json"]) {
+  for (const file of [
+    "components/cluster/cluster.ts",
+    "index.ts",
+    "Pulumi.yaml",
+    "package-lock.json",
+  ]) {
     it(`previews every stack when ${file} changes`, () => {
       const head = repo.commit({ [file]: "// changed\n" });
       expect(stacksFor(repo, { base, head })).to.deep.equal(["dev", "prod"]);

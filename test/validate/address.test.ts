@@ -7,7 +7,7 @@ import {
   parseCidr,
   parseIpAddress,
   reservedInSubnet,
-} from "../../components/validate/address";
+} from "../../components/config/address";
 
 function address(text: string): IpAddress {
   const parsed = parseIpAddress(text);

@@ -5,8 +5,8 @@ import {
   describeChar,
   isSecretKey,
   show,
-} from "../../components/validate/display";
-import { isShellSafeToken, shellSafetyProblem } from "../../components/validate/shell";
+} from "../../components/config/display";
+import { isShellSafeToken, shellSafetyProblem } from "../../components/config/shellWord";
 
 describe("validate/display", () => {
   it("shows short ordinary values as JSON", () => {

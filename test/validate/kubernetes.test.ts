@@ -6,7 +6,7 @@ import {
   labelKeyProblem,
   labelValueProblem,
   parseTaint,
-} from "../../components/validate/kubernetes";
+} from "../../components/k3s/kubernetes";
 
 describe("validate/kubernetes", () => {
   it("accepts RFC 1123 labels up to 63 characters and rejects the rest", () => {

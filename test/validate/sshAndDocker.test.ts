@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { imageReferenceProblem } from "../../components/validate/docker";
-import { interfaceNameProblem } from "../../components/validate/linuxInterface";
-import { hostKeyProblem, hostProblem, userNameProblem } from "../../components/validate/ssh";
+import { imageReferenceProblem } from "../../components/lb/nginx/imageReference";
+import { interfaceNameProblem } from "../../components/lb/haproxy-pair/linuxInterface";
+import { hostKeyProblem, hostProblem, userNameProblem } from "../../components/host/sshValues";
 
 /** Real public keys generated with ssh-keygen for these tests. */
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK2YaSSAlpWnPZZ6IPP6YrBt5M6i7pPIKRGhI0LqEujZ";

@@ -1,0 +1,147 @@
+/** The K3s install settings: version, install script, mirror and extra arguments. */
+import type { K3sConfig, RawClusterConfig } from "../cluster/validate";
+import { indexPath, show } from "../config/display";
+import { readArray, readRequiredString, readString } from "../config/fields";
+import { Problems } from "../config/problems";
+import { shellSafetyProblem } from "../config/shellWord";
+import { flagName, refusedExtraFlag } from "./flags";
+
+/** The China mirror's copy of the install script: the one that reads INSTALL_K3S_MIRROR. */
+export const CHINA_MIRROR_INSTALL_SCRIPT_URL =
+  "https://rancher-mirror.rancher.cn/k3s/k3s-install.sh";
+
+export interface K3sDefaults {
+  installScriptUrl: string;
+}
+
+/** A K3s release tag, e.g. v1.27.3+k3s1 or v1.30.0-rc1+k3s1. */
+const K3S_VERSION = /^v\d+\.\d+\.\d+(-rc\d+)?\+k3s\d+$/;
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+function readVersion(p: Problems, value: unknown): string | undefined {
+  const path = "k3sVersion";
+  const expected = "a K3s release such as v1.27.3+k3s1";
+  const version = readRequiredString(p, path, value, expected);
+  if (version === undefined) return undefined;
+  if (!K3S_VERSION.test(version)) {
+    p.error(
+      path,
+      `${show(version, path)} is not a K3s version (expected e.g. v1.27.3+k3s1 or v1.30.0-rc1+k3s1)`,
+    );
+    return undefined;
+  }
+  return version;
+}
+
+function readInstallScriptUrl(p: Problems, value: unknown): string | undefined {
+  const path = "installScriptUrl";
+  const text = readString(p, path, value, "an http(s) URL");
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    p.error(path, `${show(text, path)} is not a URL`);
+    return undefined;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    p.error(path, `${show(text, path)} is not an http(s) URL`);
+    return undefined;
+  }
+  // Credentials in the URL would be logged with every command that fetches it.
+  if (url.username !== "" || url.password !== "") {
+    p.error(path, "must not contain a user name or password");
+    return undefined;
+  }
+  const unsafe = shellSafetyProblem(text, path);
+  if (unsafe) {
+    p.error(path, unsafe);
+    return undefined;
+  }
+  return text;
+}
+
+function readSha256(p: Problems, value: unknown): string | undefined {
+  const path = "installScriptSha256";
+  const text = readString(p, path, value, "64 hexadecimal digits");
+  if (text === undefined) return undefined;
+  if (!SHA256_HEX.test(text)) {
+    p.error(path, `expected 64 hexadecimal digits, got ${show(text, path)}`);
+    return undefined;
+  }
+  return text.toLowerCase();
+}
+
+function readShellToken(p: Problems, path: string, value: unknown): string | undefined {
+  const token = readString(p, path, value, "a shell-safe word");
+  const unsafe = token === undefined ? undefined : shellSafetyProblem(token, path);
+  if (unsafe) p.error(path, unsafe);
+  return unsafe ? undefined : token;
+}
+
+function readArgs(p: Problems, path: string, value: unknown): string[] {
+  const list = readArray(p, path, value, "an array of strings such as --disable=traefik") ?? [];
+  const args: string[] = [];
+  list.forEach((item, i) => {
+    const itemPath = indexPath(path, i);
+    if (typeof item !== "string") {
+      p.error(itemPath, `expected a string, got ${show(item, itemPath)}`);
+      return;
+    }
+    const flag = flagName(item);
+    const refused = flag === undefined ? undefined : refusedExtraFlag(flag);
+    if (refused) {
+      p.error(itemPath, refused);
+      return;
+    }
+    const unsafe = shellSafetyProblem(item, itemPath);
+    if (unsafe) {
+      p.error(itemPath, unsafe);
+      return;
+    }
+    args.push(item);
+  });
+  return args;
+}
+
+export function readK3sSection(
+  p: Problems,
+  raw: RawClusterConfig,
+  defaults: K3sDefaults,
+): Omit<K3sConfig, "extraTlsSans" | "airgap"> | undefined {
+  const version = readVersion(p, raw.k3sVersion);
+  const installScriptUrl =
+    readInstallScriptUrl(p, raw.installScriptUrl) ?? defaults.installScriptUrl;
+  const installScriptSha256 = readSha256(p, raw.installScriptSha256);
+  const installMirror = readShellToken(p, "installMirror", raw.installMirror);
+  const extraServerArgs = readArgs(p, "extraServerArgs", raw.extraServerArgs);
+  const extraAgentArgs = readArgs(p, "extraAgentArgs", raw.extraAgentArgs);
+  // Only the China mirror's copy of the install script reads INSTALL_K3S_MIRROR; get.k3s.io
+  // ignores it (its environment list in k3s-io/k3s install.sh has no such variable).
+  const mirrorUsed = installMirror !== undefined && !raw.airgap;
+  if (mirrorUsed && installScriptUrl === defaults.installScriptUrl) {
+    p.error(
+      "installMirror",
+      `does nothing with the default installScriptUrl (${defaults.installScriptUrl} ignores INSTALL_K3S_MIRROR); set installScriptUrl to ${CHINA_MIRROR_INSTALL_SCRIPT_URL} as well, or remove installMirror`,
+    );
+  } else if (mirrorUsed && installScriptUrl !== CHINA_MIRROR_INSTALL_SCRIPT_URL) {
+    p.warn(
+      "installMirror",
+      `only the China mirror's install script (${CHINA_MIRROR_INSTALL_SCRIPT_URL}) reads INSTALL_K3S_MIRROR; make sure the script at installScriptUrl does`,
+    );
+  }
+  if (installScriptUrl.startsWith("http:") && installScriptSha256 === undefined) {
+    p.warn(
+      "installScriptUrl",
+      "plain http without installScriptSha256: anyone on the path can change the script that runs as root",
+    );
+  }
+  if (version === undefined) return undefined;
+  return {
+    version,
+    installScriptUrl,
+    ...(installScriptSha256 !== undefined && { installScriptSha256 }),
+    ...(installMirror !== undefined && { installMirror }),
+    extraServerArgs,
+    extraAgentArgs,
+  };
+}

@@ -1,0 +1,278 @@
+/** Renders keepalived.conf and its HAProxy check script for the load-balancer pair. Pure. */
+import { HAPROXY_HEALTH_PORT, HAPROXY_HEALTH_URI } from "./haproxyCfg";
+import { checkPort, failOnProblems, ipFamily } from "../backends";
+import { MANAGED_HEADER } from "../../host/script";
+
+/** Where the program installs the check script (0755 root:root, as enable_script_security demands). */
+export const KEEPALIVED_CHECK_SCRIPT_PATH = "/etc/keepalived/check_haproxy.sh";
+/**
+ * The unprivileged system user KeepAlived runs the check script as (script_user), which the check
+ * script's step creates. KeepAlived's own default name: without script_user it uses this user when
+ * it exists, else root.
+ */
+export const KEEPALIVED_SCRIPT_USER = "keepalived_script";
+
+export interface KeepalivedArgs {
+  /** Interface that carries VRRP and receives the VIP. */
+  interface: string;
+  /** 1-255, unique on the L2 segment. */
+  virtualRouterId: number;
+  /** The virtual IP, without prefix. */
+  vip: string;
+  vipPrefixLength: number;
+  /** This host's VRRP priority, 1-254. */
+  priority: number;
+  /** Start BACKUP and keep the VIP where it is when a higher-priority peer returns. */
+  nopreempt: boolean;
+  /** Unicast VRRP from this host's address to its peers; omitted = multicast. */
+  unicast?: { sourceAddress: string; peers: string[] };
+  /** Default KEEPALIVED_CHECK_SCRIPT_PATH. */
+  checkScriptPath?: string;
+  /** The peer's priority; with preemption the higher of the two starts MASTER. Omitted = BACKUP. */
+  peerPriority?: number;
+  /** global_defs router_id; omitted = KeepAlived uses the host name. */
+  routerId?: string;
+  /** VRRPv3 advertisement interval; default DEFAULT_VRRP_ADVERT_INTERVAL_MS. */
+  advertIntervalMs?: number;
+}
+
+/**
+ * A backup declares the master dead after 3 advertisement intervals plus a skew of up to one
+ * interval (RFC 5798 Master_Down_Interval): about 0.9 s at 250 ms, where VRRPv2's whole-second
+ * minimum gives 3.6 s.
+ */
+export const DEFAULT_VRRP_ADVERT_INTERVAL_MS = 250;
+/**
+ * Shorter intervals are refused: the LB lab's starvation run (npm run bench:lb, fault
+ * "starvation", config ours-floor) shows no spurious move at this value with the host's CPU
+ * taken by busy loops; below it nothing was measured.
+ */
+export const VRRP_ADVERT_INTERVAL_FLOOR_MS = 100;
+/** VRRPv3 carries the interval in centiseconds in 12 bits. */
+export const VRRP_ADVERT_INTERVAL_MAX_MS = 40_950;
+/**
+ * Nice value of KeepAlived's VRRP process (global_defs vrrp_priority): busy processes on the host
+ * get a sliver of the CPU next to it, so its adverts keep their pace. Not vrrp_rt_priority:
+ * KeepAlived 2.2.7 (Debian 12's) sets its realtime VRRP process's RLIMIT_RTTIME to 0 on every
+ * reload ("child process cannot set realtime rlimit") and the kernel kills it at once ("exited
+ * due to signal 9 - has rlimit_rttime been exceeded?"); in the e2e lab the VIP then had no
+ * holder for up to 1.5 s while the parent respawned it. A realtime process is also refused where
+ * the kernel has RT group scheduling and the service's cgroup no RT budget.
+ */
+export const VRRP_NICE = -20;
+
+// keepalived splits `script` on spaces and has no escaping worth relying on.
+const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
+const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/;
+const ROUTER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function checkArgs(args: KeepalivedArgs, scriptPath: string): string[] {
+  const problems: string[] = [];
+  if (!INTERFACE_NAME.test(args.interface)) {
+    problems.push(`interface: ${JSON.stringify(args.interface)} is not an interface name`);
+  }
+  if (
+    !Number.isInteger(args.virtualRouterId) ||
+    args.virtualRouterId < 1 ||
+    args.virtualRouterId > 255
+  ) {
+    problems.push(`virtualRouterId: ${args.virtualRouterId} must be an integer in 1..255`);
+  }
+  for (const [field, value] of [
+    ["priority", args.priority],
+    ["peerPriority", args.peerPriority],
+  ] as const) {
+    // 255 is reserved for the address owner, which a floating VIP never has.
+    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 254)) {
+      problems.push(`${field}: ${value} must be an integer in 1..254`);
+    }
+  }
+  if (args.peerPriority === args.priority) {
+    problems.push(
+      `peerPriority: equals priority (${args.priority}); the pair needs distinct priorities`,
+    );
+  }
+  const family = ipFamily(args.vip);
+  if (family === undefined) {
+    problems.push(`vip: ${JSON.stringify(args.vip)} is not an IPv4 or IPv6 address`);
+  }
+  const maxPrefix = family === 6 ? 128 : 32;
+  if (
+    !Number.isInteger(args.vipPrefixLength) ||
+    args.vipPrefixLength < 1 ||
+    args.vipPrefixLength > maxPrefix
+  ) {
+    problems.push(`vipPrefixLength: ${args.vipPrefixLength} must be an integer in 1..${maxPrefix}`);
+  }
+  if (args.unicast) {
+    const { sourceAddress, peers } = args.unicast;
+    // KeepAlived drops peers of the other family and then runs without them.
+    const sameFamily = (field: string, address: string) => {
+      const f = ipFamily(address);
+      if (f === undefined)
+        problems.push(`${field}: ${JSON.stringify(address)} is not an IPv4 or IPv6 address`);
+      else if (family !== undefined && f !== family) {
+        problems.push(`${field}: ${address} is IPv${f} but the VIP is IPv${family}`);
+      }
+    };
+    sameFamily("unicast.sourceAddress", sourceAddress);
+    if (peers.length === 0) problems.push("unicast.peers: at least one peer is required");
+    peers.forEach((peer, i) => {
+      sameFamily(`unicast.peers[${i}]`, peer);
+      if (peer === sourceAddress)
+        problems.push(`unicast.peers[${i}]: ${peer} is this host's own address`);
+    });
+    if (new Set(peers).size !== peers.length)
+      problems.push("unicast.peers: an address appears twice");
+  }
+  const interval = args.advertIntervalMs ?? DEFAULT_VRRP_ADVERT_INTERVAL_MS;
+  const intervalProblem = advertIntervalProblem(interval);
+  if (intervalProblem) problems.push(`advertIntervalMs: ${intervalProblem}`);
+  if (!SAFE_PATH.test(scriptPath)) {
+    problems.push(
+      `checkScriptPath: ${JSON.stringify(scriptPath)} must be an absolute path without spaces or quotes`,
+    );
+  }
+  if (args.routerId !== undefined && !ROUTER_ID.test(args.routerId)) {
+    problems.push(
+      `routerId: ${JSON.stringify(args.routerId)} must be 1-63 letters, digits, '.', '_' or '-'`,
+    );
+  }
+  return problems;
+}
+
+/** Why an advertisement interval (ms) is refused, or undefined. */
+export function advertIntervalProblem(ms: number): string | undefined {
+  if (!Number.isInteger(ms) || ms % 10 !== 0) {
+    return `${ms} must be a whole number of milliseconds in steps of 10 (VRRPv3 counts centiseconds)`;
+  }
+  if (ms < VRRP_ADVERT_INTERVAL_FLOOR_MS || ms > VRRP_ADVERT_INTERVAL_MAX_MS) {
+    return `${ms} must be in ${VRRP_ADVERT_INTERVAL_FLOOR_MS}..${VRRP_ADVERT_INTERVAL_MAX_MS} (below ${VRRP_ADVERT_INTERVAL_FLOOR_MS} ms a starved host's peer may take the VIP)`;
+  }
+  return undefined;
+}
+
+/*
+ * Choices the file does not explain itself:
+ * - No `authentication`: VRRPv2 PASS auth is an 8-character cleartext string that anyone on the
+ *   segment can read, RFC 3768 dropped it, and VRRPv3 (IPv6) has none.
+ * - The check script has weight 0 (the default): a failing check puts this host in FAULT and the
+ *   peer takes the VIP. A negative weight works only when it exceeds the priority gap.
+ * - KeepAlived refuses `nopreempt` unless the initial state is BACKUP, so nopreempt means BACKUP.
+ * - The check script runs as an unprivileged user (script_user): it only asks HTTP of 127.0.0.1.
+ *   KeepAlived checks at load that this user can reach and execute the script.
+ * - Unicast mode checks each advert's source against the peers (check_unicast_src): without it
+ *   KeepAlived accepts an advert from any address, so any host that can reach this one could send
+ *   a higher priority and take the VIP. A host that spoofs a peer's address still can: see the
+ *   README, "VRRP on a shared segment".
+ * - VRRPv3 (RFC 5798): the only version with sub-second advertisements. A v2 and a v3 host do not
+ *   understand each other's adverts, so a running pair changes version by the "hold" roll in
+ *   lbScripts.ts, never one reload after the other.
+ * - vrrp_priority -20: busy processes on the host cannot delay the VRRP process's adverts past
+ *   the peer's 3-interval timeout (VRRP_NICE says why not realtime).
+ * - The check script runs every second (vrrp_script intervals are whole seconds) and probes
+ *   several times within each run, exiting at the second failed probe in a row: `fall 1` then
+ *   acts on about 0.6 s of evidence, not on one slow answer.
+ */
+export function renderKeepalivedConf(args: KeepalivedArgs): string {
+  const scriptPath = args.checkScriptPath ?? KEEPALIVED_CHECK_SCRIPT_PATH;
+  failOnProblems("keepalived.conf", checkArgs(args, scriptPath));
+  const advertSeconds = (args.advertIntervalMs ?? DEFAULT_VRRP_ADVERT_INTERVAL_MS) / 1000;
+  const startsMaster =
+    !args.nopreempt && args.peerPriority !== undefined && args.priority > args.peerPriority;
+  const unicast = args.unicast
+    ? [
+        `  unicast_src_ip ${args.unicast.sourceAddress}`,
+        "  unicast_peer {",
+        ...args.unicast.peers.map((peer) => `    ${peer}`),
+        "  }",
+        "  # Ignore adverts whose source address is not one of the peers above.",
+        "  check_unicast_src",
+        "  # Go to FAULT, not MASTER, when no peer address is usable.",
+        "  unicast_fault_no_peer",
+      ]
+    : [];
+  const lines = [
+    MANAGED_HEADER,
+    "",
+    "global_defs {",
+    "  vrrp_version 3",
+    `  vrrp_priority ${VRRP_NICE}`,
+    "  enable_script_security",
+    `  script_user ${KEEPALIVED_SCRIPT_USER}`,
+    "  vrrp_garp_master_refresh 60",
+    ...(args.routerId !== undefined ? [`  router_id ${args.routerId}`] : []),
+    "}",
+    "",
+    "vrrp_script chk_haproxy {",
+    `  script "${scriptPath}"`,
+    "  interval 1",
+    "  timeout 3",
+    "  fall 1",
+    "  rise 2",
+    "}",
+    "",
+    "vrrp_instance k3s-api-vip {",
+    `  state ${startsMaster ? "MASTER" : "BACKUP"}`,
+    `  interface ${args.interface}`,
+    `  virtual_router_id ${args.virtualRouterId}`,
+    `  priority ${args.priority}`,
+    `  advert_int ${advertSeconds}`,
+    ...(args.nopreempt ? ["  nopreempt"] : []),
+    ...unicast,
+    "  virtual_ipaddress {",
+    `    ${args.vip}/${args.vipPrefixLength} dev ${args.interface}`,
+    "  }",
+    "  track_script {",
+    "    chk_haproxy",
+    "  }",
+    "}",
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * The check KeepAlived starts every second (POSIX sh), as KEEPALIVED_SCRIPT_USER. It probes the
+ * local HAProxy's monitor URI every 0.1 s for about 0.7 s and exits 1 at the second failed probe
+ * in a row (refused: HAProxy is gone; no answer within 0.3 s: it is hung), else 0. A run never
+ * ends on a single failure, so one slow answer moves nothing, and a dead HAProxy costs ~0.2 s of
+ * probing instead of two whole-second runs. A run that reaches 1.5 s was itself starved of CPU
+ * (the lab's starvation fault: busy loops taking the host's whole share) and exits 0 without a
+ * verdict, well inside KeepAlived's 3 s timeout, whose expiry would count as a failure. curl is present on every host the program configures (the K3s
+ * installer needs it too); it needs no privilege and writes nothing.
+ */
+export function renderHaproxyCheckScript(args: { healthPort?: number } = {}): string {
+  const port = args.healthPort ?? HAPROXY_HEALTH_PORT;
+  const problems: string[] = [];
+  checkPort(port, "healthPort", problems);
+  failOnProblems("the HAProxy check script", problems);
+  return [
+    "#!/bin/sh",
+    MANAGED_HEADER,
+    "# Probes over HTTP: a hung HAProxy still completes TCP handshakes.",
+    "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+    "export PATH",
+    "probe() {",
+    `  curl --noproxy '*' -fsS -m 0.3 -o /dev/null http://127.0.0.1:${port}${HAPROXY_HEALTH_URI} 2>/dev/null`,
+    "}",
+    "# Centiseconds since boot, read without forking.",
+    "tick() {",
+    "  read -r up _ </proc/uptime",
+    "  now=$((${up%.*} * 100 + 1${up#*.} - 100))",
+    "}",
+    "tick",
+    "end=$((now + 70))",
+    "# A run this slow was starved of CPU itself: it decides nothing, the next run asks again.",
+    "give_up=$((now + 150))",
+    "fails=0",
+    "while :; do",
+    "  if probe; then fails=0; else fails=$((fails + 1)); fi",
+    '  [ "$fails" -ge 2 ] && exit 1',
+    "  tick",
+    '  [ "$now" -ge "$end" ] && [ "$fails" -eq 0 ] && exit 0',
+    '  [ "$now" -ge "$give_up" ] && exit 0',
+    "  sleep 0.1",
+    "done",
+    "",
+  ].join("\n");
+}
