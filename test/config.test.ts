@@ -1,24 +1,11 @@
 import { expect } from "chai";
-import {
-  ClusterConfig,
-  ConfigError,
-  DEFAULT_AGENT_BATCH_SIZE,
-  DEFAULT_DRAIN_BEFORE_UPGRADE,
-  DEFAULT_DRAIN_TIMEOUT_SECONDS,
-  DEFAULT_INSTALL_SCRIPT_URL,
-  DEFAULT_NGINX_IMAGE,
-  DEFAULT_SSH_PORT,
-  DEFAULT_SSH_USER,
-  DEFAULT_VRRP_INTERFACE,
-  DEFAULT_VRRP_NOPREEMPT,
-  DEFAULT_VRRP_ADVERT_INTERVAL_MS,
-  DEFAULT_VRRP_ROUTER_ID,
-  DEFAULT_VRRP_UNICAST,
-  RawClusterConfig,
-  isShellSafeToken,
-  validateClusterConfig as validateRaw,
-} from "../components/cluster/validate";
-import type { StackSecrets } from "../components/cluster/validate";
+import { defaultOf } from "../components/config/keys";
+import { ClusterConfig } from "../components/config/types";
+import { ConfigError } from "../components/config/errors";
+import { validateClusterConfig as validateRaw } from "../components/cluster/validate";
+import { RawClusterConfig } from "../components/config/keys";
+import { isShellSafeToken } from "../components/config/shellWord";
+import type { StackSecrets } from "../components/config/types";
 import { fakeHostKey } from "./support/stacks";
 
 /** A real ed25519 public key (from ssh-keygen), to pin as a host key. */
@@ -109,10 +96,10 @@ describe("validateClusterConfig", () => {
     it("accepts the dev topology and applies every default", () => {
       const config = validateClusterConfig(devTopology());
       const expected: ClusterConfig = {
-        ssh: { user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT },
+        ssh: { user: defaultOf("sshUser"), port: defaultOf("sshPort"), trustAnyHostKey: false },
         k3s: {
           version: "v1.27.3+k3s1",
-          installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL,
+          installScriptUrl: defaultOf("installScriptUrl"),
           extraServerArgs: [],
           extraAgentArgs: [],
           extraTlsSans: [],
@@ -135,34 +122,32 @@ describe("validateClusterConfig", () => {
           kind: "haproxy",
           vip: "10.10.10.100",
           vipPrefixLength: 24,
-          interface: DEFAULT_VRRP_INTERFACE,
-          virtualRouterId: DEFAULT_VRRP_ROUTER_ID,
-          unicast: DEFAULT_VRRP_UNICAST,
-          nopreempt: DEFAULT_VRRP_NOPREEMPT,
-          advertIntervalMs: DEFAULT_VRRP_ADVERT_INTERVAL_MS,
+          interface: defaultOf("vrrpInterface"),
+          virtualRouterId: defaultOf("vrrpRouterId"),
+          unicast: defaultOf("vrrpUnicast"),
+          nopreempt: defaultOf("vrrpNopreempt"),
+          advertIntervalMs: defaultOf("vrrpAdvertIntervalMs"),
           hosts: [
             { name: "lb-1", address: "10.10.10.98", hostKey: fakeHostKey("lb-1"), priority: 200 },
             { name: "lb-2", address: "10.10.10.99", hostKey: fakeHostKey("lb-2"), priority: 100 },
           ],
         },
         upgrade: {
-          drainBeforeUpgrade: DEFAULT_DRAIN_BEFORE_UPGRADE,
-          drainTimeoutSeconds: DEFAULT_DRAIN_TIMEOUT_SECONDS,
-          agentBatchSize: DEFAULT_AGENT_BATCH_SIZE,
+          drainBeforeUpgrade: defaultOf("drainBeforeUpgrade"),
+          drainTimeoutSeconds: defaultOf("drainTimeoutSeconds"),
+          agentBatchSize: defaultOf("agentBatchSize"),
         },
         warnings: [],
       };
       expect(config).to.deep.equal(expected);
-      expect([DEFAULT_SSH_USER, DEFAULT_SSH_PORT, DEFAULT_VRRP_ROUTER_ID]).to.deep.equal([
-        "root",
-        22,
-        51,
-      ]);
-      expect([DEFAULT_VRRP_INTERFACE, DEFAULT_VRRP_UNICAST, DEFAULT_VRRP_NOPREEMPT]).to.deep.equal([
-        "eth1",
-        false,
-        true,
-      ]);
+      expect([defaultOf("sshUser"), defaultOf("sshPort"), defaultOf("vrrpRouterId")]).to.deep.equal(
+        ["root", 22, 51],
+      );
+      expect([
+        defaultOf("vrrpInterface"),
+        defaultOf("vrrpUnicast"),
+        defaultOf("vrrpNopreempt"),
+      ]).to.deep.equal(["eth1", false, true]);
     });
 
     it("accepts an nginx topology with the native default and no VRRP settings", () => {
@@ -170,7 +155,7 @@ describe("validateClusterConfig", () => {
       expect(config.loadBalancer).to.deep.equal({
         kind: "nginx",
         mode: "native",
-        image: DEFAULT_NGINX_IMAGE,
+        image: defaultOf("nginxImage"),
         hosts: [
           { name: "lb-1", address: "10.10.10.98", hostKey: fakeHostKey("lb-1"), priority: 0 },
         ],
@@ -219,6 +204,7 @@ describe("validateClusterConfig", () => {
         user: "deploy",
         port: 2222,
         privateKeyPath: "~/.ssh/id_ed25519",
+        trustAnyHostKey: false,
         bastion: {
           host: "bastion.example.com",
           user: "deploy",

@@ -3,6 +3,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import * as config from "../components/cluster/validate";
+import { ConfigError } from "../components/config/errors";
+import {
+  SECRET_KEYS as SECRET_STACK_KEYS,
+  STACK_KEYS,
+  StackKey,
+  keySpec,
+} from "../components/config/keys";
 import { StackConfig } from "./support/mocks";
 import { REPO_ROOT, loadStackConfig, withPinnedHostKeys } from "./support/stacks";
 
@@ -17,34 +24,24 @@ interface ProjectFile {
 const project = parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as ProjectFile;
 
 /** Every key the program reads, as index.ts lists them (RawClusterConfig) plus the secrets. */
-const SECRET_KEYS = ["token", "agentToken", "sshPrivateKey"];
+const SECRET_KEYS: string[] = SECRET_STACK_KEYS;
 
 describe("Pulumi.yaml", () => {
-  it("declares every scalar key with a type and a description", () => {
+  it("declares every scalar key of the key table, as the table has it, and nothing else", () => {
     expect(project.name).to.equal("k3s-ha");
-    for (const [key, decl] of Object.entries(project.config)) {
-      expect(["string", "integer", "boolean"], key).to.include(decl.type);
-      expect(decl.description, key).to.be.a("string").and.not.equal("");
+    const scalars = (Object.keys(STACK_KEYS) as StackKey[]).filter((k) =>
+      ["string", "integer", "boolean"].includes(keySpec(k).type),
+    );
+    expect(Object.keys(project.config).sort()).to.deep.equal([...scalars].sort());
+    for (const key of scalars) {
+      const spec = keySpec(key) as { type: string; default?: unknown; description: string };
+      const decl = project.config[key];
+      expect(decl.type, key).to.equal(spec.type);
+      expect(decl.description, key).to.equal(spec.description);
+      // Required keys have no default: the CLI refuses a stack that lacks them.
+      if (spec.default === undefined) expect(decl, key).to.not.have.property("default");
+      else expect(decl.default, key).to.equal(spec.default);
     }
-  });
-
-  it("declares the same defaults the program applies", () => {
-    const d = (key: string) => project.config[key].default;
-    expect(d("sshUser")).to.equal(config.DEFAULT_SSH_USER);
-    expect(d("sshPort")).to.equal(config.DEFAULT_SSH_PORT);
-    expect(d("sshTrustAnyHostKey")).to.equal(config.DEFAULT_SSH_TRUST_ANY_HOST_KEY);
-    expect(d("installScriptUrl")).to.equal(config.DEFAULT_INSTALL_SCRIPT_URL);
-    expect(d("vrrpInterface")).to.equal(config.DEFAULT_VRRP_INTERFACE);
-    expect(d("vrrpRouterId")).to.equal(config.DEFAULT_VRRP_ROUTER_ID);
-    expect(d("vrrpUnicast")).to.equal(config.DEFAULT_VRRP_UNICAST);
-    expect(d("vrrpNopreempt")).to.equal(config.DEFAULT_VRRP_NOPREEMPT);
-    expect(d("vrrpAdvertIntervalMs")).to.equal(config.DEFAULT_VRRP_ADVERT_INTERVAL_MS);
-    expect(d("nginxMode")).to.equal(config.DEFAULT_NGINX_MODE);
-    expect(d("nginxImage")).to.equal(config.DEFAULT_NGINX_IMAGE);
-    expect(d("drainBeforeUpgrade")).to.equal(config.DEFAULT_DRAIN_BEFORE_UPGRADE);
-    expect(d("drainTimeoutSeconds")).to.equal(config.DEFAULT_DRAIN_TIMEOUT_SECONDS);
-    expect(d("agentBatchSize")).to.equal(config.DEFAULT_AGENT_BATCH_SIZE);
-    // Required keys have no default: the CLI refuses a stack that lacks them.
     expect(project.config.k3sVersion).to.not.have.property("default");
     expect(project.config.lbKind).to.not.have.property("default");
   });
@@ -66,7 +63,7 @@ describe("the example stack files", () => {
       try {
         config.validateClusterConfig(raw);
       } catch (e) {
-        problems = (e as config.ConfigError).problems;
+        problems = (e as ConfigError).problems;
       }
       const hosts = ["servers", "agents", "lbHosts"].flatMap(
         (list) => (stackConfig[`k3s-ha:${list}`] as object[] | undefined) ?? [],

@@ -2,9 +2,9 @@
  * The stack file's SSH hosts (servers, agents, lbHosts, the bastion) and the edit that pins their
  * keys: the yaml Document API, hostKey fields only, comments, order and formatting kept.
  */
+import { defaultOf } from "../components/config/keys";
 import { isDeepStrictEqual } from "util";
 import { Document, isMap, isScalar, parseDocument, ToStringOptions, YAMLMap } from "yaml";
-import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "../components/cluster/validate";
 
 const NS = "k3s-ha";
 
@@ -79,8 +79,8 @@ export function readStackHosts(text: string): StackHosts {
   const errors: string[] = [];
   const skipped: string[] = [];
   const userValue = get("sshUser");
-  const user = typeof userValue === "string" && userValue !== "" ? userValue : DEFAULT_SSH_USER;
-  const port = readPort(get("sshPort"), "sshPort", errors) ?? DEFAULT_SSH_PORT;
+  const user = typeof userValue === "string" && userValue !== "" ? userValue : defaultOf("sshUser");
+  const port = readPort(get("sshPort"), "sshPort", errors) ?? defaultOf("sshPort");
   const keyPathValue = get("sshPrivateKeyPath");
   const privateKeyPath =
     typeof keyPathValue === "string" && keyPathValue !== "" ? keyPathValue : undefined;
@@ -98,7 +98,7 @@ export function readStackHosts(text: string): StackHosts {
         name: "sshBastion",
         address: b.host,
         // As the program does: the bastion's port defaults to 22, its user to sshUser.
-        port: readPort(b.port, "sshBastion.port", errors) ?? DEFAULT_SSH_PORT,
+        port: readPort(b.port, "sshBastion.port", errors) ?? defaultOf("sshPort"),
         user: typeof b.user === "string" && b.user !== "" ? b.user : user,
         field: "sshBastion.hostKey",
         entryPath: ["config", `${NS}:sshBastion`],

@@ -1,7 +1,7 @@
 /** Puts the air-gap files on one host: a staging dir, a copy of each file, and their verification. */
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
-import { AirgapConfig } from "../cluster/validate";
+import { AirgapConfig } from "../config/types";
 import { hostStep } from "../host/hostStep";
 import {
   AIRGAP_INSTALLER_FILE,

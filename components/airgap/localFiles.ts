@@ -6,7 +6,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { AirgapConfig, ConfigError } from "../cluster/validate";
+import { AirgapConfig } from "../config/types";
+import { ConfigError } from "../config/errors";
 
 const CHUNK_BYTES = 1 << 20;
 

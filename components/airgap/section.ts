@@ -2,7 +2,8 @@
  * The air-gap setting: local paths of the K3s binary, install script and images tarball, and the
  * sha256 of each. Pure: whether the files exist (and match) is checked where files are read.
  */
-import type { AirgapConfig, RawClusterConfig } from "../cluster/validate";
+import type { AirgapConfig } from "../config/types";
+import type { RawClusterConfig } from "../config/keys";
 import { childPath, show } from "../config/display";
 import {
   isAbsent,

@@ -1,6 +1,6 @@
 /** Wires the components into a cluster: servers one after another, the LB, the gate, then agents. */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, HostConfig, K3S_API_PORT } from "./validate";
+import { ClusterConfig, HostConfig, K3S_API_PORT } from "../config/types";
 import { HaproxyLbPair } from "../lb/haproxy-pair/haproxyLbPair";
 import { RecordedHost, checkHostRecords } from "../host/hostRecords";
 import { K3sAgent } from "../k3s/agent";

@@ -1,7 +1,7 @@
 /** The step agents wait for: the registration address answers /ping through the load balancer. */
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
-import { NodeConfig } from "./validate";
+import { NodeConfig } from "../config/types";
 import { SshSettings, connectionFor, needsSudo } from "../host/connection";
 import { hostStep } from "../host/hostStep";
 import { registrationGateScript } from "../k3s/scripts";

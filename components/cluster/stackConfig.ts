@@ -1,31 +1,11 @@
 /** Turns the stack's config values (strings, as the engine hands them over) into raw config. Pure. */
-import { RawClusterConfig, StackSecrets } from "./validate";
+import { RawClusterConfig, SECRET_KEYS, STRING_KEYS, StackKey } from "../config/keys";
+import type { StackSecrets } from "../config/types";
 
 export const PROJECT_NAMESPACE = "k3s-ha";
 
-/** Secret keys: read by index.ts as secrets, never part of the raw config. */
-export const SECRET_KEYS = [
-  "token",
-  "agentToken",
-  "sshPrivateKey",
-  "serverSecretConfig",
-  "agentSecretConfig",
-];
-
-/** Keys whose values are strings as written. */
-const STRING_KEYS = new Set<string>([
-  "sshUser",
-  "sshPrivateKeyPath",
-  "k3sVersion",
-  "installScriptUrl",
-  "installScriptSha256",
-  "installMirror",
-  "lbKind",
-  "vip",
-  "vrrpInterface",
-  "nginxMode",
-  "nginxImage",
-]);
+const isSecretKey = (key: string) => (SECRET_KEYS as string[]).includes(key);
+const isStringKey = (key: string) => (STRING_KEYS as string[]).includes(key);
 
 /**
  * Every `k3s-ha:` key but the secrets. Strings stay strings ("" counts as unset: Pulumi.yaml
@@ -36,8 +16,8 @@ export function rawConfigFrom(values: Record<string, string>): RawClusterConfig 
   const raw: Record<string, unknown> = {};
   for (const [fullKey, text] of Object.entries(values)) {
     const [namespace, key] = fullKey.split(":", 2);
-    if (namespace !== PROJECT_NAMESPACE || key === undefined || SECRET_KEYS.includes(key)) continue;
-    if (STRING_KEYS.has(key)) {
+    if (namespace !== PROJECT_NAMESPACE || key === undefined || isSecretKey(key)) continue;
+    if (isStringKey(key)) {
       if (text !== "") raw[key] = text;
       continue;
     }
@@ -53,7 +33,13 @@ export function rawConfigFrom(values: Record<string, string>): RawClusterConfig 
 /** The secrets validation reads (decrypted), for validation only; never echoed. */
 export function secretsFrom(values: Record<string, string>): StackSecrets {
   const secrets: StackSecrets = {};
-  for (const key of ["token", "agentToken", "serverSecretConfig", "agentSecretConfig"] as const) {
+  const checked: (keyof StackSecrets & StackKey)[] = [
+    "token",
+    "agentToken",
+    "serverSecretConfig",
+    "agentSecretConfig",
+  ];
+  for (const key of checked) {
     const value = values[`${PROJECT_NAMESPACE}:${key}`];
     if (value !== undefined) secrets[key] = value;
   }

@@ -1,7 +1,7 @@
 /** SSH connection settings for the command provider, per host. */
 import * as pulumi from "@pulumi/pulumi";
 import { types } from "@pulumi/command";
-import { BastionConfig, HostConfig } from "../cluster/validate";
+import { BastionConfig, HostConfig } from "../config/types";
 
 /** How the program reaches every host. */
 export interface SshSettings {

@@ -12,7 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { local } from "@pulumi/command";
-import { ConfigError } from "../cluster/validate";
+import { ConfigError } from "../config/errors";
 import { IGNORED_INPUTS } from "./hostStep";
 
 export type HostRole = "server" | "agent" | "load balancer";

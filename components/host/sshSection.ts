@@ -1,5 +1,6 @@
 /** The SSH settings: sshUser, sshPort, sshPrivateKeyPath, sshBastion. */
-import type { BastionConfig, RawClusterConfig, SshConfig } from "../cluster/validate";
+import type { BastionConfig, SshConfig } from "../config/types";
+import type { RawClusterConfig } from "../config/keys";
 import { show } from "../config/display";
 import { readInt, readObject, readRequiredString, readString } from "../config/fields";
 import { Problems } from "../config/problems";
@@ -60,7 +61,7 @@ export function readSshSection(
   p: Problems,
   raw: RawClusterConfig,
   defaults: SshDefaults,
-): SshConfig {
+): Omit<SshConfig, "trustAnyHostKey"> {
   const user = readUser(p, "sshUser", raw.sshUser) ?? defaults.user;
   const port = readInt(p, "sshPort", raw.sshPort, 1, 65535) ?? defaults.port;
   const privateKeyPath = readPrivateKeyPath(p, raw.sshPrivateKeyPath);

@@ -1,6 +1,6 @@
 /** Renders /etc/rancher/k3s/config.yaml for servers and agents. Pure; never holds a secret. */
 import { stringify } from "yaml";
-import { K3S_API_PORT, NodeConfig } from "../cluster/validate";
+import { K3S_API_PORT, NodeConfig } from "../config/types";
 import { MANAGED_HEADER } from "../host/script";
 
 export const K3S_CONFIG_PATH = "/etc/rancher/k3s/config.yaml";

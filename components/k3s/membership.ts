@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
-import { K3sConfig, NodeConfig, UpgradeConfig } from "../cluster/validate";
+import { K3sConfig, NodeConfig, UpgradeConfig } from "../config/types";
 import { SshSettings, connectionFor, needsSudo } from "../host/connection";
 import { hostStep } from "../host/hostStep";
 import { K3sRole } from "./scripts";

@@ -1,5 +1,5 @@
 /** Scripts that install, configure, probe and remove K3s on a host. Pure. */
-import { K3S_API_PORT, K3sConfig } from "../cluster/validate";
+import { K3S_API_PORT, K3sConfig } from "../config/types";
 import {
   K3S_AGENT_TOKEN_PATH,
   K3S_CONFIG_PATH,

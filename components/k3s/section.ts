@@ -1,5 +1,6 @@
 /** The K3s install settings: version, install script, mirror and extra arguments. */
-import type { K3sConfig, RawClusterConfig } from "../cluster/validate";
+import type { K3sConfig } from "../config/types";
+import type { RawClusterConfig } from "../config/keys";
 import { indexPath, show } from "../config/display";
 import { readArray, readRequiredString, readString } from "../config/fields";
 import { Problems } from "../config/problems";

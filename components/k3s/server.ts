@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import { airgapFiles } from "../airgap/airgapFiles";
-import { K3sConfig, NodeConfig, UpgradeConfig } from "../cluster/validate";
+import { K3sConfig, NodeConfig, UpgradeConfig } from "../config/types";
 import { SshSettings, connectionFor, needsSudo } from "../host/connection";
 import { fileReason, k3sFileStep } from "./k3sFile";
 import { RerunReason, hostStep } from "../host/hostStep";

@@ -2,7 +2,7 @@
  * Shell functions the K3s scripts share on top of the prelude: version order, node and etcd
  * health through `k3s kubectl`, drain and uncordon. Pure text; each script includes what it uses.
  */
-import { K3S_API_PORT } from "../cluster/validate";
+import { K3S_API_PORT } from "../config/types";
 import { hostPort } from "./configYaml";
 
 export { K3S_HA_STATE_DIR } from "../host/script";

@@ -1,9 +1,9 @@
 /** extraTlsSans: more addresses or DNS names for the servers' certificate (tls-san). */
-import type { RawClusterConfig } from "../cluster/validate";
+import type { RawClusterConfig } from "../config/keys";
 import { parseIpAddress } from "../config/address";
 import { indexPath, show } from "../config/display";
 import { readArray } from "../config/fields";
-import { dnsSubdomainProblem } from "./kubernetes";
+import { dnsSubdomainProblem } from "../config/dnsNames";
 import { Problems } from "../config/problems";
 
 export function readExtraTlsSans(p: Problems, raw: RawClusterConfig): string[] {

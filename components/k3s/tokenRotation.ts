@@ -6,7 +6,7 @@
  * current token, verified against the cluster's server CA) through curl, with every secret in files
  * in a private temp dir and in shell variables, never in a process's arguments or environment. Pure.
  */
-import { K3S_API_PORT } from "../cluster/validate";
+import { K3S_API_PORT } from "../config/types";
 import { hostPort } from "./configYaml";
 import { INSTALLED_VERSION } from "./shellFunctions";
 import { script } from "../host/script";

@@ -1,5 +1,6 @@
 /** How day-2 changes roll: drainBeforeUpgrade, drainTimeoutSeconds, agentBatchSize. */
-import type { RawClusterConfig, UpgradeConfig } from "../cluster/validate";
+import type { RawClusterConfig } from "../config/keys";
+import type { UpgradeConfig } from "../config/types";
 import { readBool, readInt } from "../config/fields";
 import { Problems } from "../config/problems";
 

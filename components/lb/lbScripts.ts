@@ -1,5 +1,5 @@
 /** Scripts that put the load-balancer tier's files on a host and apply them. Pure. */
-import { K3S_API_PORT } from "../cluster/validate";
+import { K3S_API_PORT } from "../config/types";
 import { VRRP_NICE } from "./haproxy-pair/keepalivedConf";
 import { hostPort } from "../k3s/configYaml";
 import { K3S_HA_STATE_DIR, MANAGED_HEADER, script, shQuote } from "../host/script";

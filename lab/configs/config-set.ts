@@ -3,7 +3,7 @@
  * issue 12 (previous, frozen), what it renders now (ours), and ours with the advertisement
  * interval at the renderer's floor (ours-floor: the starvation run shows the floor holds).
  */
-import { VRRP_ADVERT_INTERVAL_FLOOR_MS } from "../../components/lb/haproxy-pair/keepalivedConf";
+import { VRRP_ADVERT_INTERVAL_FLOOR_MS } from "../../components/lb/haproxy-pair/section";
 import { SUPERVISION } from "../../components/lb/supervision";
 import type { SupervisionPolicy } from "../supervisor";
 import { LbHostName } from "../constants";

@@ -1,5 +1,6 @@
 /** What the program renders, for the lab's hosts: the exact renderer output, nothing edited. */
-import { LbBackend, renderHaproxyCfg } from "../../components/lb/haproxy-pair/haproxyCfg";
+import { LbBackend } from "../../components/lb/backends";
+import { renderHaproxyCfg } from "../../components/lb/haproxy-pair/haproxyCfg";
 import {
   KEEPALIVED_CHECK_SCRIPT_PATH,
   renderHaproxyCheckScript,

@@ -1,12 +1,11 @@
 import { expect } from "chai";
 import {
-  dnsLabelProblem,
-  dnsSubdomainProblem,
   kubeletLabelProblem,
   labelKeyProblem,
   labelValueProblem,
   parseTaint,
 } from "../../components/k3s/kubernetes";
+import { dnsLabelProblem, dnsSubdomainProblem } from "../../components/config/dnsNames";
 
 describe("validate/kubernetes", () => {
   it("accepts RFC 1123 labels up to 63 characters and rejects the rest", () => {

@@ -1,15 +1,7 @@
-/** Renders haproxy.cfg for the HAProxy + KeepAlived pair: TCP passthrough to the K3s servers. Pure. */
-import { K3S_API_PORT } from "../../cluster/validate";
-import { checkBackends, checkPort, failOnProblems } from "../backends";
+/** Renders haproxy.cfg for the HAProxy + KeepAlived pair: TCP passthrough to the K3s servers. Pure: takes validated values. */
+import { K3S_API_PORT } from "../../config/types";
+import { LbBackend, backendHost, isIpv6 } from "../backends";
 import { MANAGED_HEADER } from "../../host/script";
-
-/** A K3s server behind the load balancer. */
-export interface LbBackend {
-  /** Server name shown in HAProxy's logs and stats, and in nginx.conf comments. */
-  name: string;
-  /** IPv4 or IPv6 address (no brackets); the server listens on K3S_API_PORT. */
-  address: string;
-}
 
 /** 127.0.0.1 only: HTTP monitor-uri the KeepAlived check probes. */
 export const HAPROXY_HEALTH_PORT = 8405;
@@ -45,17 +37,7 @@ export interface HaproxyCfgArgs {
 export function renderHaproxyCfg(args: HaproxyCfgArgs): string {
   const port = args.port ?? K3S_API_PORT;
   const adminSocket = args.adminSocketPath ?? HAPROXY_ADMIN_SOCKET;
-  const problems: string[] = [];
-  const backends = checkBackends(args.backends, problems);
-  checkPort(port, "port", problems);
-  if (port === HAPROXY_HEALTH_PORT || port === HAPROXY_STATS_PORT) {
-    problems.push(`port: ${port} is taken by HAProxy's health or stats listener`);
-  }
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(adminSocket)) {
-    problems.push(`adminSocketPath: ${JSON.stringify(adminSocket)} must be an absolute path`);
-  }
-  failOnProblems("haproxy.cfg", problems);
-  const ipv6 = args.ipv6Listener ?? backends.some((b) => b.family === 6);
+  const ipv6 = args.ipv6Listener ?? args.backends.some((b) => isIpv6(b.address));
 
   const lines = [
     MANAGED_HEADER,
@@ -107,7 +89,9 @@ export function renderHaproxyCfg(args: HaproxyCfgArgs): string {
     "  http-check send meth GET uri /ping",
     "  http-check expect string pong",
     "  default-server inter 2s fastinter 1s downinter 2s fall 2 rise 2 slowstart 30s on-marked-down shutdown-sessions check verify none",
-    ...backends.map((b) => `  server ${b.name} ${b.host}:${K3S_API_PORT} check`),
+    ...args.backends.map(
+      (b) => `  server ${b.name} ${backendHost(b.address)}:${K3S_API_PORT} check`,
+    ),
     "",
     "# KeepAlived's check: an HTTP answer proves the process serves (a TCP connect succeeds against a stopped one).",
     "frontend health",

@@ -1,9 +1,10 @@
 /** Two load-balancer hosts running HAProxy, with KeepAlived moving a virtual IP between them. */
 import * as pulumi from "@pulumi/pulumi";
-import { HaproxyLbConfig, LbHostConfig } from "../../cluster/validate";
+import { HaproxyLbConfig, LbHostConfig } from "../../config/types";
 import { SshSettings, connectionFor, needsSudo } from "../../host/connection";
 import { hostStep } from "../../host/hostStep";
-import { LbBackend, renderHaproxyCfg } from "./haproxyCfg";
+import { LbBackend } from "../backends";
+import { renderHaproxyCfg } from "./haproxyCfg";
 import {
   KEEPALIVED_CHECK_SCRIPT_PATH,
   KEEPALIVED_SCRIPT_USER,

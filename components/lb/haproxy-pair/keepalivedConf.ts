@@ -1,6 +1,6 @@
-/** Renders keepalived.conf and its HAProxy check script for the load-balancer pair. Pure. */
+/** Renders keepalived.conf and its HAProxy check script for the load-balancer pair. Pure: takes validated values. */
+import { defaultOf } from "../../config/keys";
 import { HAPROXY_HEALTH_PORT, HAPROXY_HEALTH_URI } from "./haproxyCfg";
-import { checkPort, failOnProblems, ipFamily } from "../backends";
 import { MANAGED_HEADER } from "../../host/script";
 
 /** Where the program installs the check script (0755 root:root, as enable_script_security demands). */
@@ -32,24 +32,16 @@ export interface KeepalivedArgs {
   peerPriority?: number;
   /** global_defs router_id; omitted = KeepAlived uses the host name. */
   routerId?: string;
-  /** VRRPv3 advertisement interval; default DEFAULT_VRRP_ADVERT_INTERVAL_MS. */
+  /** VRRPv3 advertisement interval; default DEFAULT_ADVERT_INTERVAL_MS. */
   advertIntervalMs?: number;
 }
 
 /**
  * A backup declares the master dead after 3 advertisement intervals plus a skew of up to one
- * interval (RFC 5798 Master_Down_Interval): about 0.9 s at 250 ms, where VRRPv2's whole-second
- * minimum gives 3.6 s.
+ * interval (RFC 5798 Master_Down_Interval): about 0.9 s at the default 250 ms, where VRRPv2's
+ * whole-second minimum gives 3.6 s.
  */
-export const DEFAULT_VRRP_ADVERT_INTERVAL_MS = 250;
-/**
- * Shorter intervals are refused: the LB lab's starvation run (npm run bench:lb, fault
- * "starvation", config ours-floor) shows no spurious move at this value with the host's CPU
- * taken by busy loops; below it nothing was measured.
- */
-export const VRRP_ADVERT_INTERVAL_FLOOR_MS = 100;
-/** VRRPv3 carries the interval in centiseconds in 12 bits. */
-export const VRRP_ADVERT_INTERVAL_MAX_MS = 40_950;
+const DEFAULT_ADVERT_INTERVAL_MS = defaultOf("vrrpAdvertIntervalMs");
 /**
  * Nice value of KeepAlived's VRRP process (global_defs vrrp_priority): busy processes on the host
  * get a sliver of the CPU next to it, so its adverts keep their pace. Not vrrp_rt_priority:
@@ -60,97 +52,6 @@ export const VRRP_ADVERT_INTERVAL_MAX_MS = 40_950;
  * the kernel has RT group scheduling and the service's cgroup no RT budget.
  */
 export const VRRP_NICE = -20;
-
-// keepalived splits `script` on spaces and has no escaping worth relying on.
-const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
-const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/;
-const ROUTER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-function checkArgs(args: KeepalivedArgs, scriptPath: string): string[] {
-  const problems: string[] = [];
-  if (!INTERFACE_NAME.test(args.interface)) {
-    problems.push(`interface: ${JSON.stringify(args.interface)} is not an interface name`);
-  }
-  if (
-    !Number.isInteger(args.virtualRouterId) ||
-    args.virtualRouterId < 1 ||
-    args.virtualRouterId > 255
-  ) {
-    problems.push(`virtualRouterId: ${args.virtualRouterId} must be an integer in 1..255`);
-  }
-  for (const [field, value] of [
-    ["priority", args.priority],
-    ["peerPriority", args.peerPriority],
-  ] as const) {
-    // 255 is reserved for the address owner, which a floating VIP never has.
-    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 254)) {
-      problems.push(`${field}: ${value} must be an integer in 1..254`);
-    }
-  }
-  if (args.peerPriority === args.priority) {
-    problems.push(
-      `peerPriority: equals priority (${args.priority}); the pair needs distinct priorities`,
-    );
-  }
-  const family = ipFamily(args.vip);
-  if (family === undefined) {
-    problems.push(`vip: ${JSON.stringify(args.vip)} is not an IPv4 or IPv6 address`);
-  }
-  const maxPrefix = family === 6 ? 128 : 32;
-  if (
-    !Number.isInteger(args.vipPrefixLength) ||
-    args.vipPrefixLength < 1 ||
-    args.vipPrefixLength > maxPrefix
-  ) {
-    problems.push(`vipPrefixLength: ${args.vipPrefixLength} must be an integer in 1..${maxPrefix}`);
-  }
-  if (args.unicast) {
-    const { sourceAddress, peers } = args.unicast;
-    // KeepAlived drops peers of the other family and then runs without them.
-    const sameFamily = (field: string, address: string) => {
-      const f = ipFamily(address);
-      if (f === undefined)
-        problems.push(`${field}: ${JSON.stringify(address)} is not an IPv4 or IPv6 address`);
-      else if (family !== undefined && f !== family) {
-        problems.push(`${field}: ${address} is IPv${f} but the VIP is IPv${family}`);
-      }
-    };
-    sameFamily("unicast.sourceAddress", sourceAddress);
-    if (peers.length === 0) problems.push("unicast.peers: at least one peer is required");
-    peers.forEach((peer, i) => {
-      sameFamily(`unicast.peers[${i}]`, peer);
-      if (peer === sourceAddress)
-        problems.push(`unicast.peers[${i}]: ${peer} is this host's own address`);
-    });
-    if (new Set(peers).size !== peers.length)
-      problems.push("unicast.peers: an address appears twice");
-  }
-  const interval = args.advertIntervalMs ?? DEFAULT_VRRP_ADVERT_INTERVAL_MS;
-  const intervalProblem = advertIntervalProblem(interval);
-  if (intervalProblem) problems.push(`advertIntervalMs: ${intervalProblem}`);
-  if (!SAFE_PATH.test(scriptPath)) {
-    problems.push(
-      `checkScriptPath: ${JSON.stringify(scriptPath)} must be an absolute path without spaces or quotes`,
-    );
-  }
-  if (args.routerId !== undefined && !ROUTER_ID.test(args.routerId)) {
-    problems.push(
-      `routerId: ${JSON.stringify(args.routerId)} must be 1-63 letters, digits, '.', '_' or '-'`,
-    );
-  }
-  return problems;
-}
-
-/** Why an advertisement interval (ms) is refused, or undefined. */
-export function advertIntervalProblem(ms: number): string | undefined {
-  if (!Number.isInteger(ms) || ms % 10 !== 0) {
-    return `${ms} must be a whole number of milliseconds in steps of 10 (VRRPv3 counts centiseconds)`;
-  }
-  if (ms < VRRP_ADVERT_INTERVAL_FLOOR_MS || ms > VRRP_ADVERT_INTERVAL_MAX_MS) {
-    return `${ms} must be in ${VRRP_ADVERT_INTERVAL_FLOOR_MS}..${VRRP_ADVERT_INTERVAL_MAX_MS} (below ${VRRP_ADVERT_INTERVAL_FLOOR_MS} ms a starved host's peer may take the VIP)`;
-  }
-  return undefined;
-}
 
 /*
  * Choices the file does not explain itself:
@@ -176,8 +77,7 @@ export function advertIntervalProblem(ms: number): string | undefined {
  */
 export function renderKeepalivedConf(args: KeepalivedArgs): string {
   const scriptPath = args.checkScriptPath ?? KEEPALIVED_CHECK_SCRIPT_PATH;
-  failOnProblems("keepalived.conf", checkArgs(args, scriptPath));
-  const advertSeconds = (args.advertIntervalMs ?? DEFAULT_VRRP_ADVERT_INTERVAL_MS) / 1000;
+  const advertSeconds = (args.advertIntervalMs ?? DEFAULT_ADVERT_INTERVAL_MS) / 1000;
   const startsMaster =
     !args.nopreempt && args.peerPriority !== undefined && args.priority > args.peerPriority;
   const unicast = args.unicast
@@ -243,9 +143,6 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
  */
 export function renderHaproxyCheckScript(args: { healthPort?: number } = {}): string {
   const port = args.healthPort ?? HAPROXY_HEALTH_PORT;
-  const problems: string[] = [];
-  checkPort(port, "healthPort", problems);
-  failOnProblems("the HAProxy check script", problems);
   return [
     "#!/bin/sh",
     MANAGED_HEADER,

@@ -1,7 +1,6 @@
 /** Renders nginx.conf for the single Nginx stream proxy in front of the K3s servers. Pure. */
-import { K3S_API_PORT } from "../../cluster/validate";
-import type { LbBackend } from "../haproxy-pair/haproxyCfg";
-import { checkBackends, checkPort, failOnProblems } from "../backends";
+import { K3S_API_PORT } from "../../config/types";
+import { LbBackend, backendHost, isIpv6 } from "../backends";
 import { MANAGED_HEADER } from "../../host/script";
 
 export interface NginxConfArgs {
@@ -28,15 +27,8 @@ export interface NginxConfArgs {
  */
 export function renderNginxConf(args: NginxConfArgs): string {
   const port = args.port ?? K3S_API_PORT;
-  const problems: string[] = [];
-  const backends = checkBackends(args.backends, problems);
-  checkPort(port, "port", problems);
-  if (args.mode !== "native" && args.mode !== "docker") {
-    problems.push(`mode: ${JSON.stringify(args.mode)} must be "native" or "docker"`);
-  }
-  failOnProblems("nginx.conf", problems);
   const native = args.mode === "native";
-  const ipv6 = args.ipv6Listener ?? backends.some((b) => b.family === 6);
+  const ipv6 = args.ipv6Listener ?? args.backends.some((b) => isIpv6(b.address));
 
   const lines = [
     MANAGED_HEADER,
@@ -57,8 +49,9 @@ export function renderNginxConf(args: NginxConfArgs): string {
     "    # Shared memory, so every worker sees the same failed servers.",
     "    zone k3s_servers 64k;",
     "    least_conn;",
-    ...backends.map(
-      (b) => `    server ${b.host}:${K3S_API_PORT} max_fails=2 fail_timeout=10s; # ${b.name}`,
+    ...args.backends.map(
+      (b) =>
+        `    server ${backendHost(b.address)}:${K3S_API_PORT} max_fails=2 fail_timeout=10s; # ${b.name}`,
     ),
     "  }",
     "",

@@ -1,7 +1,7 @@
 /** One Nginx stream proxy in front of the servers, run natively or in Docker. A single point of failure. */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { K3S_API_PORT, NginxLbConfig } from "../../cluster/validate";
+import { K3S_API_PORT, NginxLbConfig } from "../../config/types";
 import {
   SshSettings,
   checkedAddress,
@@ -10,7 +10,7 @@ import {
   systemSshOptions,
 } from "../../host/connection";
 import { hostStep } from "../../host/hostStep";
-import { LbBackend } from "../haproxy-pair/haproxyCfg";
+import { LbBackend } from "../backends";
 import {
   NGINX_CONF_PATH,
   NGINX_CONTAINER_NAME,
