@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../components/cluster/validate";
+import { ConfigError } from "../components/config/errors";
 import { RecordedHost, checkHostRecords } from "../components/host/hostRecords";
 import { mockUp } from "./support/mockDeploy";
 import { PROJECT } from "./support/mocks";

@@ -8,11 +8,9 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  ConfigError,
-  RawClusterConfig,
-  validateClusterConfig,
-} from "../../components/cluster/validate";
+import { ConfigError } from "../../components/config/errors";
+import { RawClusterConfig } from "../../components/config/keys";
+import { validateClusterConfig } from "../../components/cluster/validate";
 import {
   AIRGAP_STAGING_DIR,
   AIRGAP_VERIFIED_DIR,

@@ -4,7 +4,8 @@
  */
 import { expect } from "chai";
 import { parse } from "yaml";
-import { ConfigError, validateClusterConfig } from "../../components/cluster/validate";
+import { ConfigError } from "../../components/config/errors";
+import { validateClusterConfig } from "../../components/cluster/validate";
 import { dependsOn } from "../support/graph";
 import { ProgramRun, runProgram } from "../support/mocks";
 import { stdinOf } from "../support/program";

@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { K3sConfig } from "../../components/cluster/validate";
+import { K3sConfig } from "../../components/config/types";
 import {
   installK3sScript,
   installedStatePath,
