@@ -9,7 +9,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { DEFAULT_BASELINE } from "../../bench/program/options";
-import type { ProgramBenchReport } from "../../bench/program/report";
+import { ProgramBenchReport, sourceChanges } from "../../bench/program/report";
 import { TREES, summarize } from "../../bench/program/summary";
 
 /** PROGRAM_RESULTS points it at another run's program.json (to check the harness on a trial run). */
@@ -81,6 +81,10 @@ describe("bench/results/program.json: the previous release and this tree side by
         .undefined;
       expect(Math.abs(twin!.seq - r.seq), `${r.agents} agents, repeat ${r.repeat}`).to.equal(1);
     }
+  });
+
+  it("evaluated one program source per tree from start to end (nobody edited it mid-run)", () => {
+    expect(sourceChanges(rep)).to.deep.equal([]);
   });
 
   it("has a summary that matches its per-run details", () => {
