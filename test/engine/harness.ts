@@ -3,7 +3,7 @@
  * (a Diff like the lifecycle tests' DiffF, a fake cloud for Create/Update/Delete), and `up` /
  * `destroy` runs that feed registrations to a Deployment the way a program does.
  */
-import { RecordedResource, RegistrationOptions } from "../support/mocks";
+import { RegistrationOptions } from "../support/mocks";
 import {
   Deployment,
   DeploymentOptions,
@@ -18,6 +18,7 @@ import {
   defaultProviders,
 } from "../support/engine/providers";
 import { StackState, emptyState } from "../support/engine/state";
+import { Registration, newUrn } from "../support/engine/urns";
 import { PropertyMap } from "../support/engine/values";
 
 export const STACK = "test";
@@ -25,8 +26,7 @@ export const PROJECT = "test";
 
 /** The engine's URN (resource.NewURN): the parent's full qualified type prefixes the type. */
 export function urnOf(type: string, name: string, parent = ""): string {
-  const qualified = parent ? `${parent.split("::")[2]}$${type}` : type;
-  return `urn:pulumi:${STACK}::${PROJECT}::${qualified}::${name}`;
+  return newUrn(STACK, PROJECT, parent, type, name);
 }
 
 export interface RegSpec {
@@ -35,6 +35,8 @@ export interface RegSpec {
   dependencies?: string[];
   propertyDependencies?: Record<string, string[]>;
   options?: Partial<RegistrationOptions>;
+  /** The provider reference (`<provider URN>::<id>`), as the SDK sends it. */
+  provider?: string;
 }
 
 /** A registration as test/support/mocks.ts records it. */
@@ -43,7 +45,7 @@ export function reg(
   name: string,
   inputs: PropertyMap = {},
   spec: RegSpec = {},
-): RecordedResource {
+): Registration {
   const parent = spec.parent ?? "";
   return {
     type,
@@ -64,11 +66,12 @@ export function reg(
       deletedWith: "",
       ...spec.options,
     },
+    ...(spec.provider !== undefined ? { provider: spec.provider } : {}),
   };
 }
 
 /** A `command:remote:Command` registration as the SDK makes it (its forced options included). */
-export function command(name: string, inputs: PropertyMap, spec: RegSpec = {}): RecordedResource {
+export function command(name: string, inputs: PropertyMap, spec: RegSpec = {}): Registration {
   return reg("command:remote:Command", name, inputs, {
     ...spec,
     options: {
@@ -155,7 +158,7 @@ export interface UpOptions extends Partial<DeploymentOptions> {
  */
 export async function up(
   state: StackState | undefined,
-  program: RecordedResource[] | ((d: Deployment) => Promise<void>),
+  program: Registration[] | ((d: Deployment) => Promise<void>),
   opts: UpOptions = {},
 ): Promise<UpResult> {
   const log: string[] = [];
@@ -170,9 +173,13 @@ export async function up(
         log.push(`${e.step.op} ${short(e.step.urn)}`);
     },
   });
+  let programError: string | undefined;
   if (typeof program === "function") {
-    // A program whose registration failed stops there (its RegisterResource never returns).
-    await program(deployment).catch(() => undefined);
+    // A program whose registration failed stops there (its RegisterResource never returns); a
+    // program that throws otherwise fails the run (no deletes), as the language host's error does.
+    await program(deployment).catch((err: unknown) => {
+      if (!deployment.hasFailed) programError = err instanceof Error ? err.message : String(err);
+    });
   } else {
     for (const r of program) {
       try {
@@ -182,7 +189,7 @@ export async function up(
       }
     }
   }
-  const result = await deployment.finish();
+  const result = await deployment.finish(programError);
   return { ...result, deployment, log, events };
 }
 

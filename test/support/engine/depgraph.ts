@@ -2,14 +2,20 @@
  * The dependency graph of a state's resources, and the delete schedule built on it.
  * Behavioural port of pulumi/pulumi `pkg/resource/graph/dependency_graph.go` (DependingOn,
  * DependenciesOf) and `pkg/resource/deploy/step_generator.go` ScheduleDeletes. Edges: a
- * resource's parent, dependencies, property dependencies and deletedWith (this program has no
- * explicit providers). The list must be in topological order, as a state's resources are.
+ * resource's parent, provider (the URN of its provider reference), dependencies, property
+ * dependencies and deletedWith (resource.State.GetAllDependencies). The list must be in
+ * topological order, as a state's resources are.
  */
 import { StateResource } from "./state";
+import { parseProviderRef } from "./urns";
 
-/** GetAllDependencies without the parent: dependencies, property dependencies, deletedWith. */
+/**
+ * GetAllDependencies without the parent: the provider's URN, dependencies, property
+ * dependencies, deletedWith.
+ */
 export function dependencyUrns(r: StateResource): Set<string> {
   const urns = new Set<string>(r.dependencies);
+  if (r.provider) urns.add(parseProviderRef(r.provider).urn);
   for (const deps of Object.values(r.propertyDependencies)) for (const u of deps) urns.add(u);
   if (r.options.deletedWith) urns.add(r.options.deletedWith);
   return urns;

@@ -14,12 +14,12 @@
  *   an update; deletes (GenerateDeletes, ScheduleDeletes) only once the program finished and no
  *   step failed, one antichain at a time, none after a failure.
  */
-import { RecordedResource } from "../mocks";
 import { scheduleDeletes } from "./depgraph";
 import { SnapshotManager } from "./snapshot";
 import { EndStep, Step } from "./steps";
 import { GeneratorOptions, StepGenerationError, StepGenerator } from "./stepgen";
 import { StackState, StateResource, withSecretOutputs } from "./state";
+import { Registration } from "./urns";
 import { PropertyMap } from "./values";
 
 export interface CreateRequest {
@@ -195,7 +195,7 @@ export class Deployment {
   }
 
   /** RegisterResource: generates the registration's steps and runs them as one chain. */
-  async register(reg: RecordedResource): Promise<RegisterResult> {
+  async register(reg: Registration): Promise<RegisterResult> {
     if (this.failed || this.terminated) throw new CanceledError(reg.urn);
     let chain: Step[];
     try {

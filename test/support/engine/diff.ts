@@ -8,14 +8,18 @@
  * and the DeleteBeforeReplace choice of continueStepsFromDiff (the registration's option wins
  * over the provider's answer).
  *
+ * `diff`'s provider check comes first for a custom resource: a changed provider reference
+ * (StepGenerator.providerChanged) is a replacement blamed on the key `provider`, without asking
+ * the resource's provider.
+ *
  * Not modelled (this program uses none of them): targeted replaces, replaceWith, replacement
- * triggers, provider references (a changed provider would replace), Check's defaults (the
- * command provider's defaults equal the SDK's, so Check returns the inputs unchanged).
+ * triggers, Check's defaults (the command provider's defaults equal the SDK's, so Check returns
+ * the inputs unchanged).
  */
-import { RecordedResource } from "../mocks";
 import { parsePath, pathContains, resetPath, copyValue, PropertyPath } from "./paths";
 import { DiffRequest, DiffResult, ProviderModel } from "./providers";
 import { StateResource } from "./state";
+import { Registration } from "./urns";
 import {
   DiffKind,
   PropertyMap,
@@ -126,12 +130,14 @@ export function isReplace(diff: DiffResult): boolean {
 export interface DiffContext {
   /** URNs this run replaces so far (a resource deletedWith one of them is replaced too). */
   replacing?: (urn: string) => boolean;
+  /** step_generator.go providerChanged said so: replace, blaming `provider`. */
+  providerChanged?: boolean;
 }
 
 /** The whole diff of one registration against its old state. */
 export function diffResource(
   old: StateResource,
-  reg: RecordedResource,
+  reg: Registration,
   provider: ProviderModel,
   ctx: DiffContext = {},
 ): ResourceDiff {
@@ -142,6 +148,13 @@ export function diffResource(
     diff = {
       changes: "some",
       replaceKeys: ["deletedWith"],
+      changedKeys: [],
+      deleteBeforeReplace: false,
+    };
+  } else if (ctx.providerChanged) {
+    diff = {
+      changes: "some",
+      replaceKeys: ["provider"],
       changedKeys: [],
       deleteBeforeReplace: false,
     };

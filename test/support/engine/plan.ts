@@ -3,12 +3,13 @@
  * state, run through the engine model in dry-run mode (providers answer a preview, deletes are
  * generated and scheduled but not applied, the state is not touched).
  */
-import { RecordedResource, reveal } from "../mocks";
+import { reveal } from "../mocks";
 import { ResourceDiff } from "./diff";
 import { Deployment, ProviderOps } from "./deployment";
 import { GeneratorOptions } from "./stepgen";
 import { StackState, StateResource } from "./state";
 import { Step } from "./steps";
+import { Registration } from "./urns";
 import { DiffKind, PropertyMap } from "./values";
 
 export type ChangeOp = "same" | "create" | "update" | "replace" | "delete";
@@ -66,7 +67,7 @@ function fromDiff(diff: ResourceDiff | undefined) {
 
 function resourceChange(
   op: ChangeOp,
-  reg: RecordedResource,
+  reg: Registration,
   old: StateResource | undefined,
   neu: StateResource,
   diff: ResourceDiff | undefined,
@@ -156,7 +157,7 @@ export const PREVIEW_PROVIDER: ProviderOps = {
  */
 export async function planRun(
   state: StackState,
-  registrations: RecordedResource[],
+  registrations: Registration[],
   opts: GeneratorOptions & { provider?: ProviderOps } = {},
 ): Promise<Plan> {
   const deployment = new Deployment(structuredClone(state), {

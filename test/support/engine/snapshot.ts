@@ -2,7 +2,7 @@
  * The snapshot manager: what the state file holds after each step begins and ends. Behavioural
  * port of pulumi/pulumi `pkg/backend/snapshot.go` (BeginMutation / End of same, create, update,
  * delete and removePendingReplace mutations; markDone, markNew, markOperationPending /
- * Complete; Snap) and `pkg/resource/deploy/snapshot.go` NormalizeURNReferences:
+ * Complete; Snap, saveSnapshot) and `pkg/resource/deploy/snapshot.go` NormalizeURNReferences:
  * - a step's begin records a pending operation, its end clears it (success or not);
  * - success: the new state is appended, the old one is dropped ("done");
  * - a failed create leaves nothing; a failed update or delete leaves the old state;
@@ -10,6 +10,7 @@
  * - pending CREATE operations of the previous state are carried into every later state.
  */
 import { OperationType, PendingOperation, StackState, StateResource } from "./state";
+import { ROOT_STACK_TYPE, newUrn, parseProviderRef, providerRef, urnParts } from "./urns";
 
 export class SnapshotManager {
   private readonly dones = new Set<StateResource>();
@@ -53,7 +54,16 @@ export class SnapshotManager {
   }
 }
 
-/** NormalizeURNReferences: references to an aliased URN point at the resource's new URN. */
+/**
+ * NormalizeURNReferences, run on every snapshot the manager writes (saveSnapshot). First pass, in
+ * state order: each resource's aliases map the old URN to its URN ("Two resources ... aliased to
+ * the same" when two claim one); a resource whose parent is so mapped is mapped to the URN under
+ * the parent's new qualified type, with its own name (a child not registered yet follows a moved
+ * parent, TestSplitUpdateComponentAliases). Then every URN, parent, dependency, property
+ * dependency, deletedWith and provider reference (its URN part; the id is kept) is rewritten,
+ * and the aliases are dropped: the engine no longer writes them (stateBuilder.withUpdatedAliases,
+ * TestFailDeleteDuplicateAliases).
+ */
 export function normalizeUrnReferences(state: StackState): StackState {
   const aliased = new Map<string, string>();
   for (const r of state.resources) {
@@ -67,16 +77,15 @@ export function normalizeUrnReferences(state: StackState): StackState {
       aliased.set(alias, r.urn);
     }
     const parent = aliased.get(r.parent);
-    if (parent) {
-      const parentType = parent.split("::")[2];
-      const [prefix, project, qualified, ...name] = r.urn.split("::");
-      const type = qualified.split("$").pop()!;
-      aliased.set(r.urn, [prefix, project, `${parentType}$${type}`, ...name].join("::"));
+    if (parent && urnParts(parent).qualifiedType !== ROOT_STACK_TYPE) {
+      const { stack, project, type, name } = urnParts(r.urn);
+      aliased.set(r.urn, newUrn(stack, project, parent, type, name));
     }
   }
-  if (aliased.size === 0) return state;
   const fix = (u: string) => aliased.get(u) ?? u;
   for (const r of state.resources) {
+    delete r.aliases;
+    if (aliased.size === 0) continue;
     r.urn = fix(r.urn);
     r.parent = r.parent ? fix(r.parent) : r.parent;
     r.dependencies = r.dependencies.map(fix);
@@ -85,6 +94,10 @@ export function normalizeUrnReferences(state: StackState): StackState {
     );
     if (r.options.deletedWith)
       r.options = { ...r.options, deletedWith: fix(r.options.deletedWith) };
+    if (r.provider) {
+      const ref = parseProviderRef(r.provider);
+      r.provider = providerRef(fix(ref.urn), ref.id);
+    }
   }
   return state;
 }

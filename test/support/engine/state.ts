@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { RecordedResource, RegistrationOptions, isSecretValue } from "../mocks";
 import { COMMAND_TYPE, LOCAL_COMMAND_TYPE } from "./providers";
+import { EngineUrns, Registration, isProviderType, parseProviderRef, providerRef } from "./urns";
 import { PropertyMap } from "./values";
 
 export interface StateResource {
@@ -25,7 +26,15 @@ export interface StateResource {
   outputs: PropertyMap;
   /** The registration's options, as the engine stores them with the state. */
   options: RegistrationOptions;
-  /** Old URNs this resource was found under (State.Aliases). */
+  /**
+   * The provider reference (`<provider URN>::<id>`, "" for none or a default provider the model
+   * does not name); absent when the registration did not record one.
+   */
+  provider?: string;
+  /**
+   * Old URNs this resource was found under this run (State.Aliases): kept in memory for
+   * NormalizeURNReferences, never written (snapshot.ts).
+   */
   aliases?: string[];
   /** Replaced (create-before-delete) and still to be deleted: deleted at the end of a run. */
   delete?: boolean;
@@ -121,7 +130,7 @@ export function outputsOnCreate(
 
 /** The state resource a successful create or update of a registration leaves. */
 export function stateOf(
-  r: RecordedResource,
+  r: Registration,
   inputs: PropertyMap,
   outputs: PropertyMap,
   id: string,
@@ -139,6 +148,7 @@ export function stateOf(
       ? withSecretOutputs(inputs, outputs, r.options.additionalSecretOutputs)
       : outputs,
     options: r.options,
+    ...(r.provider !== undefined ? { provider: r.provider } : {}),
   };
 }
 
@@ -146,19 +156,29 @@ export function stateOf(
  * The state a successful `pulumi up` of these registrations leaves on a new stack (every
  * resource created, in registration order, which is a valid topological order). With it a
  * registration snapshot of an older release stands for a user's deployed stack. `outputsOf`
- * gives a resource's provider outputs (default: `outputsOnCreate`, empty stdout/stderr).
+ * gives a resource's provider outputs (default: `outputsOnCreate`, empty stdout/stderr). URNs
+ * are the engine's (urns.ts EngineUrns: the recorder's differ below depth two), and a provider
+ * reference names the id this state gives its provider (the recorder's mock ids differ).
  */
 export function stateFromRegistrations(
   stack: string,
-  resources: RecordedResource[],
+  resources: Registration[],
   outputsOf: (r: RecordedResource) => PropertyMap = (r) => outputsOnCreate(r),
 ): StackState {
   const hash = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 8);
-  return {
-    stack,
-    resources: resources.map((r) =>
-      stateOf(r, { ...r.inputs }, outputsOf(r), `${r.name}${hash(r.urn)}`),
-    ),
-    pendingOperations: [],
-  };
+  const engineUrns = new EngineUrns();
+  const states = resources.map((recorded) => {
+    const r = engineUrns.translate(recorded);
+    return stateOf(r, { ...r.inputs }, outputsOf(recorded), `${r.name}${hash(r.urn)}`);
+  });
+  const providerIds = new Map(
+    states.filter((s) => isProviderType(s.type)).map((s) => [s.urn, s.id] as const),
+  );
+  for (const s of states) {
+    if (!s.provider) continue;
+    const { urn } = parseProviderRef(s.provider);
+    const id = providerIds.get(urn);
+    if (id !== undefined) s.provider = providerRef(urn, id);
+  }
+  return { stack, resources: states, pendingOperations: [] };
 }

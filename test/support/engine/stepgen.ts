@@ -1,17 +1,19 @@
 /**
  * The step generator: the steps for each registration as it arrives, and the deletes at the end.
- * Behavioural port of pulumi/pulumi `pkg/resource/deploy/step_generator.go`: generateAliases /
- * getOldResource (aliases), continueStepsFromImport (recreating after a delete-before-replace,
- * create), continueStepsFromDiff (same / update / replace, create-before-delete or
- * delete-before-replace with calculateDependentReplacements and
- * findDependentCascadeReplacements), GenerateDeletes, isOperatedOn.
+ * Behavioural port of pulumi/pulumi `pkg/resource/deploy/step_generator.go`: generateURN (the
+ * engine's URN, urns.ts), generateAliases / collapseAliasToUrn / inheritedChildAlias /
+ * generateSteps' old-resource lookup (aliases), providerChanged (a resource's provider
+ * reference), continueStepsFromImport (recreating after a delete-before-replace, create),
+ * continueStepsFromDiff (same / update / replace, create-before-delete or delete-before-replace
+ * with calculateDependentReplacements and findDependentCascadeReplacements), GenerateDeletes,
+ * isOperatedOn.
  */
-import { RecordedResource } from "../mocks";
 import { DependencyGraph } from "./depgraph";
 import { ResourceDiff, applyReplaceOnChanges, diffResource, isReplace, providerDiff } from "./diff";
 import { ProviderRegistry, defaultProviders } from "./providers";
 import { StackState, StateResource, stateOf } from "./state";
 import { EndStep, Step } from "./steps";
+import { EngineUrns, Registration, newUrn, parseProviderRef, urnParts } from "./urns";
 import { PropertyMap, UNKNOWN } from "./values";
 
 export interface GeneratorOptions {
@@ -20,38 +22,11 @@ export interface GeneratorOptions {
    * Registrations to update even when their diff finds nothing: what a program upgrade that
    * changes every script would do. Replacements stay replacements.
    */
-  forceUpdate?: (reg: RecordedResource) => boolean;
+  forceUpdate?: (reg: Registration) => boolean;
 }
 
 /** A step generation error: the engine reports it and ends the run (no deletes). */
 export class StepGenerationError extends Error {}
-
-function urnParts(urn: string): {
-  stack: string;
-  project: string;
-  qualifiedType: string;
-  name: string;
-} {
-  const body = urn.slice("urn:pulumi:".length);
-  const [stack, project, qualifiedType, ...rest] = body.split("::");
-  return { stack, project, qualifiedType, name: rest.join("::") };
-}
-
-/** resource.NewURN: a parent's full qualified type prefixes the type (never the root stack's). */
-function newUrn(
-  stack: string,
-  project: string,
-  parent: string,
-  type: string,
-  name: string,
-): string {
-  let qualified = type;
-  if (parent) {
-    const parentType = urnParts(parent).qualifiedType;
-    if (parentType !== "pulumi:pulumi:Stack") qualified = `${parentType}$${type}`;
-  }
-  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
-}
 
 export class StepGenerator {
   readonly olds = new Map<string, StateResource>();
@@ -73,6 +48,8 @@ export class StepGenerator {
   readonly news = new Map<string, StateResource>();
   /** Resources already pending deletion when the run started. */
   private readonly pendingAtStart: Set<StateResource>;
+  /** The engine's URNs of this run's registrations (generateURN; the recorder's differ). */
+  private readonly engineUrns = new EngineUrns();
 
   constructor(
     readonly prev: StackState,
@@ -89,9 +66,16 @@ export class StepGenerator {
     this.pendingAtStart = new Set(prev.resources.filter((r) => r.delete));
   }
 
+  /**
+   * collapseAliasToUrn: an alias spec's unset name and type are the resource's; an unset parent is
+   * the resource's NEW parent as it is (the Node SDK sends that parent itself, see
+   * mapAliasesForRequest, and then it counts as set); a set parent that was itself found through
+   * an alias this run is replaced by its OLD URN; noParent (recorded as parent "") or the root
+   * stack means no parent. Project and stack are the run's.
+   */
   private collapseAlias(
-    reg: RecordedResource,
-    alias: RecordedResource["options"]["aliases"][number],
+    reg: Registration,
+    alias: Registration["options"]["aliases"][number],
   ): string {
     if (alias.urn) return alias.urn;
     const { stack, project } = urnParts(reg.urn);
@@ -100,6 +84,11 @@ export class StepGenerator {
     return newUrn(stack, project, parent, alias.type ?? reg.type, alias.name ?? reg.name);
   }
 
+  /**
+   * inheritedChildAlias: the child's URN under its parent's OLD URN, its name with the parent's
+   * new name as a prefix replaced by the parent's old name (`newapp-fn` under `newapp`, aliased
+   * from `app`, becomes `app-fn`); a name without that prefix is kept as it is.
+   */
   private inheritedChildAlias(
     type: string,
     name: string,
@@ -113,8 +102,14 @@ export class StepGenerator {
     return `urn:pulumi:${stack}::${project}::${urnParts(parentAlias).qualifiedType}$${type}::${aliasName}`;
   }
 
-  /** generateAliases. */
-  aliasUrns(reg: RecordedResource): string[] {
+  /**
+   * generateAliases: the resource's own aliases collapsed to URNs; then, only when its parent was
+   * found through an alias IN THIS RUN (sg.aliases), the inherited child alias of its own type and
+   * name, and one inherited alias per own alias (the own alias's type and name under the
+   * parent's old URN). A parent found by its own URN (a retry after a partial move, say) gives
+   * its children nothing.
+   */
+  aliasUrns(reg: Registration): string[] {
     const out: string[] = [];
     const add = (u: string) => {
       if (!out.includes(u)) out.push(u);
@@ -134,7 +129,7 @@ export class StepGenerator {
   }
 
   /** getOldResource: by URN first, then by each alias. */
-  private oldResource(reg: RecordedResource): { old?: StateResource; alias?: string } {
+  private oldResource(reg: Registration): { old?: StateResource; alias?: string } {
     const urn = reg.urn;
     if (this.aliased.has(urn)) {
       throw new StepGenerationError(
@@ -159,14 +154,34 @@ export class StepGenerator {
     return {};
   }
 
-  private newState(reg: RecordedResource, inputs: PropertyMap, alias?: string): StateResource {
+  private newState(reg: Registration, inputs: PropertyMap, alias?: string): StateResource {
     const s = stateOf(reg, inputs, {}, "");
     if (alias) s.aliases = [alias];
     return s;
   }
 
+  /**
+   * providerChanged: whether the resource's provider reference changed in a way that replaces it.
+   * Equal references, or a reference whose provider URN was claimed through an alias by the new
+   * provider URN this run (`sg.aliased[oldRef.URN()] == newRef.URN()`; the ids are not compared),
+   * are no change. A reference set or cleared is a change. Any other change replaces here: engines
+   * before pulumi/pulumi#18509 replaced for every explicit provider; later ones ask the new
+   * provider's DiffConfig (old provider inputs against new), so the model is at least as strict.
+   * Not compared when either side was not recorded (undefined).
+   */
+  providerChanged(old: StateResource, reg: Registration): boolean {
+    if (old.provider === undefined || reg.provider === undefined) return false;
+    if (old.provider === reg.provider) return false;
+    if (old.provider === "" || reg.provider === "") return true;
+    const oldRef = parseProviderRef(old.provider);
+    const newRef = parseProviderRef(reg.provider);
+    return this.aliased.get(oldRef.urn) !== newRef.urn;
+  }
+
   /** GenerateSteps for one registration. Throws StepGenerationError. */
-  generate(reg: RecordedResource): Step[] {
+  generate(recorded: Registration): Step[] {
+    // generateURN: the engine computes the URN from the parent's URN, type and name.
+    const reg = this.engineUrns.translate(recorded);
     if (this.urns.has(reg.urn))
       throw new StepGenerationError(`Duplicate resource URN '${reg.urn}'`);
     if (reg.parent && !this.urns.has(reg.parent)) {
@@ -183,6 +198,7 @@ export class StepGenerator {
     }
     const diff = diffResource(old, reg, this.providers(reg.type), {
       replacing: (u) => this.replaces.has(u),
+      providerChanged: reg.custom && !recreating && this.providerChanged(old, reg),
     });
     const neu = this.newState(reg, diff.inputs, alias);
 
@@ -215,7 +231,7 @@ export class StepGenerator {
   }
 
   private replaceSteps(
-    reg: RecordedResource,
+    reg: Registration,
     old: StateResource,
     neu: StateResource,
     diff: ResourceDiff,
@@ -236,7 +252,10 @@ export class StepGenerator {
       ];
     }
     const steps: Step[] = [];
-    const toReplace = [...this.dependentReplacements(old), ...this.cascadeReplacements(reg.urn)];
+    const toReplace = [
+      ...this.dependentReplacements(old),
+      ...this.cascadeReplacements(new Set([reg.urn, old.urn])),
+    ];
     for (let i = toReplace.length - 1; i >= 0; i--) {
       const { res, keys: depKeys } = toReplace[i];
       if (this.pendingDeletes.has(res)) continue;
@@ -270,7 +289,15 @@ export class StepGenerator {
     }
     if (!old.pendingReplacement) {
       this.deletes.add(old.urn);
-      steps.push({ ...base, op: "delete-replaced", old, pendingReplacement: true, reason: "dbr" });
+      // DeleteStep.URN is the OLD resource's (an aliased resource deletes its old URN).
+      steps.push({
+        urn: old.urn,
+        type: old.type,
+        op: "delete-replaced",
+        old,
+        pendingReplacement: true,
+        reason: "dbr",
+      });
     }
     steps.push(
       { ...base, op: "replace", reg, old, diff, pendingDelete: false },
@@ -306,6 +333,10 @@ export class StepGenerator {
     replaceSet: Set<string>,
   ): { replace: boolean; keys: string[] } {
     if (!r.custom) return { replace: false, keys: [] };
+    // A resource whose provider is in the replace set is replaced with it.
+    if (r.provider && replaceSet.has(parseProviderRef(r.provider).urn)) {
+      return { replace: true, keys: [] };
+    }
     if (r.options.deletedWith && replaceSet.has(r.options.deletedWith)) {
       return { replace: true, keys: [] };
     }
@@ -329,12 +360,15 @@ export class StepGenerator {
     return { replace: isReplace(diff), keys: diff.replaceKeys };
   }
 
-  /** findDependentCascadeReplacements: resources deleted with the replaced one. */
-  private cascadeReplacements(urn: string): { res: StateResource; keys: string[] }[] {
+  /**
+   * findDependentCascadeReplacements: resources deleted with the replaced one. `urns` holds its
+   * new URN and its old one (an aliased root: old states name the old URN).
+   */
+  private cascadeReplacements(urns: Set<string>): { res: StateResource; keys: string[] }[] {
     const seen = new Set<string>();
     const out: { res: StateResource; keys: string[] }[] = [];
     for (const [u, s] of [...this.news, ...this.olds]) {
-      if (!seen.has(u) && s.options.deletedWith === urn) {
+      if (!seen.has(u) && urns.has(s.options.deletedWith)) {
         out.push({ res: s, keys: [] });
         seen.add(u);
       }

@@ -2,7 +2,7 @@
  * The steps the engine generates (pulumi/pulumi `pkg/resource/deploy/step.go`): what each one
  * is, not how it runs (see deployment.ts).
  */
-import { RecordedResource } from "../mocks";
+import { Registration } from "./urns";
 import { ResourceDiff } from "./diff";
 import { StateResource } from "./state";
 
@@ -14,21 +14,21 @@ interface StepBase {
 /** Nothing runs; the old id and outputs are carried over. */
 export interface SameStep extends StepBase {
   op: "same";
-  reg: RecordedResource;
+  reg: Registration;
   old: StateResource;
   new: StateResource;
 }
 
 export interface CreateStep extends StepBase {
   op: "create";
-  reg: RecordedResource;
+  reg: Registration;
   new: StateResource;
 }
 
 /** The provider's Update with the old state and the new inputs. */
 export interface UpdateStep extends StepBase {
   op: "update";
-  reg: RecordedResource;
+  reg: Registration;
   old: StateResource;
   new: StateResource;
   diff?: ResourceDiff;
@@ -39,7 +39,7 @@ export interface UpdateStep extends StepBase {
 /** The replacement's Create. pendingDelete: create-before-delete (the old is marked `delete`). */
 export interface CreateReplacementStep extends StepBase {
   op: "create-replacement";
-  reg: RecordedResource;
+  reg: Registration;
   old: StateResource;
   new: StateResource;
   diff?: ResourceDiff;
@@ -51,7 +51,7 @@ export interface CreateReplacementStep extends StepBase {
 /** The logical "replace" (no provider call). */
 export interface ReplaceStep extends StepBase {
   op: "replace";
-  reg: RecordedResource;
+  reg: Registration;
   old: StateResource;
   diff?: ResourceDiff;
   pendingDelete: boolean;
