@@ -16,7 +16,7 @@ import * as path from "path";
 import { E2E_DIR, HOST_ADDRESSES, HostName, SUDO_USER, nsName } from "./constants";
 import { childPids, isAlive, pidsInPidNamespace, signal, startLogged } from "../lab/processes";
 import { run, waitFor } from "../lab/sh";
-import { K3S_HA_STATE_DIR } from "../components/k3s/shellFunctions";
+import { K3S_HA_STATE_DIR } from "../components/host/script";
 import { generateHostKey, renderSshdConfig } from "./sshd";
 import { LOG_DIR } from "./stand-in/events";
 

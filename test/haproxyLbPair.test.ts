@@ -17,12 +17,14 @@ const script = (run: ProgramRun, name: string) =>
 // lb-2's haproxy step, which changes the backends, also checks /ping through lb-1 once a server
 // answers; its other steps check that lb-1 answers, and carry no server list (a new server
 // changes only haproxy.cfg, so it re-runs only that step).
-const SERVERS = "'10.10.10.50:6443' '10.10.10.51:6443' '10.10.10.52:6443'";
+const PEER = "\npeer='lb-1'\npeer_at='10.10.10.98:6443'\n";
 const PEER_CHECK: Record<string, string> = {
-  haproxy: `peer_serves_first 'lb-1' '10.10.10.98:6443' ${SERVERS}\n`,
-  "keepalived-check": "peer_serves_first 'lb-1' '10.10.10.98:6443'\n",
-  keepalived: "peer_serves_first 'lb-1' '10.10.10.98:6443'\n",
+  haproxy: `${PEER}peer_servers='10.10.10.50:6443 10.10.10.51:6443 10.10.10.52:6443'\n`,
+  "keepalived-check": PEER,
+  keepalived: PEER,
 };
+/** The script's call of lb-lib.sh's peer check, which its parameters feed. */
+const PEER_CALL = 'peer_serves_first "$peer" "$peer_at"';
 
 describe("HaproxyLbPair: one LB host at a time", function () {
   this.timeout(120_000);
@@ -41,10 +43,10 @@ describe("HaproxyLbPair: one LB host at a time", function () {
   });
 
   it("holds lb-1's KeepAlived across a VRRP change lb-2 cannot hear, and starts it after every lb-2 step", () => {
-    expect(script(run, "lb-lb-1-keepalived")).to.include('"hold_for_peer"');
+    expect(script(run, "lb-lb-1-keepalived")).to.include("\nroll_vip='10.10.10.100:6443'\n");
     expect(script(run, "lb-lb-1-keepalived")).to.include("the other LB host changes next");
     // lb-2 changes last: a plain reload.
-    expect(script(run, "lb-lb-2-keepalived")).to.not.include("hold_for_peer");
+    expect(script(run, "lb-lb-2-keepalived")).to.include("\nroll_vip=''\n");
     const resume = "lb-lb-1-keepalived-resume";
     for (const two of lbSteps("lb-2")) {
       expect(dependsOn(run, resume, two), `${resume} after ${two}`).to.equal(true);
@@ -62,10 +64,11 @@ describe("HaproxyLbPair: one LB host at a time", function () {
       const text = script(run, name);
       expect(text, name).to.include(PEER_CHECK[s]);
       // before anything else the step does
-      expect(text.indexOf(PEER_CHECK[s]), name).to.be.lessThan(text.indexOf("\nensure_packages "));
+      expect(text.indexOf(PEER_CALL), name).to.be.greaterThan(0);
+      expect(text.indexOf(PEER_CALL), name).to.be.lessThan(text.indexOf("\nensure_packages "));
       expect(text, name).to.not.include("10.10.10.100");
     }
-    for (const name of lbSteps("lb-1")) expect(script(run, name), name).to.not.include("peer_");
+    for (const name of lbSteps("lb-1")) expect(script(run, name), name).to.include("\npeer=''\n");
   });
 
   it("checks no peer in delete scripts (a destroy removes lb-2 first and needs lb-1 for nothing)", () => {
@@ -78,14 +81,18 @@ describe("HaproxyLbPair: one LB host at a time", function () {
   it("creates the check script's user and names it in keepalived.conf", () => {
     for (const host of ["lb-1", "lb-2"]) {
       const check = script(run, `lb-${host}-keepalived-check`);
+      expect(check).to.include(`\nuser='${KEEPALIVED_SCRIPT_USER}'\n`);
       expect(check).to.include(
-        `useradd --system --user-group --no-create-home --no-log-init --home-dir /nonexistent --shell /usr/sbin/nologin '${KEEPALIVED_SCRIPT_USER}'`,
+        'useradd --system --user-group --no-create-home --no-log-init --home-dir /nonexistent --shell /usr/sbin/nologin "$user"',
       );
       expect(stdinOf(run, `lb-${host}-keepalived`)).to.include(
         `\n  script_user ${KEEPALIVED_SCRIPT_USER}\n`,
       );
       expect(script(run, `lb-${host}-keepalived`)).to.include(
-        "write_file /etc/keepalived/keepalived.conf 0644 keepalived_test",
+        'write_file "$KEEPALIVED_CONF" 0644 keepalived_test',
+      );
+      expect(script(run, `lb-${host}-keepalived`)).to.include(
+        "\nKEEPALIVED_CONF=/etc/keepalived/keepalived.conf\n",
       );
     }
   });
@@ -107,6 +114,20 @@ describe("HaproxyLbPair: one LB host at a time", function () {
     }
   });
 
+  it("names no other LB host in lb-1's scripts: renaming lb-2 changes none of them", async () => {
+    const config = testStackConfig("dev");
+    const hosts = config["k3s-ha:lbHosts"] as Record<string, unknown>[];
+    const renamed = await runProgram(
+      { ...config, "k3s-ha:lbHosts": [hosts[0], { ...hosts[1], name: "lb-b" }] },
+      [],
+      "lbpair-renamed",
+    );
+    for (const name of [...lbSteps("lb-1"), "lb-lb-1-keepalived-resume", "lb-lb-1-supervise"]) {
+      expect(script(renamed, name), name).to.equal(script(run, name));
+      expect(stdinOf(renamed, name), name).to.equal(stdinOf(run, name));
+    }
+  });
+
   it("the first host in lbHosts goes first, whatever its priority", async () => {
     const config = testStackConfig("dev");
     const hosts = config["k3s-ha:lbHosts"] as Record<string, unknown>[];
@@ -118,7 +139,7 @@ describe("HaproxyLbPair: one LB host at a time", function () {
     expect(dependsOn(swapped, "lb-lb-1-haproxy", "lb-lb-2-keepalived")).to.equal(true);
     expect(dependsOn(swapped, "lb-lb-2-haproxy", "lb-lb-1-keepalived")).to.equal(false);
     expect(script(swapped, "lb-lb-1-haproxy")).to.include(
-      "peer_serves_first 'lb-2' '10.10.10.99:6443'",
+      "\npeer='lb-2'\npeer_at='10.10.10.99:6443'\n",
     );
   });
 });

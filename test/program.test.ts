@@ -140,9 +140,9 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
       const r = step(run, name);
       expect(isSecretValue(r.inputs.stdin), name).to.equal(true);
       expect(r.inputs.logging).to.equal("none");
-      expect(unwrapCommandLine(r.inputs.create as string)).to.contain(
-        "write_file '/etc/rancher/k3s/cluster-token' 0600",
-      );
+      const create = unwrapCommandLine(r.inputs.create as string);
+      expect(create).to.contain("\npath='/etc/rancher/k3s/cluster-token'\n");
+      expect(create).to.contain('write_file "$path" 0600');
     }
     // server-1 starts the cluster with the short form (its CA does not exist yet); joiners get
     // the full form, which pins server-1's CA (docs.k3s.io cli/token, "Secure").
@@ -302,11 +302,12 @@ describe("the program on the staging stack (Nginx, non-root user)", function () 
     expect(generate.inputs.stdin).to.equal(undefined);
     expect(generate.options.additionalSecretOutputs).to.include("stdout");
     const script = unwrapCommandLine(generate.inputs.create as string);
-    expect(script).to.contain("if ! [ -s /etc/rancher/k3s/agent-token ]; then");
-    expect(script).to.contain("write_file /etc/rancher/k3s/agent-token 0600");
-    expect(unwrapCommandLine(generate.inputs.delete as string)).to.contain(
-      "rm -f '/etc/rancher/k3s/agent-token'",
-    );
+    expect(script).to.contain("\nfile=/etc/rancher/k3s/agent-token\n");
+    expect(script).to.contain('if ! [ -s "$file" ]; then');
+    expect(script).to.contain('write_file "$file" 0600');
+    const removal = unwrapCommandLine(generate.inputs.delete as string);
+    expect(removal).to.contain("\npath='/etc/rancher/k3s/agent-token'\n");
+    expect(removal).to.contain('rm -f "$path"');
     expect(dependsOn(run, "server-1-install", "server-1-agent-token")).to.equal(true);
     for (const s of ["server-1", "server-2", "server-3"]) {
       expect(k3sYaml(run, `${s}-config`)).to.include({
@@ -375,12 +376,15 @@ describe("the program with secret config fragments", function () {
       expect(isSecretValue(r.inputs.stdin), name).to.equal(true);
       expect(stdinOf(run, name)).to.equal(`${fragment}\n`);
       expect(r.inputs.logging).to.equal("none");
-      expect(unwrapCommandLine(r.inputs.create as string)).to.contain(
-        "write_file '/etc/rancher/k3s/config.yaml.d/90-k3s-ha-secret.yaml' 0600",
-      );
+      const create = unwrapCommandLine(r.inputs.create as string);
+      expect(create).to.contain("\npath='/etc/rancher/k3s/config.yaml.d/90-k3s-ha-secret.yaml'\n");
+      expect(create).to.contain('write_file "$path" 0600');
       const install = name.replace("secret-config", "install");
       expect(dependsOn(run, install, name), install).to.equal(true);
-      expect(step(run, install).inputs.create, install).to.not.contain("90-k3s-ha-secret.yaml");
+      // install.sh removes a fragment only when the stack has none.
+      expect(unwrapCommandLine(step(run, install).inputs.create as string), install).to.contain(
+        "\nsecret_config='true'\n",
+      );
     }
   });
 
@@ -427,9 +431,9 @@ describe("the program with Nginx in Docker", function () {
     );
     expect(onHost.map((r) => r.name)).to.deep.equal(["lb-docker-host", "lb-nginx-config"]);
     expect(stdinOf(run, "lb-nginx-config")).to.equal(uploads[0].content);
-    expect(unwrapCommandLine(String(step(run, "lb-nginx-config").inputs.create))).to.contain(
-      "docker kill --signal HUP lb-nginx",
-    );
+    const config = unwrapCommandLine(String(step(run, "lb-nginx-config").inputs.create));
+    expect(config).to.contain("\nNGINX_CONTAINER=lb-nginx\n");
+    expect(config).to.contain('docker kill --signal HUP "$NGINX_CONTAINER"');
     expect(dependsOn(run, "lb-nginx", "lb-docker-host")).to.equal(true);
     expect(dependsOn(run, "lb-nginx-config", "lb-nginx")).to.equal(true);
     expect(dependsOn(run, "registration-gate", "lb-nginx-config")).to.equal(true);

@@ -17,10 +17,24 @@ import { unwrapCommandLine } from "../test/support/scripts";
 import { MASK, offlineConfig, unpinnedNote } from "./offline-config";
 import { renderPlanAgainst } from "./preview-against";
 
-/** Where a step writes its stdin, read from its own script. */
+/**
+ * Where a step writes its stdin: the script's "Writes stdin to:" line, with its `$name`s taken from
+ * the script's own parameter and library variable lines.
+ */
 function fileWritten(script: string): string | undefined {
-  const m = /write_file '?([^' ]+)'? (\d{4})/.exec(script);
-  return m ? `${m[1]} (mode ${m[2]})` : undefined;
+  const m = /^# Writes stdin to: (.+) \(mode (\d{4})\)$/m.exec(script);
+  if (!m) return undefined;
+  const values = new Map<string, string>();
+  for (const [, name, quoted, bare] of script.matchAll(
+    /^([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|(\S+))$/gm,
+  )) {
+    if (!values.has(name)) values.set(name, quoted ?? bare);
+  }
+  const target = m[1].replace(
+    /\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (all, name: string) => values.get(name) ?? all,
+  );
+  return `${target} (mode ${m[2]})`;
 }
 
 function indent(text: string, prefix: string): string {

@@ -4,7 +4,9 @@ import { remote } from "@pulumi/command";
 import { NodeConfig } from "../config/types";
 import { SshSettings, connectionFor, needsSudo } from "../host/connection";
 import { hostStep } from "../host/hostStep";
-import { registrationGateScript } from "../k3s/scripts";
+import { K3S_API_PORT } from "../config/types";
+import { hostScript } from "../host/script";
+import { hostPort } from "../k3s/configYaml";
 
 export interface RegistrationGateArgs {
   /** The VIP or the Nginx host. */
@@ -24,7 +26,9 @@ export function registrationGate(name: string, args: RegistrationGateArgs): remo
     {
       connection: connectionFor(args.probeFrom, args.ssh),
       sudo: needsSudo(args.ssh),
-      create: registrationGateScript(args.registrationAddress),
+      create: hostScript("cluster/registration-gate.sh", {
+        target: hostPort(args.registrationAddress, K3S_API_PORT),
+      }),
       rerunOn: [{ label: "load balancer", value: args.lbFingerprint }],
     },
     { dependsOn: args.after },

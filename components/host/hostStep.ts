@@ -110,10 +110,10 @@ export function hostStep(
     name,
     {
       connection: args.connection,
+      // No `update`: the provider runs `create` again when any input changes (pulumi-command
+      // remote/commandController.go Update), an update in place. A changed script, stdin or
+      // connection is an update in @pulumi/command 1.2.1, never a replacement.
       create,
-      // The same idempotent script runs when any input changes: an update in place. A changed
-      // script, stdin or connection is an update in @pulumi/command 1.2.1, never a replacement.
-      update: create,
       ...(args.delete ? { delete: commandLine(args.delete, args.sudo) } : {}),
       ...(stdin !== undefined ? { stdin } : {}),
       addPreviousOutputInEnv: false,

@@ -177,10 +177,12 @@ describe("the airgap setting", function () {
         expect(hostOf(step(run, `${node}-airgap-verify`))).to.equal(address);
         expect(dependsOn(run, `${node}-install`, `${node}-airgap-verify`)).to.equal(true);
         const install = unwrapCommandLine(step(run, `${node}-install`).inputs.create as string);
-        expect(install).to.contain("INSTALL_K3S_SKIP_DOWNLOAD=true");
-        expect(install).to.contain(`${AIRGAP_VERIFIED_DIR}/install.sh`);
+        // install.sh takes its air-gap branch: the verified files, no download, no installer URL.
+        expect(install).to.contain(
+          "\nairgap='true'\nimages_file='k3s-airgap-images-amd64.tar.zst'\n",
+        );
+        expect(install).to.contain("\ninstall_script_url=''\n");
         expect(install).to.not.contain("get.k3s.io");
-        expect(install).to.not.contain("ensure_packages curl=curl");
       }
       expect(run.resources.filter((r) => r.name.startsWith("lb-") && r.name.includes("airgap"))).to
         .be.empty;

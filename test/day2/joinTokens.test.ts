@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { K3S_AGENT_TOKEN_PATH, K3S_GENERATED_TOKEN_PATH } from "../../components/k3s/configYaml";
 import { generateAgentTokenScript, readCaHashScript } from "../../components/k3s/scripts";
-import { restartMarkerPath } from "../../components/k3s/shellFunctions";
+import { restartMarkerPath } from "../../components/k3s/scripts";
 import { shellcheck } from "../support/scripts";
 import { FakeHost } from "./fakeHost";
 

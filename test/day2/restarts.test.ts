@@ -12,9 +12,9 @@ import {
   installedStatePath,
   writeK3sFileScript,
 } from "../../components/k3s/scripts";
-import { restartMarkerPath } from "../../components/k3s/shellFunctions";
+import { restartMarkerPath } from "../../components/k3s/scripts";
 import { K3S_SECRET_CONFIG_PATH } from "../../components/k3s/configYaml";
-import { PRELUDE, shQuote } from "../../components/host/script";
+import { shQuote, withLibrary } from "../../components/host/script";
 import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
 
 const OLD = "v1.27.3+k3s1";
@@ -106,10 +106,7 @@ describe("restarts and reloads that must happen, and waits that end", function (
     for (const role of ["server", "agent"] as const) {
       const service = role === "server" ? "k3s" : "k3s-agent";
       const host = fakeHost({ version: NEW, nodes: servers, startHangs: true });
-      const script = installScript(role).replace(
-        `svc_restart_bounded ${service} 300`,
-        `svc_restart_bounded ${service} 2`,
-      );
+      const script = installScript(role).replace("ready_timeout=300", "ready_timeout=2");
       const started = Date.now();
       const r = await host.run(script, { isolated: true, setup: recorded(NEW, role) });
       expect(r.status, role).to.equal(1);
@@ -126,9 +123,10 @@ describe("restarts and reloads that must happen, and waits that end", function (
     const config = path.join(host.dir, "config.yaml");
     const marker = restartMarkerPath("k3s");
     // The cut: nothing runs after the move.
-    const step = writeK3sFileScript("server", "/etc/rancher/k3s/config.yaml")
-      .replace("write_file '/etc/rancher/k3s/config.yaml'", `write_file ${shQuote(config)}`)
-      .replace('mv -f "$tmp" "$dest"; echo changed', 'mv -f "$tmp" "$dest"; kill -9 $$');
+    const step = writeK3sFileScript("server", config).replace(
+      'mv -f "$tmp" "$dest"; echo changed',
+      'mv -f "$tmp" "$dest"; kill -9 $$',
+    );
     const r = await host.run(
       `printf 'node-name: server-2\\n' | sh -c ${shQuote(step)} || true
 cat ${shQuote(config)}
@@ -155,20 +153,35 @@ stat -c '%a %n' ${installedStatePath("k3s")}`,
     expect(r.stdout).to.contain("fragment-gone");
     expect(host.calls()).to.include("service k3s restart");
     expect(r.stdout).to.contain(`600 ${installedStatePath("k3s")}`);
-    // With the fragment configured, the install step leaves it alone.
+    // With the fragment configured, the install step leaves it alone and restarts nothing.
+    const keeper = fakeHost({
+      version: NEW,
+      processVersion: NEW,
+      running: ["k3s"],
+      nodes: servers,
+    });
+    const keptFragment = path.join(keeper.dir, "90-k3s-ha-secret.yaml");
     const kept = installK3sScript("server", NO_INSTALLER, [], {
       nodeName: "server-2",
       secretConfig: true,
-    });
-    expect(kept).to.not.contain(K3S_SECRET_CONFIG_PATH);
+    }).replaceAll(K3S_SECRET_CONFIG_PATH, keptFragment);
+    const k = await keeper.run(
+      `printf 'vpn-auth: x\\n' >${shQuote(keptFragment)}
+${recorded(NEW)}
+sh -c ${shQuote(kept)} && echo installed
+test -e ${shQuote(keptFragment)} && echo fragment-kept`,
+      { isolated: true },
+    );
+    expect(k.stdout, k.stderr).to.contain("installed");
+    expect(k.stdout).to.contain("fragment-kept");
+    expect(keeper.calls()).to.not.include("service k3s restart");
   });
 
   it("reloads a daemon whose reload failed once, on the next run, though its file is unchanged by then", async () => {
     const host = fakeHost({ running: ["haproxy"], reloadFailsOnce: true });
     const file = path.join(host.dir, "haproxy.cfg");
-    const apply = `${PRELUDE}
-changed=$(write_file ${shQuote(file)} 0644 "" "mark_reload haproxy")
-svc_apply haproxy "$changed"`;
+    const apply = withLibrary(`changed=$(write_file ${shQuote(file)} 0644 "" "mark_reload haproxy")
+svc_apply haproxy "$changed"`);
     const twice = `printf 'new config\\n' | sh -c ${shQuote(apply)}; echo "first run: $?"
 printf 'new config\\n' | sh -c ${shQuote(apply)}; echo "second run: $?"
 ls /var/lib/k3s-ha`;

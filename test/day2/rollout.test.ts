@@ -43,9 +43,9 @@ describe("day 2 under mocks: upgrades and restarts", function () {
 
     it("snapshots etcd on server-1 before any server, then upgrades servers one by one, then agents", () => {
       expect(hostOf(step(after, "server-1-etcd-snapshot"))).to.equal("10.10.10.50");
-      expect(createScript(after, "server-1-etcd-snapshot")).to.contain(
-        "k3s etcd-snapshot save --name 'k3s-ha-pre-v1.28.5-k3s1'",
-      );
+      const snapshot = createScript(after, "server-1-etcd-snapshot");
+      expect(snapshot).to.contain("\nsnapshot='k3s-ha-pre-v1.28.5-k3s1'\n");
+      expect(snapshot).to.contain('k3s etcd-snapshot save --name "$snapshot"');
       for (const s of SERVERS) {
         expect(dependsOn(after, `${s}-install`, "server-1-etcd-snapshot"), s).to.equal(true);
       }
@@ -65,14 +65,14 @@ describe("day 2 under mocks: upgrades and restarts", function () {
     it("makes every install wait for etcd health and refuse downgrades", () => {
       for (const n of [...SERVERS, ...AGENTS]) {
         const text = createScript(after, `${n}-install`);
-        expect(text, n).to.contain(`refuse_downgrade "$node"`);
+        expect(text, n).to.contain(`refuse_downgrade "$node" "$installed" "$version"`);
         expect(text, n).to.contain(`node='${n}'`);
       }
       for (const s of SERVERS) {
         const text = createScript(after, `${s}-install`);
         expect(text).to.contain("kube get --raw=/readyz/etcd");
         expect(text).to.contain(`etcd_others_ready "$node"`);
-        expect(text).to.not.contain('drain_for_upgrade "$node"');
+        expect(text).to.contain("\ndrain_timeout=''\n");
       }
     });
   });
@@ -198,16 +198,17 @@ describe("day 2 under mocks: drain and agent batches", function () {
       "drain",
     );
     for (const s of SERVERS) {
-      expect(createScript(run, `${s}-install`)).to.contain(
-        'drain_for_upgrade "$node" "$version" 240',
-      );
+      const install = createScript(run, `${s}-install`);
+      expect(install).to.contain("\ndrain_timeout='240'\n");
+      expect(install).to.contain('drain_for_upgrade "$node" "$version" "$drain_timeout"');
     }
     for (const a of AGENTS) {
       const drain = step(run, `${a}-drain`);
       expect(hostOf(drain)).to.equal("10.10.10.50");
       expect(createScript(run, `${a}-drain`)).to.contain('--timeout="$3s"');
+      expect(createScript(run, `${a}-drain`)).to.contain("\ntimeout_seconds='240'\n");
       expect(createScript(run, `${a}-drain`)).to.contain(
-        `drain_for_upgrade "$node" "$version" 240`,
+        'drain_for_upgrade "$node" "$version" "$timeout_seconds"',
       );
       expect(dependsOn(run, `${a}-drain`, "registration-gate")).to.equal(true);
       expect(dependsOn(run, `${a}-install`, `${a}-drain`)).to.equal(true);
@@ -219,7 +220,7 @@ describe("day 2 under mocks: drain and agent batches", function () {
   it("adds no drain step and no drain call by default", async () => {
     const run = await runProgram(devStack(), SECRET_KEYS, "nodrain");
     expect(run.resources.filter((r) => r.name.endsWith("-drain"))).to.deep.equal([]);
-    expect(createScript(run, "server-1-install")).to.not.contain('drain_for_upgrade "$node"');
+    expect(createScript(run, "server-1-install")).to.contain("\ndrain_timeout=''\n");
   });
 
   it("with agentBatchSize, starts each batch once the previous batch's nodes are Ready", async () => {

@@ -56,13 +56,13 @@ describe("day 2 under mocks: scaling out and in", function () {
       // The script is the same (write, check with haproxy -c, reload); only the config differs,
       // and on lb-2 the servers its check of lb-1 probes /ping with (haproxyLbPair.ts).
       const withoutServerList = (run: ProgramRun) =>
-        script(run, lb, "create").replace(/^(peer_serves_first 'lb-1' \S+)( '[^\n]*)$/m, "$1");
+        script(run, lb, "create").replace(/^peer_servers='[^']*'$/m, "");
       expect(withoutServerList(four)).to.equal(withoutServerList(three));
       expect(script(four, lb, "create")).to.contain('svc_apply haproxy "$changed"');
       expect(stdinOf(four, lb)).to.contain("10.10.10.53:6443");
     }
     expect(script(four, "lb-lb-2-haproxy", "create")).to.contain(
-      "peer_serves_first 'lb-1' '10.10.10.98:6443' '10.10.10.50:6443' '10.10.10.51:6443' '10.10.10.52:6443' '10.10.10.53:6443'\n",
+      "\npeer='lb-1'\npeer_at='10.10.10.98:6443'\npeer_servers='10.10.10.50:6443 10.10.10.51:6443 10.10.10.52:6443 10.10.10.53:6443'\n",
     );
     expect(stdinOf(four, "server-4-config")).to.contain("server: https://10.10.10.50:6443");
     expect(dependsOn(four, "server-4-install", "server-3-install")).to.equal(true);
@@ -95,12 +95,13 @@ describe("day 2 under mocks: scaling out and in", function () {
       // Pulumi deletes dependents first: the membership step goes before the install step.
       expect(dependsOn(three, "agent-3-membership", "agent-3-install")).to.equal(true);
       const removal = script(three, "agent-3-membership", "delete");
-      expect(removal).to.contain("node='agent-3'");
+      // role agent: no etcd member to remove (membership-delete.sh's server branches).
+      expect(removal).to.contain("\nrole='agent'\nnode='agent-3'\n");
+      expect(removal).to.contain("\ndrain_timeout='180'\n");
       expect(removal).to.contain(
-        'kube drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=180s',
+        'kube drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="${drain_timeout}s"',
       );
       expect(removal).to.contain('kube delete node "$node"');
-      expect(removal).to.not.contain("etcd.k3s.cattle.io/remove");
       expect(script(three, "agent-3-install", "delete")).to.contain("k3s-agent-uninstall.sh");
     });
   });
@@ -152,7 +153,9 @@ describe("day 2 under mocks: scaling out and in", function () {
       expect(dependsOn(three, "server-1-membership", "server-2-install")).to.equal(true);
       for (const s of ["server-1", "server-2", "server-3"]) {
         expect(dependsOn(three, `${s}-membership`, "lb-lb-1-haproxy"), s).to.equal(true);
-        expect(script(three, `${s}-membership`, "delete")).to.contain("https://10.10.10.100:6443");
+        expect(script(three, `${s}-membership`, "delete")).to.contain(
+          "\nregistration='10.10.10.100:6443'\n",
+        );
       }
     });
   });
@@ -172,6 +175,8 @@ describe("day 2 under mocks: scaling out and in", function () {
       expect(step(staging, name).inputs.create, name).to.match(/^sudo -n sh -c '/);
       expect(step(staging, name).inputs.delete, name).to.match(/^sudo -n sh -c '/);
     }
-    expect(script(staging, "agent-1-membership", "delete")).to.contain("https://10.10.10.98:6443");
+    expect(script(staging, "agent-1-membership", "delete")).to.contain(
+      "\nregistration='10.10.10.98:6443'\n",
+    );
   });
 });

@@ -11,8 +11,8 @@ import {
   installedStatePath,
   writeK3sFileScript,
 } from "../../components/k3s/scripts";
-import { VERSION_FUNCTIONS, restartMarkerPath } from "../../components/k3s/shellFunctions";
-import { PRELUDE, shQuote } from "../../components/host/script";
+import { restartMarkerPath } from "../../components/k3s/scripts";
+import { shQuote, withLibrary } from "../../components/host/script";
 import {
   drainAgentForUpgradeScript,
   preUpgradeSnapshotName,
@@ -67,8 +67,7 @@ const servers = (notReady: string[] = []): FakeNode[] =>
 
 describe("K3s version order in the host scripts", () => {
   const older = (a: string, b: string) =>
-    runSh(`${PRELUDE}\n${VERSION_FUNCTIONS}\nversion_older ${shQuote(a)} ${shQuote(b)}`).status ===
-    0;
+    runSh(withLibrary(`version_older ${shQuote(a)} ${shQuote(b)}`)).status === 0;
 
   it("orders patch releases numerically, release candidates before their release", () => {
     const ascending = [
@@ -141,13 +140,9 @@ describe("the server install step on a running server", function () {
 
   it("restarts for a changed config only through the marker the file step leaves, then clears it", async () => {
     const host = fakeHost({ version: NEW, running: ["k3s"], nodes: servers() });
-    const config = "/etc/rancher/k3s/config.yaml";
     const marker = restartMarkerPath("k3s");
     // The file step, isolated too (it writes /etc/rancher/k3s), then the install step.
-    const write = writeK3sFileScript("server", config).replace(
-      `write_file '${config}'`,
-      `write_file "$CONFIG"`,
-    );
+    const write = writeK3sFileScript("server", path.join(host.dir, "config.yaml"));
     const both = `export CONFIG=${shQuote(path.join(host.dir, "config.yaml"))}
 echo 'node-name: server-2' | sh -c ${shQuote(write)}
 test -e ${marker}

@@ -17,7 +17,7 @@
  */
 import { expect } from "chai";
 import { K3S_READY_TIMEOUT_SECONDS } from "../../components/k3s/scripts";
-import { HAPROXY_CFG_PATH } from "../../components/lb/lbScripts";
+import { HAPROXY_CFG_PATH } from "../../components/lb/haproxy-pair/scripts";
 import {
   AGENTS,
   BASE_VERSION,

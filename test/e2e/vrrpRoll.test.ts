@@ -1,7 +1,7 @@
 /**
  * End to end, a VRRP settings change on a live pair (lb-1 boots systemd, lb-2 has no init) under
  * the program's real steps: a version change, which the two hosts cannot hear across, is rolled
- * with lb-1 held stopped until lb-2 has changed (lbScripts.ts, KeepalivedRoll); an interval change
+ * with lb-1 held stopped until lb-2 has changed (apply-keepalived-conf.sh); an interval change
  * under VRRPv3 is a plain reload of each host in turn. The pair starts as the previous release
  * left it (VRRPv2, advert_int 1): the rendered file with those two lines, loaded on both hosts.
  * The VIP's holders are sampled from outside the hosts every 50 ms throughout.
@@ -16,7 +16,7 @@ import { fileText } from "../../e2e/inspect";
 import { keepJournalsOfFailures } from "../../e2e/journals";
 import { E2eLab } from "../../e2e/lab";
 import { LabStack, labStack, stackVersion } from "../../e2e/stack";
-import { KEEPALIVED_CONF_PATH } from "../../components/lb/lbScripts";
+import { KEEPALIVED_CONF_PATH } from "../../components/lb/haproxy-pair/scripts";
 import { run as sh, sleep, waitFor } from "../../lab/sh";
 
 const STACK = "vrrp-roll";

@@ -6,8 +6,7 @@ import { spawn } from "child_process";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "fs/promises";
 import { tmpdir } from "os";
 import * as path from "path";
-import { KEEPALIVED_TEST_FUNCTION } from "../../components/lb/lbScripts";
-import { PRELUDE, shQuote } from "../../components/host/script";
+import { shQuote, withLibrary } from "../../components/host/script";
 import { bindScriptUserFiles, writeScriptUserFiles } from "../../lab/script-user";
 
 export interface CheckResult {
@@ -103,7 +102,7 @@ export async function runAsLbHost(
 }
 
 /**
- * `keepalived -t -f <file>` as the program's config step runs it (KEEPALIVED_TEST_FUNCTION),
+ * `keepalived -t -f <file>` as the program's config step runs it (lb-lib.sh keepalived_test),
  * inside network namespace `netns` (which must have the interface the file names: keepalived -t
  * rejects a missing one). `render` gets the path of `checkScript`, written 0755 in a root-owned
  * 0755 directory: enable_script_security refuses a path others can write, and the script user
@@ -127,7 +126,7 @@ export function checkKeepalived(
   });
 }
 
-/** The config step's `keepalived -t` (KEEPALIVED_TEST_FUNCTION) of `conf`, as a script. */
+/** The config step's `keepalived -t` (lb-lib.sh keepalived_test) of `conf`, as a script. */
 export function configStepTest(conf: string): string {
-  return `${PRELUDE}\n${KEEPALIVED_TEST_FUNCTION}\nkeepalived_test ${shQuote(conf)}`;
+  return withLibrary(`keepalived_test ${shQuote(conf)}`);
 }

@@ -301,13 +301,14 @@ describe("renderHaproxyCheckScript", function () {
   it("probes the local HAProxy monitor URI with a 0.3 s limit per probe, never killall", function () {
     const script = renderHaproxyCheckScript();
     expect(script.startsWith(`#!/bin/sh\n${HEADER}\n`)).to.equal(true);
+    expect(script).to.include(`\nhealth_url='http://127.0.0.1:${HAPROXY_HEALTH_PORT}/healthz'\n`);
     expect(script).to.include(
-      `curl --noproxy '*' -fsS -m 0.3 -o /dev/null http://127.0.0.1:${HAPROXY_HEALTH_PORT}/healthz 2>/dev/null\n`,
+      `curl --noproxy '*' -fsS -m 0.3 -o /dev/null "$health_url" 2>/dev/null\n`,
     );
     expect(script).to.include('[ "$fails" -ge 2 ] && exit 1');
     expect(script).to.not.include("killall");
     expect(renderHaproxyCheckScript({ healthPort: 18405 })).to.include(
-      "http://127.0.0.1:18405/healthz",
+      "health_url='http://127.0.0.1:18405/healthz'",
     );
     expect(renderHaproxyCheckScript()).to.equal(script);
   });

@@ -8,11 +8,12 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   LbPeerFirst,
+  applyHaproxyCfgScript,
   installCheckScriptScript,
-  peerServesFirst,
   removeCheckScriptScript,
-} from "../../components/lb/lbScripts";
-import { PRELUDE, shQuote } from "../../components/host/script";
+} from "../../components/lb/haproxy-pair/scripts";
+import { shQuote, withLibrary } from "../../components/host/script";
+import { hostPort } from "../../components/k3s/configYaml";
 import { CheckResult, checkShell, run, withTempDir, writeText } from "./checkers";
 import { createNetns, deleteNetns } from "./netns";
 import { ProcessGroup } from "./processes";
@@ -21,7 +22,7 @@ import { makeSelfSignedCert, startPingServer } from "./standIns";
 const PEER = "127.0.0.2";
 const SERVER = "127.0.0.3";
 
-describe("lb-2's check that lb-1 serves first (peerServesFirst)", function () {
+describe("lb-2's check that lb-1 serves first (lb-lib.sh peer_serves_first)", function () {
   this.timeout(120_000);
   let netns: string;
   let certDir: string;
@@ -54,7 +55,9 @@ describe("lb-2's check that lb-1 serves first (peerServesFirst)", function () {
     return withTempDir(async (dir) => {
       fs.mkdirSync(path.join(dir, "bin"));
       await writeText(dir, "bin/sleep", "#!/bin/sh\nexit 0\n", 0o755);
-      const text = `PATH=${dir}/bin:$PATH\n${PRELUDE}\n${peerServesFirst(p)}\necho changed-this-host`;
+      const servers = (p.servers ?? []).map((a) => shQuote(hostPort(a))).join(" ");
+      const call = `peer_serves_first ${shQuote(p.name)} ${shQuote(hostPort(p.address))} ${servers}`;
+      const text = `PATH=${dir}/bin:$PATH\n${withLibrary(call)}\necho changed-this-host`;
       const started = Date.now();
       const result = await run(["ip", "netns", "exec", netns, "sh", "-c", text], 60_000);
       return { ...result, ms: Date.now() - started };
@@ -130,14 +133,20 @@ describe("lb-2's check that lb-1 serves first (peerServesFirst)", function () {
     expect(r.output).to.not.include("changed-this-host");
   });
 
-  it("brackets IPv6 addresses and renders nothing for the first host", function () {
-    const text = peerServesFirst({ name: "lb-1", address: "fd00::98", servers: ["fd00::50"] });
-    expect(text).to.include("peer_serves_first 'lb-1' '[fd00::98]:6443' '[fd00::50]:6443'\n");
-    expect(peerServesFirst(undefined)).to.equal("");
+  it("brackets IPv6 addresses in lb-2's haproxy step, and checks no peer on the first host", function () {
+    const text = applyHaproxyCfgScript({
+      name: "lb-1",
+      address: "fd00::98",
+      servers: ["fd00::50"],
+    });
+    expect(text).to.include(
+      "peer='lb-1'\npeer_at='[fd00::98]:6443'\npeer_servers='[fd00::50]:6443'\n",
+    );
+    expect(applyHaproxyCfgScript(undefined)).to.include("peer=''\npeer_at=''\npeer_servers=''\n");
   });
 
   it("passes shellcheck", async function () {
-    const r = await checkShell(`#!/bin/sh\n${PRELUDE}\n${peerServesFirst(peer())}`);
+    const r = await checkShell(`#!/bin/sh\n${applyHaproxyCfgScript(peer())}`);
     expect(r.code, r.output).to.equal(0);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { MANAGED_HEADER, PRELUDE, shQuote } from "../../components/host/script";
+import { MANAGED_HEADER, shQuote, withLibrary } from "../../components/host/script";
 import { runProgram } from "../support/mocks";
 import { testStackConfig } from "../support/stacks";
 import { runSh, scriptsOf, shellcheck, unwrapCommandLine } from "../support/scripts";
@@ -43,10 +43,12 @@ describe("every script the program sends to a host", function () {
   it("covers the LB pair's scripts: lb-2's check of lb-1, the script user, keepalived -t", () => {
     const texts = [...scripts.values()];
     for (const part of [
-      "peer_serves_first 'lb-1' '10.10.10.98:6443' '10.10.10.50:6443'",
-      "peer_serves_first 'lb-1' '10.10.10.98:6443'\n",
+      "\npeer='lb-1'\npeer_at='10.10.10.98:6443'\npeer_servers='10.10.10.50:6443 ",
+      "\npeer='lb-1'\npeer_at='10.10.10.98:6443'\nroll_vip=",
+      'peer_serves_first "$peer" "$peer_at" $peer_servers',
+      "peer_serves_first() {",
       "useradd --system --user-group",
-      "userdel 'keepalived_script'",
+      'userdel "$user"',
       "keepalived_test() {",
     ]) {
       expect(
@@ -62,7 +64,7 @@ describe("every script the program sends to a host", function () {
   });
 
   it("shellcheck catches a broken script (the check can fail)", () => {
-    expect(shellcheck(`${PRELUDE}\nrm -rf $dir/*\n`).status).to.not.equal(0);
+    expect(shellcheck(withLibrary("rm -rf $dir/*\n")).status).to.not.equal(0);
   });
 });
 
@@ -82,7 +84,7 @@ describe("the prelude's write_file", () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   const write = (dest: string, content: string, checker = "") =>
-    runSh(`${PRELUDE}\nwrite_file ${shQuote(dest)} 0600 ${shQuote(checker)}`, content);
+    runSh(withLibrary(`write_file ${shQuote(dest)} 0600 ${shQuote(checker)}`), content);
 
   it("writes stdin with the mode, and reports changed only when the content changed", () => {
     const dest = path.join(dir, "sub", "token");
@@ -101,13 +103,13 @@ describe("the prelude's write_file", () => {
     fs.writeFileSync(dest, "distribution default\n");
     const adopt = (content: string) =>
       runSh(
-        `${PRELUDE}\nkeep_original ${shQuote(dest)}\nwrite_file ${shQuote(dest)} 0644`,
+        withLibrary(`keep_original ${shQuote(dest)}\nwrite_file ${shQuote(dest)} 0644`),
         content,
       );
     adopt(`${MANAGED_HEADER}\nours 1\n`);
     adopt(`${MANAGED_HEADER}\nours 2\n`);
     expect(fs.readFileSync(`${dest}.k3s-ha.orig`, "utf8")).to.equal("distribution default\n");
-    runSh(`${PRELUDE}\nrestore_file ${shQuote(dest)}`);
+    runSh(withLibrary(`restore_file ${shQuote(dest)}`));
     expect(fs.readFileSync(dest, "utf8")).to.equal("distribution default\n");
     expect(fs.existsSync(`${dest}.k3s-ha.orig`)).to.equal(false);
   });
@@ -124,7 +126,7 @@ describe("the prelude's write_file", () => {
 
   it("wait_for gives up within its bound and says what it waited for", () => {
     const started = Date.now();
-    const r = runSh(`${PRELUDE}\nwait_for 2 "the moon" false`);
+    const r = runSh(withLibrary(`wait_for 2 "the moon" false`));
     expect(r.status).to.not.equal(0);
     expect(r.stderr).to.contain("gave up after 2s waiting for the moon");
     expect(Date.now() - started).to.be.lessThan(10_000);
@@ -133,8 +135,7 @@ describe("the prelude's write_file", () => {
   it("wait_for counts the time its probes take, not only its sleeps", () => {
     const started = Date.now();
     // Each probe takes 3 s: counting sleeps alone, a 6 s bound would last about 5 probes (15 s+).
-    const r = runSh(`${PRELUDE}
-wait_for 6 "a slow probe" sh -c 'sleep 3; false'`);
+    const r = runSh(withLibrary(`wait_for 6 "a slow probe" sh -c 'sleep 3; false'`));
     const took = Date.now() - started;
     expect(r.status).to.not.equal(0);
     expect(r.stderr).to.contain("gave up after 6s waiting for a slow probe");
@@ -148,10 +149,12 @@ describe("the prelude's svc_running without systemd", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-svc-"));
     try {
       // A private copy of the prelude that looks for pid files in a temp dir instead of /run.
-      const prelude = PRELUDE.replace(/\/run\/\$1\.pid/g, `${dir}/$1.pid`).replace(
-        "systemd_running() { [ -d /run/systemd/system ]; }",
-        "systemd_running() { false; }",
-      );
+      const prelude = withLibrary("svc_running demo")
+        .replace(/\/run\/\$1\.pid/g, `${dir}/$1.pid`)
+        .replace(
+          "systemd_running() { [ -d /run/systemd/system ]; }",
+          "systemd_running() { false; }",
+        );
       if (pidfileContent !== undefined)
         fs.writeFileSync(path.join(dir, "demo.pid"), pidfileContent);
       // `service` is not needed when a pid file exists; without one it reports a missing unit.

@@ -9,6 +9,7 @@ import {
   KEEPALIVED_CHECK_SCRIPT_PATH,
   KEEPALIVED_SCRIPT_USER,
   renderHaproxyCheckScript,
+  VRRP_NICE,
   renderKeepalivedConf,
 } from "./keepalivedConf";
 import {
@@ -22,7 +23,7 @@ import {
   removeKeepalivedConfScript,
   removeResumeKeepalivedScript,
   resumeKeepalivedScript,
-} from "../lbScripts";
+} from "./scripts";
 import { renderSupervisionDropIn } from "../supervision";
 import { installSupervisionScript, removeSupervisionScript } from "../supervisionScripts";
 import { HAPROXY_LB_PAIR_TYPE } from "../../cluster/typeTokens";
@@ -166,7 +167,7 @@ export class HaproxyLbPair extends pulumi.ComponentResource {
       {
         connection,
         sudo,
-        create: applyKeepalivedConfScript(peer, roll),
+        create: applyKeepalivedConfScript(VRRP_NICE, peer, roll),
         delete: removeKeepalivedConfScript(),
         stdin: keepalivedConf,
       },

@@ -1,7 +1,7 @@
 /** Renders keepalived.conf and its HAProxy check script for the load-balancer pair. Pure: takes validated values. */
 import { defaultOf } from "../../config/keys";
 import { HAPROXY_HEALTH_PORT, HAPROXY_HEALTH_URI } from "./haproxyCfg";
-import { MANAGED_HEADER } from "../../host/script";
+import { MANAGED_HEADER, hostFile } from "../../host/script";
 
 /** Where the program installs the check script (0755 root:root, as enable_script_security demands). */
 export const KEEPALIVED_CHECK_SCRIPT_PATH = "/etc/keepalived/check_haproxy.sh";
@@ -131,45 +131,10 @@ export function renderKeepalivedConf(args: KeepalivedArgs): string {
   return lines.join("\n") + "\n";
 }
 
-/**
- * The check KeepAlived starts every second (POSIX sh), as KEEPALIVED_SCRIPT_USER. It probes the
- * local HAProxy's monitor URI every 0.1 s for about 0.7 s and exits 1 at the second failed probe
- * in a row (refused: HAProxy is gone; no answer within 0.3 s: it is hung), else 0. A run never
- * ends on a single failure, so one slow answer moves nothing, and a dead HAProxy costs ~0.2 s of
- * probing instead of two whole-second runs. A run that reaches 1.5 s was itself starved of CPU
- * (the lab's starvation fault: busy loops taking the host's whole share) and exits 0 without a
- * verdict, well inside KeepAlived's 3 s timeout, whose expiry would count as a failure. curl is present on every host the program configures (the K3s
- * installer needs it too); it needs no privilege and writes nothing.
- */
+/** The check KeepAlived starts every second (check_haproxy.sh), probing the local HAProxy's monitor URI. */
 export function renderHaproxyCheckScript(args: { healthPort?: number } = {}): string {
   const port = args.healthPort ?? HAPROXY_HEALTH_PORT;
-  return [
-    "#!/bin/sh",
-    MANAGED_HEADER,
-    "# Probes over HTTP: a hung HAProxy still completes TCP handshakes.",
-    "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-    "export PATH",
-    "probe() {",
-    `  curl --noproxy '*' -fsS -m 0.3 -o /dev/null http://127.0.0.1:${port}${HAPROXY_HEALTH_URI} 2>/dev/null`,
-    "}",
-    "# Centiseconds since boot, read without forking.",
-    "tick() {",
-    "  read -r up _ </proc/uptime",
-    "  now=$((${up%.*} * 100 + 1${up#*.} - 100))",
-    "}",
-    "tick",
-    "end=$((now + 70))",
-    "# A run this slow was starved of CPU itself: it decides nothing, the next run asks again.",
-    "give_up=$((now + 150))",
-    "fails=0",
-    "while :; do",
-    "  if probe; then fails=0; else fails=$((fails + 1)); fi",
-    '  [ "$fails" -ge 2 ] && exit 1',
-    "  tick",
-    '  [ "$now" -ge "$end" ] && [ "$fails" -eq 0 ] && exit 0',
-    '  [ "$now" -ge "$give_up" ] && exit 0',
-    "  sleep 0.1",
-    "done",
-    "",
-  ].join("\n");
+  return hostFile("lb/haproxy-pair/check_haproxy.sh", {
+    health_url: `http://127.0.0.1:${port}${HAPROXY_HEALTH_URI}`,
+  });
 }

@@ -19,7 +19,7 @@ import {
   prepareNginxDockerHostScript,
   removeNginxConfScript,
   removeNginxDockerConfScript,
-} from "../lbScripts";
+} from "./scripts";
 import { renderNginxConf } from "./nginxConf";
 import { renderSupervisionDropIn } from "../supervision";
 import { installSupervisionScript, removeSupervisionScript } from "../supervisionScripts";
