@@ -1,52 +1,20 @@
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+/**
+ * k3s-ha's stack program: reads the stack's config, validates it (problems named by stack key),
+ * and builds one K3sHaCluster. Pulumi.<stack>.yaml holds the hosts; `pulumi up` applies it.
+ */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "./components/config/errors";
-import { validateClusterConfig } from "./components/cluster/validate";
-import { rawConfigFrom, secretsFrom } from "./components/cluster/stackConfig";
-import { checkAirgapFiles } from "./components/airgap/localFiles";
-import { deployCluster } from "./components/cluster/cluster";
+import { K3sHaCluster } from "./components";
+import { argsFromStack } from "./components/cluster/stackConfig";
 
 const config = new pulumi.Config();
-const stackValues = pulumi.runtime.allConfig();
-const validated = validateClusterConfig(rawConfigFrom(stackValues), secretsFrom(stackValues));
-for (const warning of validated.warnings) pulumi.log.warn(warning);
-const airgap = validated.k3s.airgap;
-const cluster = airgap
-  ? { ...validated, k3s: { ...validated.k3s, airgap: checkAirgapFiles(airgap) } }
-  : validated;
+const args = argsFromStack(pulumi.runtime.allConfig(), (key) => config.getSecret(key));
+const cluster = new K3sHaCluster("k3s-ha", args);
 
-function readPrivateKey(keyPath: string): pulumi.Output<string> {
-  const resolved = keyPath.startsWith("~/") ? path.join(os.homedir(), keyPath.slice(2)) : keyPath;
-  try {
-    return pulumi.secret(fs.readFileSync(resolved, "utf8"));
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? "unreadable";
-    throw new ConfigError([`sshPrivateKeyPath: cannot read ${resolved} (${reason})`]);
-  }
-}
-
-const privateKey = cluster.ssh.privateKeyPath
-  ? readPrivateKey(cluster.ssh.privateKeyPath)
-  : config.getSecret("sshPrivateKey");
-
-const outputs = deployCluster(
-  cluster,
-  { ...cluster.ssh, privateKey },
-  {
-    token: config.getSecret("token"),
-    agentToken: config.getSecret("agentToken"),
-    serverSecretConfig: config.getSecret("serverSecretConfig"),
-    agentSecretConfig: config.getSecret("agentSecretConfig"),
-  },
-);
-
-export const apiEndpoint = outputs.apiEndpoint;
-export const registrationAddress = outputs.registrationAddress;
-export const kubeconfig = outputs.kubeconfig;
-export const servers = outputs.servers;
-export const agents = outputs.agents;
-export const loadBalancers = outputs.loadBalancers;
-export const loadBalancerKind = outputs.loadBalancerKind;
-export const preUpgradeSnapshot = outputs.preUpgradeSnapshot;
+export const apiEndpoint = cluster.apiEndpoint;
+export const registrationAddress = cluster.registrationAddress;
+export const kubeconfig = cluster.kubeconfig;
+export const servers = cluster.servers;
+export const agents = cluster.agents;
+export const loadBalancers = cluster.loadBalancers;
+export const loadBalancerKind = cluster.loadBalancerKind;
+export const preUpgradeSnapshot = cluster.preUpgradeSnapshot;

@@ -6,15 +6,19 @@ import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/config/errors";
 import { RecordedHost, checkHostRecords } from "../components/host/hostRecords";
+import { Naming } from "../components/host/naming";
 import { mockUp } from "./support/mockDeploy";
 import { PROJECT } from "./support/mocks";
 import { testStackConfig } from "./support/stacks";
+
+const PARENT_TYPE = "test:index:Parent";
 
 /** Evaluates the check with `state` holding earlier records (name → stored stdin). */
 async function check(hosts: RecordedHost[], state: Record<string, string>): Promise<string[]> {
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
+        if (args.type === PARENT_TYPE) return { id: undefined, state: {} };
         const inputs = args.inputs as { stdin: string };
         expect(args.type).to.equal("command:local:Command");
         expect(Object.keys(inputs), "a record runs nothing").to.deep.equal(["stdin"]);
@@ -35,7 +39,10 @@ async function check(hosts: RecordedHost[], state: Record<string, string>): Prom
         if (reason instanceof ConfigError) resolve(reason.problems);
       }),
     );
-    const checked = checkHostRecords(hosts) as unknown as { promise(): Promise<void> };
+    const parent = new pulumi.ComponentResource(PARENT_TYPE, "records");
+    const checked = checkHostRecords(hosts, new Naming("", false), parent) as unknown as {
+      promise(): Promise<void>;
+    };
     return await Promise.race([checked.promise().then(() => []), refused]);
   } finally {
     process.removeAllListeners("unhandledRejection");

@@ -1,3 +1,4 @@
+import type { RecordedResource } from "./support/mocks";
 import { expect } from "chai";
 import { parse } from "yaml";
 import {
@@ -236,18 +237,28 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
   it("uses a type token of three parts for every component and parents each step under one", () => {
     const components = run.resources.filter((r) => r.type.startsWith("k3s-ha:"));
     expect(components.map((c) => c.type).sort()).to.deep.equal([
-      "k3s-ha:cluster:K3sAgent",
-      "k3s-ha:cluster:K3sAgent",
-      "k3s-ha:cluster:K3sAgent",
-      "k3s-ha:cluster:K3sServer",
-      "k3s-ha:cluster:K3sServer",
-      "k3s-ha:cluster:K3sServer",
+      "k3s-ha:index:K3sHaCluster",
+      "k3s-ha:k3s:Agent",
+      "k3s-ha:k3s:Agent",
+      "k3s-ha:k3s:Agent",
+      "k3s-ha:k3s:BootstrapServer",
+      "k3s-ha:k3s:JoiningServer",
+      "k3s-ha:k3s:JoiningServer",
       "k3s-ha:lb:HaproxyLbPair",
     ]);
     const urns = run.resources.map((r) => r.urn);
     expect(new Set(urns).size).to.equal(urns.length);
+    // Every resource sits below the one cluster component.
+    const cluster = step(run, "k3s-ha");
+    expect(cluster.parent).to.equal("");
+    const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+    for (const r of run.resources.filter((x) => x !== cluster)) {
+      let top: RecordedResource | undefined = r;
+      while (top?.parent) top = byUrn.get(top.parent);
+      expect(top, r.name).to.equal(cluster);
+    }
     for (const c of commands(run).filter((c) => c.name !== "registration-gate")) {
-      expect(c.parent, c.name).to.match(/k3s-ha:(cluster|lb):/);
+      expect(c.parent, c.name).to.match(/k3s-ha:(k3s|lb):/);
     }
   });
 });

@@ -29,20 +29,20 @@ export interface AirgapSteps {
   verified: remote.Command;
 }
 
+/** A host's step: its full name and options (parent, aliases) for a role such as "airgap-k3s". */
+export type StepNaming = (role: string) => { name: string; opts: pulumi.CustomResourceOptions };
+
 /**
  * Copies the files over SSH as the SSH user (CopyToRemote has no sudo), then verifies root's own
  * copies against the configured sums.
  */
-export function airgapFiles(
-  prefix: string,
-  args: AirgapFilesArgs,
-  parent: pulumi.Resource,
-): AirgapSteps {
+export function airgapFiles(step: StepNaming, args: AirgapFilesArgs): AirgapSteps {
   const { connection, sudo, airgap } = args;
+  const stagingStep = step("airgap-staging");
   const staging = hostStep(
-    `${prefix}-airgap-staging`,
+    stagingStep.name,
     { connection, sudo, create: airgapStagingScript(), delete: removeAirgapStagingScript() },
-    { parent },
+    stagingStep.opts,
   );
   const files: (AirgapFile & { local: string; role: string })[] = [
     {
@@ -70,20 +70,21 @@ export function airgapFiles(
       sumKey: "airgap.sha256.images",
     });
   }
-  const copies = files.map(
-    (f) =>
-      new remote.CopyToRemote(
-        `${prefix}-airgap-${f.role}`,
-        {
-          connection,
-          source: new pulumi.asset.FileAsset(f.local),
-          remotePath: `${AIRGAP_STAGING_DIR}/${f.name}`,
-        },
-        { parent, dependsOn: [staging] },
-      ),
-  );
+  const copies = files.map((f) => {
+    const copy = step(`airgap-${f.role}`);
+    return new remote.CopyToRemote(
+      copy.name,
+      {
+        connection,
+        source: new pulumi.asset.FileAsset(f.local),
+        remotePath: `${AIRGAP_STAGING_DIR}/${f.name}`,
+      },
+      { ...copy.opts, dependsOn: [staging] },
+    );
+  });
+  const verifyStep = step("airgap-verify");
   const verified = hostStep(
-    `${prefix}-airgap-verify`,
+    verifyStep.name,
     {
       connection,
       sudo,
@@ -92,7 +93,7 @@ export function airgapFiles(
       ),
       delete: removeAirgapVerifiedScript(),
     },
-    { parent, dependsOn: copies },
+    { ...verifyStep.opts, dependsOn: copies },
   );
   return { staging, verified };
 }

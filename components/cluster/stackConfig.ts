@@ -1,6 +1,16 @@
-/** Turns the stack's config values (strings, as the engine hands them over) into raw config. Pure. */
-import { RawClusterConfig, SECRET_KEYS, STRING_KEYS, StackKey } from "../config/keys";
+/** The stack's config values (strings, as the engine hands them over) as raw config and as arguments. */
+import * as pulumi from "@pulumi/pulumi";
+import {
+  RawClusterConfig,
+  SECRET_KEYS,
+  STACK_KEYS,
+  STRING_KEYS,
+  SecretStackKey,
+  StackKey,
+} from "../config/keys";
 import type { StackSecrets } from "../config/types";
+import type { K3sHaClusterArgs } from "./args";
+import { validateClusterConfig } from "./validate";
 
 export const PROJECT_NAMESPACE = "k3s-ha";
 
@@ -44,4 +54,36 @@ export function secretsFrom(values: Record<string, string>): StackSecrets {
     if (value !== undefined) secrets[key] = value;
   }
   return secrets;
+}
+
+/** Sets `value` at a dotted path of `target`, creating the objects on the way. */
+function setAt(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split(".");
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    node[key] ??= {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+/**
+ * The stack's config as K3sHaCluster's arguments. Validates it first, with the decrypted secrets
+ * (never echoed), so every problem is named by its stack key in one error before anything else
+ * runs; the arguments then carry the secrets as the secret outputs `secretOf` gives.
+ */
+export function argsFromStack(
+  values: Record<string, string>,
+  secretOf: (key: SecretStackKey) => pulumi.Output<string> | undefined,
+): K3sHaClusterArgs {
+  const raw = rawConfigFrom(values);
+  validateClusterConfig(raw, secretsFrom(values));
+  const args: Record<string, unknown> = { fromStackProgram: true };
+  for (const [key, value] of Object.entries(raw))
+    setAt(args, STACK_KEYS[key as StackKey].arg, value);
+  for (const key of SECRET_KEYS) {
+    const secret = secretOf(key);
+    if (secret !== undefined) setAt(args, STACK_KEYS[key].arg, secret);
+  }
+  return args as unknown as K3sHaClusterArgs;
 }

@@ -12,23 +12,30 @@ export interface SshSettings {
   /** The key file `privateKey` was read from, for tools that run the system's ssh (Docker). */
   privateKeyPath?: string;
   bastion?: BastionConfig;
-  /** Resolves once no host was moved or renamed in place (hostRecords.ts); steps wait for it. */
-  hostsChecked?: pulumi.Output<void>;
+  /**
+   * Resolves once no host was moved or renamed in place (hostRecords.ts) and the values known only
+   * at deploy time passed their checks; every step's connection waits for it.
+   */
+  hostsChecked?: pulumi.Output<unknown>;
 }
 
-/** A host's address as a step's connection gets it: only once the host records are checked. */
-export function checkedAddress(host: HostConfig, ssh: SshSettings): pulumi.Input<string> {
-  return ssh.hostsChecked ? ssh.hostsChecked.apply(() => host.address) : host.address;
+/** A host as the components know it: its address and host key may be another resource's output. */
+export type SshHost = HostConfig<pulumi.Input<string>>;
+
+/**
+ * A host's address as a step's connection gets it: only once the hosts are checked (records,
+ * and the deploy-time checks of values that were outputs).
+ */
+export function checkedAddress(host: SshHost, ssh: SshSettings): pulumi.Input<string> {
+  if (!ssh.hostsChecked) return host.address;
+  return pulumi.all([ssh.hostsChecked, host.address]).apply(([, address]) => address);
 }
 
 /** SSH dial retries: hosts that are still booting get about a minute before a step fails. */
 export const DIAL_ERROR_LIMIT = 6;
 export const PER_DIAL_TIMEOUT_SECONDS = 10;
 
-export function connectionFor(
-  host: HostConfig,
-  ssh: SshSettings,
-): types.input.remote.ConnectionArgs {
+export function connectionFor(host: SshHost, ssh: SshSettings): types.input.remote.ConnectionArgs {
   const bastion = ssh.bastion;
   return {
     host: checkedAddress(host, ssh),

@@ -2,6 +2,7 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
+import { mapAll, mapInput } from "./inputs";
 import { shQuote } from "./script";
 
 /** Something whose change must re-run a step (a file another step wrote, a version). */
@@ -18,9 +19,9 @@ export interface HostStepArgs {
   /** Run the scripts through `sudo -n` (any SSH user but root). */
   sudo: boolean;
   /** Script run on create and whenever an input changes; must be idempotent. */
-  create: string;
+  create: pulumi.Input<string>;
   /** Script that undoes the step when the resource is deleted. */
-  delete?: string;
+  delete?: pulumi.Input<string>;
   /** File content or secret for the script, sent on stdin (never on the command line). */
   stdin?: pulumi.Input<string>;
   /** The step handles a secret: nothing is logged and stdout/stderr are secret. */
@@ -75,17 +76,17 @@ function withReasons(args: HostStepArgs): {
   if (hidden.length > 0 && args.stdin !== undefined) {
     throw new Error("hostStep: a step with stdin content cannot also carry secret re-run reasons");
   }
-  const body = hidden.length > 0 ? `exec </dev/null\n${args.create}` : args.create;
+  const body = mapInput(args.create, (text) =>
+    hidden.length > 0 ? `exec </dev/null\n${text}` : text,
+  );
   const script =
     visible.length === 0
       ? body
-      : pulumi
-          .all(visible.map((r) => r.value))
-          .apply((values) =>
-            [reasonLine(visible.map((r, i) => ({ label: r.label, value: values[i] }))), body].join(
-              "\n",
-            ),
-          );
+      : mapAll([body, ...visible.map((r) => r.value)], ([text, ...values]) =>
+          [reasonLine(visible.map((r, i) => ({ label: r.label, value: values[i] }))), text].join(
+            "\n",
+          ),
+        );
   if (hidden.length === 0)
     return { script, ...(args.stdin !== undefined && { stdin: args.stdin }) };
   const stdin = pulumi.secret(
@@ -105,7 +106,8 @@ export function hostStep(
   opts: pulumi.CustomResourceOptions,
 ): remote.Command {
   const { script, stdin } = withReasons(args);
-  const create = pulumi.output(script).apply((text) => commandLine(text, args.sudo));
+  const create = mapInput(script, (text) => commandLine(text, args.sudo));
+  const remove = args.delete && mapInput(args.delete, (text) => commandLine(text, args.sudo));
   return new remote.Command(
     name,
     {
@@ -114,7 +116,7 @@ export function hostStep(
       // remote/commandController.go Update), an update in place. A changed script, stdin or
       // connection is an update in @pulumi/command 1.2.1, never a replacement.
       create,
-      ...(args.delete ? { delete: commandLine(args.delete, args.sudo) } : {}),
+      ...(remove ? { delete: remove } : {}),
       ...(stdin !== undefined ? { stdin } : {}),
       addPreviousOutputInEnv: false,
       ...(args.secret ? { logging: "none" } : {}),

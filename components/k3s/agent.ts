@@ -2,130 +2,136 @@
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import { airgapFiles } from "../airgap/airgapFiles";
-import { K3sConfig, NodeConfig, UpgradeConfig } from "../config/types";
-import { MembershipArgs, membershipStep } from "./membership";
-import { SshSettings, connectionFor, needsSudo } from "../host/connection";
-import { fileReason, k3sFileStep } from "./k3sFile";
+import { imagesFileName } from "../airgap/section";
+import type { ClusterConfig } from "../config/types";
+import { ClusterView } from "../cluster/view";
+import { SshHost, SshSettings, connectionFor, needsSudo } from "../host/connection";
 import { hostStep } from "../host/hostStep";
+import { Naming } from "../host/naming";
 import {
   K3S_CONFIG_PATH,
   K3S_SECRET_CONFIG_PATH,
   K3S_TOKEN_PATH,
   renderAgentConfig,
 } from "./configYaml";
+import { fileReason, k3sFileStep } from "./k3sFile";
+import { membershipStep } from "./membership";
 import { installK3sScript, uninstallK3sScript } from "./scripts";
 import { drainAgentForUpgradeScript } from "./upgradeScripts";
-import { K3S_AGENT_TYPE } from "../cluster/typeTokens";
-import { imagesFileName } from "../airgap/section";
 
-export interface K3sAgentArgs {
-  /** The host and its node settings. */
-  node: NodeConfig;
-  /** How to reach the host. */
+export const AGENT_TYPE = "k3s-ha:k3s:Agent";
+export const FORMER_AGENT_TYPE = "k3s-ha:cluster:K3sAgent";
+
+export interface AgentArgs {
+  /** The validated cluster; addresses are rendered from it. */
+  cluster: ClusterView;
+  /** This agent's place in `cluster.shape.agents`. */
+  index: number;
+  /** How to reach the host, and what every step waits for. */
   ssh: SshSettings;
-  /** Version, installer and extra args. */
-  k3s: K3sConfig;
-  /** Drain settings for upgrades. */
-  upgrade: UpgradeConfig;
+  naming: Naming;
   /** The load balancer's fixed registration address (VIP or Nginx host). */
-  registrationAddress: string;
+  registrationAddress: (cluster: ClusterConfig) => string;
   /** Secret token the agent joins with: the agent token, CA-pinned (K10<CA hash>::node:<pw>). */
   token: pulumi.Input<string>;
   /** Secret K3s settings (a YAML fragment) for config.yaml.d. */
   secretConfig?: pulumi.Input<string>;
   /** Steps that must finish before the token file is rewritten (the token rotation). */
-  tokenAfter?: pulumi.Resource[];
+  tokenAfter: pulumi.Resource[];
   /** The step proving the registration address answers; the agent installs only after it. */
   registrationGate: pulumi.Resource;
   /** Steps that must finish before this agent is drained or installed (the previous batch). */
-  installAfter?: pulumi.Resource[];
-  /** The server the drain and membership steps run on, and what they wait for. */
-  membership: MembershipArgs;
+  installAfter: pulumi.Resource[];
+  /** The server the drain and membership steps run on (the bootstrap server). */
+  actingHost: SshHost;
 }
 
-export class K3sAgent extends pulumi.ComponentResource {
+export class Agent extends pulumi.ComponentResource {
   /** The install step; it ends when the agent service runs. */
   public readonly ready: remote.Command;
   /** Runs on a server: waits until the node is Ready; removes the node when the agent leaves. */
   public readonly membership: remote.Command;
-  public readonly address: string;
 
-  constructor(name: string, args: K3sAgentArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(K3S_AGENT_TYPE, name, {}, opts);
-    const connection = connectionFor(args.node, args.ssh);
-    const sudo = needsSudo(args.ssh);
-    const role = "agent";
+  constructor(name: string, args: AgentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(AGENT_TYPE, name, {}, opts);
+    const { cluster, naming, ssh } = args;
+    const node = cluster.shape.agents[args.index];
+    const connection = connectionFor(node, ssh);
+    const sudo = needsSudo(ssh);
+    const step = (role: string, more: pulumi.CustomResourceOptions = {}) => {
+      const local = `${node.name}-${role}`;
+      return { name: naming.name(local), opts: { parent: this, ...more } };
+    };
+    const file = (
+      role: string,
+      path: string,
+      content: pulumi.Input<string>,
+      secret: boolean,
+      after: pulumi.Resource[],
+    ) => {
+      const { name: fileName, opts: fileOpts } = step(role, { dependsOn: after });
+      return k3sFileStep(
+        fileName,
+        { connection, sudo, role: "agent", path, content, secret },
+        fileOpts,
+      );
+    };
 
     // Air-gapped, the staging step checks the host's tools first: nothing else there runs before.
-    const airgap = args.k3s.airgap;
-    const airgapSteps = airgap ? airgapFiles(name, { connection, sudo, airgap }, this) : undefined;
+    const airgap = cluster.shape.k3s.airgap;
+    const airgapSteps = airgap ? airgapFiles(step, { connection, sudo, airgap }) : undefined;
     const preflight = airgapSteps ? [airgapSteps.staging] : [];
-    const token = k3sFileStep(
-      `${name}-token`,
-      { connection, sudo, role, path: K3S_TOKEN_PATH, content: args.token, secret: true },
-      { parent: this, dependsOn: [...preflight, ...(args.tokenAfter ?? [])] },
-    );
+    const tokenAfter = [...preflight, ...args.tokenAfter];
+    const token = file("token", K3S_TOKEN_PATH, args.token, true, tokenAfter);
     const secretConfig =
       args.secretConfig === undefined
         ? undefined
-        : k3sFileStep(
-            `${name}-secret-config`,
-            {
-              connection,
-              sudo,
-              role,
-              path: K3S_SECRET_CONFIG_PATH,
-              content: args.secretConfig,
-              secret: true,
-            },
-            { parent: this, dependsOn: [...preflight, ...(args.tokenAfter ?? [])] },
-          );
-    const configText = renderAgentConfig({
-      node: args.node,
-      registrationAddress: args.registrationAddress,
-    });
-    const config = k3sFileStep(
-      `${name}-config`,
-      { connection, sudo, role, path: K3S_CONFIG_PATH, content: configText, secret: false },
-      { parent: this, dependsOn: preflight },
+        : file("secret-config", K3S_SECRET_CONFIG_PATH, args.secretConfig, true, tokenAfter);
+    const configText = cluster.derive((c) =>
+      renderAgentConfig({
+        node: c.agents[args.index],
+        registrationAddress: args.registrationAddress(c),
+      }),
     );
+    const config = file("config", K3S_CONFIG_PATH, configText, false, preflight);
     const before: pulumi.Resource[] = [token, config, args.registrationGate];
     if (secretConfig) before.push(secretConfig);
-    before.push(...(args.installAfter ?? []));
+    before.push(...args.installAfter);
     if (airgapSteps) before.push(airgapSteps.verified);
-    if (args.upgrade.drainBeforeUpgrade) {
+    const upgrade = cluster.shape.upgrade;
+    if (upgrade.drainBeforeUpgrade) {
       // kubectl lives on the servers; the agent's node is drained from there, after every server.
+      const drain = step("drain", { dependsOn: [args.registrationGate, ...args.installAfter] });
       before.push(
         hostStep(
-          `${name}-drain`,
+          drain.name,
           {
-            connection: connectionFor(args.membership.actingHost, args.ssh),
+            connection: connectionFor(args.actingHost, ssh),
             sudo,
             create: drainAgentForUpgradeScript(
-              args.k3s.version,
-              args.node.name,
-              args.upgrade.drainTimeoutSeconds,
+              cluster.shape.k3s.version,
+              node.name,
+              upgrade.drainTimeoutSeconds,
             ),
           },
-          {
-            parent: this,
-            dependsOn: [args.registrationGate, ...(args.installAfter ?? [])],
-          },
+          drain.opts,
         ),
       );
     }
 
+    const k3s = cluster.shape.k3s;
+    const install = step("install", { dependsOn: before });
     this.ready = hostStep(
-      `${name}-install`,
+      install.name,
       {
         connection,
         sudo,
-        create: installK3sScript(role, args.k3s, args.k3s.extraAgentArgs, {
-          nodeName: args.node.name,
+        create: installK3sScript("agent", k3s, k3s.extraAgentArgs, {
+          nodeName: node.name,
           secretConfig: args.secretConfig !== undefined,
           ...(airgap && { airgap: { imagesFile: imagesFileName(airgap) } }),
         }),
-        delete: uninstallK3sScript(role),
+        delete: uninstallK3sScript("agent"),
         // A changed token or config restarts the agent from here.
         rerunOn: [
           fileReason("token", args.token, true),
@@ -135,15 +141,19 @@ export class K3sAgent extends pulumi.ComponentResource {
             : [fileReason("secret-config", args.secretConfig, true)]),
         ],
       },
-      { parent: this, dependsOn: before },
+      install.opts,
     );
+    const membership = step("membership", { dependsOn: [this.ready] });
     this.membership = membershipStep(
-      `${name}-membership`,
-      { role, node: args.node, ssh: args.ssh, k3s: args.k3s, upgrade: args.upgrade },
-      args.membership,
-      { parent: this, dependsOn: [this.ready] },
+      membership.name,
+      { role: "agent", node, ssh, k3s, upgrade },
+      {
+        actingHost: args.actingHost,
+        registrationAddress: cluster.derive(args.registrationAddress),
+        after: [],
+      },
+      membership.opts,
     );
-    this.address = args.node.address;
-    this.registerOutputs({ address: this.address });
+    this.registerOutputs({});
   }
 }

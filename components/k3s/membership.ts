@@ -6,24 +6,25 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
-import { K3sConfig, NodeConfig, UpgradeConfig } from "../config/types";
-import { SshSettings, connectionFor, needsSudo } from "../host/connection";
+import { K3sConfig, UpgradeConfig } from "../config/types";
+import { SshHost, SshSettings, connectionFor, needsSudo } from "../host/connection";
+import { mapInput } from "../host/inputs";
 import { hostStep } from "../host/hostStep";
 import { K3sRole } from "./scripts";
 import { membershipCreateScript, membershipDeleteScript } from "./membershipScripts";
 
 export interface MembershipArgs {
   /** The server the step runs on. */
-  actingHost: NodeConfig;
+  actingHost: SshHost;
   /** The VIP or Nginx host: the API to use when the acting host's own does not answer. */
-  registrationAddress: string;
+  registrationAddress: pulumi.Input<string>;
   /** Steps that must exist first: the acting host's install, the gate, a previous membership. */
   after: pulumi.Resource[];
 }
 
 export interface MemberNode {
   role: K3sRole;
-  node: NodeConfig;
+  node: SshHost;
   ssh: SshSettings;
   k3s: K3sConfig;
   upgrade: UpgradeConfig;
@@ -35,22 +36,22 @@ export function membershipStep(
   args: MembershipArgs,
   opts: pulumi.CustomResourceOptions,
 ): remote.Command {
-  const scriptArgs = {
+  const scriptArgs = (registrationAddress: string) => ({
     role: member.role,
     nodeName: member.node.name,
-    registrationAddress: args.registrationAddress,
+    registrationAddress,
     drainTimeoutSeconds: member.upgrade.drainTimeoutSeconds,
     // In the script: an upgrade re-runs the step, which proves the node is back at the new
     // version and uncordons it.
     version: member.k3s.version,
-  };
+  });
   return hostStep(
     name,
     {
       connection: connectionFor(args.actingHost, member.ssh),
       sudo: needsSudo(member.ssh),
-      create: membershipCreateScript(scriptArgs),
-      delete: membershipDeleteScript(scriptArgs),
+      create: mapInput(args.registrationAddress, (a) => membershipCreateScript(scriptArgs(a))),
+      delete: mapInput(args.registrationAddress, (a) => membershipDeleteScript(scriptArgs(a))),
     },
     { ...opts, dependsOn: [...toArray(opts.dependsOn), ...args.after] },
   );

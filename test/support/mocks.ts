@@ -24,6 +24,11 @@ export interface RecordedResource {
   inputs: Record<string, unknown>;
   /** The resource options the engine acts on, as the program and the SDK set them. */
   options: RegistrationOptions;
+  /**
+   * The provider reference (`<provider URN>::<provider id>`) for a resource given an explicit
+   * provider, "" for the default one (RegisterResourceRequest.provider).
+   */
+  provider?: string;
 }
 
 /** Resource options from a registration request (pulumirpc.RegisterResourceRequest). */
@@ -197,6 +202,7 @@ export function recordRegistrations(
       propertyDependencies,
       inputs: inputsOf(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
       options: optionsOf(req),
+      provider: req.getProvider(),
     });
     return register(req, cb);
   };
@@ -246,6 +252,7 @@ interface RegisterRequest {
   getProtect(): boolean | undefined;
   getRetainondelete(): boolean | undefined;
   getDeletedwith(): string;
+  getProvider(): string;
 }
 
 function optionsOf(req: RegisterRequest): RegistrationOptions {

@@ -1,7 +1,9 @@
 /** One Nginx stream proxy in front of the servers, run natively or in Docker. A single point of failure. */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { K3S_API_PORT, NginxLbConfig } from "../../config/types";
+import { K3S_API_PORT } from "../../config/types";
+import type { ClusterConfig, NginxLbConfig } from "../../config/types";
+import { ClusterView } from "../../cluster/view";
 import {
   SshSettings,
   checkedAddress,
@@ -10,7 +12,12 @@ import {
   systemSshOptions,
 } from "../../host/connection";
 import { hostStep } from "../../host/hostStep";
+import { mapInput } from "../../host/inputs";
+import { Naming } from "../../host/naming";
 import { LbBackend } from "../backends";
+import { renderSupervisionDropIn } from "../supervision";
+import { installSupervisionScript, removeSupervisionScript } from "../supervisionScripts";
+import { renderNginxConf } from "./nginxConf";
 import {
   NGINX_CONF_PATH,
   NGINX_CONTAINER_NAME,
@@ -20,59 +27,70 @@ import {
   removeNginxConfScript,
   removeNginxDockerConfScript,
 } from "./scripts";
-import { renderNginxConf } from "./nginxConf";
-import { renderSupervisionDropIn } from "../supervision";
-import { installSupervisionScript, removeSupervisionScript } from "../supervisionScripts";
-import { NGINX_LB_TYPE } from "../../cluster/typeTokens";
+
+export const NGINX_LB_TYPE = "k3s-ha:lb:NginxLb";
 
 export interface NginxLbArgs {
-  /** Mode, image and the one host. */
-  lb: NginxLbConfig;
+  /** The validated cluster: Nginx's mode, image and host, and the servers it balances. */
+  cluster: ClusterView;
   /** The K3s servers traffic is balanced over. */
-  backends: LbBackend[];
-  /** How to reach the host. */
+  backends: (cluster: ClusterConfig) => LbBackend[];
+  /** How to reach the host, and what every step waits for. */
   ssh: SshSettings;
+  naming: Naming;
 }
 
 export class NginxLb extends pulumi.ComponentResource {
-  /** The registration address: the Nginx host. */
-  public readonly address: string;
   /** The steps that make Nginx serve; whatever needs it serving depends on these. */
   public readonly steps: pulumi.Resource[];
 
   constructor(name: string, args: NginxLbArgs, opts?: pulumi.ComponentResourceOptions) {
     super(NGINX_LB_TYPE, name, {}, opts);
-    const host = args.lb.hosts[0];
-    this.address = host.address;
-    this.steps =
-      args.lb.mode === "docker"
-        ? this.runInDocker(name, args, renderNginxConf({ backends: args.backends, mode: "docker" }))
-        : [
-            hostStep(
-              `${name}-nginx`,
-              {
-                connection: connectionFor(host, args.ssh),
-                sudo: needsSudo(args.ssh),
-                create: applyNginxConfScript(),
-                delete: removeNginxConfScript(),
-                stdin: renderNginxConf({ backends: args.backends, mode: "native" }),
-              },
-              { parent: this },
-            ),
-            // systemd restarts Nginx when it dies (Docker mode: the container's restart policy).
-            hostStep(
-              `${name}-supervise`,
-              {
-                connection: connectionFor(host, args.ssh),
-                sudo: needsSudo(args.ssh),
-                create: installSupervisionScript(["nginx"]),
-                delete: removeSupervisionScript(["nginx"]),
-                stdin: renderSupervisionDropIn(),
-              },
-              { parent: this },
-            ),
-          ];
-    this.registerOutputs({ address: this.address });
+    const lb = args.cluster.shape.loadBalancer as NginxLbConfig<pulumi.Input<string>>;
+    const host = lb.hosts[0];
+    const conf = (mode: NginxLbConfig["mode"]) =>
+      args.cluster.derive((c) => renderNginxConf({ backends: args.backends(c), mode }));
+    if (lb.mode === "docker") {
+      this.steps = this.runInDocker(args, lb, conf("docker"));
+    } else {
+      const nginx = this.step(args, "nginx");
+      // systemd restarts Nginx when it dies (Docker mode: the container's restart policy).
+      const supervise = this.step(args, "supervise");
+      this.steps = [
+        hostStep(
+          nginx.name,
+          {
+            connection: connectionFor(host, args.ssh),
+            sudo: needsSudo(args.ssh),
+            create: applyNginxConfScript(),
+            delete: removeNginxConfScript(),
+            stdin: conf("native"),
+          },
+          nginx.opts,
+        ),
+        hostStep(
+          supervise.name,
+          {
+            connection: connectionFor(host, args.ssh),
+            sudo: needsSudo(args.ssh),
+            create: installSupervisionScript(["nginx"]),
+            delete: removeSupervisionScript(["nginx"]),
+            stdin: renderSupervisionDropIn(),
+          },
+          supervise.opts,
+        ),
+      ];
+    }
+    this.registerOutputs({});
+  }
+
+  /** `<cluster>-lb-<role>`, as the component's steps were always named below the component `lb`. */
+  private step(args: NginxLbArgs, role: string, more: pulumi.CustomResourceOptions = {}) {
+    const local = `lb-${role}`;
+    return {
+      name: args.naming.name(local),
+      opts: { parent: this, ...more },
+    };
   }
 
   /**
@@ -80,33 +98,48 @@ export class NginxLb extends pulumi.ComponentResource {
    * container is created with the config of its day; a later config (a server added or removed) is
    * loaded into the running container by a host step, so the container is never replaced for it.
    */
-  private runInDocker(name: string, args: NginxLbArgs, nginxConf: string): pulumi.Resource[] {
-    const host = args.lb.hosts[0];
+  private runInDocker(
+    args: NginxLbArgs,
+    lb: NginxLbConfig<pulumi.Input<string>>,
+    nginxConf: pulumi.Input<string>,
+  ): pulumi.Resource[] {
+    const host = lb.hosts[0];
     const connection = connectionFor(host, args.ssh);
     const sudo = needsSudo(args.ssh);
-    const address = pulumi
-      .output(checkedAddress(host, args.ssh))
-      .apply((a) => (a.includes(":") ? `[${a}]` : a));
+    const address = mapInput(checkedAddress(host, args.ssh), (a) =>
+      a.includes(":") ? `[${a}]` : a,
+    );
+    const providerStep = this.step(args, "docker");
     const provider = new docker.Provider(
-      `${name}-docker`,
+      providerStep.name,
       {
         host: pulumi.interpolate`ssh://${args.ssh.user}@${address}:${args.ssh.port}`,
         sshOpts: systemSshOptions(args.ssh),
       },
-      { parent: this },
+      providerStep.opts,
     );
+    const prepare = this.step(args, "docker-host");
     const prepared = hostStep(
-      `${name}-docker-host`,
+      prepare.name,
       { connection, sudo, create: prepareNginxDockerHostScript() },
-      { parent: this },
+      prepare.opts,
     );
+    const imageStep = this.step(args, "image", { provider });
     const image = new docker.RemoteImage(
-      `${name}-image`,
-      { name: args.lb.image, keepLocally: true },
-      { parent: this, provider },
+      imageStep.name,
+      { name: lb.image, keepLocally: true },
+      imageStep.opts,
     );
+    const containerStep = this.step(args, "nginx", {
+      provider,
+      dependsOn: [prepared],
+      // Later configs reach the container through the config step below.
+      ignoreChanges: ["uploads"],
+      // Name and host port are unique on the host: the old container must go first.
+      deleteBeforeReplace: true,
+    });
     const container = new docker.Container(
-      `${name}-nginx`,
+      containerStep.name,
       {
         name: NGINX_CONTAINER_NAME,
         image: image.imageId,
@@ -114,18 +147,11 @@ export class NginxLb extends pulumi.ComponentResource {
         ports: [{ internal: K3S_API_PORT, external: K3S_API_PORT }],
         uploads: [{ file: NGINX_CONF_PATH, content: nginxConf }],
       },
-      {
-        parent: this,
-        provider,
-        dependsOn: [prepared],
-        // Later configs reach the container through the config step below.
-        ignoreChanges: ["uploads"],
-        // Name and host port are unique on the host: the old container must go first.
-        deleteBeforeReplace: true,
-      },
+      containerStep.opts,
     );
+    const configStep = this.step(args, "nginx-config", { dependsOn: [container] });
     const config = hostStep(
-      `${name}-nginx-config`,
+      configStep.name,
       {
         connection,
         sudo,
@@ -133,7 +159,7 @@ export class NginxLb extends pulumi.ComponentResource {
         delete: removeNginxDockerConfScript(),
         stdin: nginxConf,
       },
-      { parent: this, dependsOn: [container] },
+      configStep.opts,
     );
     return [container, config];
   }

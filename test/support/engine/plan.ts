@@ -9,7 +9,7 @@ import { Deployment, ProviderOps } from "./deployment";
 import { GeneratorOptions } from "./stepgen";
 import { StackState, StateResource } from "./state";
 import { Step } from "./steps";
-import { Registration } from "./urns";
+import { Registration, isProviderType, parseProviderRef, providerRef } from "./urns";
 import { DiffKind, PropertyMap } from "./values";
 
 export type ChangeOp = "same" | "create" | "update" | "replace" | "delete";
@@ -166,9 +166,20 @@ export async function planRun(
     provider: opts.provider ?? PREVIEW_PROVIDER,
   });
   let programError: string | undefined;
-  for (const reg of registrations) {
+  // A program builds a provider reference from the id its provider's registration returned (the
+  // SDK's ProviderResource.register): recorded references carry the recording run's ids.
+  const providerIds = new Map<string, string>();
+  for (const recorded of registrations) {
+    let reg = recorded;
+    if (recorded.provider) {
+      const { urn, id } = parseProviderRef(recorded.provider);
+      const live = providerIds.get(urn);
+      if (live !== undefined && live !== id)
+        reg = { ...recorded, provider: providerRef(urn, live) };
+    }
     try {
-      await deployment.register(reg);
+      const result = await deployment.register(reg);
+      if (isProviderType(reg.type)) providerIds.set(reg.urn, result.id);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (!deployment.errors.includes(message)) programError = message;
