@@ -47,6 +47,23 @@ describe("Pulumi.yaml", () => {
   });
 });
 
+describe("the program's entry", () => {
+  it("is index.ts for Pulumi (Pulumi.yaml main), while package.json's main is the built library", () => {
+    expect((project as unknown as { main: string }).main).to.equal("index.ts");
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
+      main: string;
+      types: string;
+      exports: Record<string, unknown>;
+    };
+    expect(pkg.main).to.equal("bin/components/index.js");
+    expect(pkg.types).to.equal("bin/components/index.d.ts");
+    expect(pkg.exports["."]).to.deep.equal({
+      types: "./bin/components/index.d.ts",
+      default: "./bin/components/index.js",
+    });
+  });
+});
+
 describe("the example stack files", () => {
   for (const stack of ["dev", "staging"]) {
     it(`Pulumi.${stack}.yaml uses only keys the program reads, and validates`, () => {

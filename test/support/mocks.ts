@@ -141,6 +141,25 @@ export async function runProgram(
   stack = "test",
   program = PROGRAM,
 ): Promise<ProgramRun> {
+  return runProgramWith({ config: stackConfig, secretKeys, stack, program });
+}
+
+export interface ProgramRunOptions {
+  config: StackConfig;
+  secretKeys?: string[];
+  stack?: string;
+  /** The program's entry (default: this repository's index.ts). */
+  program?: string;
+  /** The program's project name, which its config keys start with (default k3s-ha). */
+  project?: string;
+  /** More outputs a resource reports (a VM's address), by type and name. */
+  outputs?: (type: string, name: string) => Record<string, unknown>;
+}
+
+/** `runProgram` for any program: its project, config and the outputs its resources report. */
+export async function runProgramWith(opts: ProgramRunOptions): Promise<ProgramRun> {
+  const stack = opts.stack ?? "test";
+  const program = opts.program ?? PROGRAM;
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => ({
@@ -149,15 +168,18 @@ export async function runProgram(
           ...(args.inputs as Record<string, unknown>),
           stdout: fakeStdout(args.name),
           stderr: "",
+          ...opts.outputs?.(args.type, args.name),
         },
       }),
       call: (args) => {
         throw new Error(`unexpected provider function call: ${args.token}`);
       },
     },
-    PROJECT,
+    opts.project ?? PROJECT,
     stack,
   );
+  const stackConfig = opts.config;
+  const secretKeys = opts.secretKeys ?? [];
   const resources = recordRegistrations(stack, markSecrets);
   setStackConfig(stackConfig, secretKeys);
 
@@ -288,7 +310,7 @@ function optionsOf(req: RegisterRequest): RegistrationOptions {
 function urnOf(stack: string, parent: string, type: string, name: string): string {
   let qualified = type;
   if (parent) qualified = `${parent.split("::")[2].split("$").pop()}$${type}`;
-  return `urn:pulumi:${stack}::${PROJECT}::${qualified}::${name}`;
+  return `urn:pulumi:${stack}::${pulumi.getProject()}::${qualified}::${name}`;
 }
 
 async function resolve(value: unknown): Promise<unknown> {
