@@ -17,12 +17,26 @@ export const LIBRARY_FILES = ["host/lib.sh", "k3s/k3s-lib.sh", "lb/lb-lib.sh"];
 interface Unit {
   /** The function or variable it defines; undefined for a unit every script carries (`set -eu`). */
   name?: string;
+  /** Its code as a script carries it: the comment lines are for the file's readers. */
   text: string;
   /** Words of its code (comments left out), to find the units it uses. */
   words: Set<string>;
 }
 
 const DEFINITION = /^(?:([A-Za-z_][A-Za-z0-9_]*)\(\) \{|([A-Z_][A-Z0-9_]*)=)/;
+/** Comment lines a script keeps: directives for shellcheck and for the program's own tools. */
+const KEPT_COMMENT = /^\s*# (shellcheck |Writes stdin to: )/;
+
+/**
+ * Shell text without its comment lines (a line whose first non-blank character is `#`), but for
+ * the directives: what a host runs, where the file itself is what people read.
+ */
+export function withoutComments(text: string): string {
+  return text
+    .split("\n")
+    .filter((l) => !/^\s*#/.test(l) || KEPT_COMMENT.test(l))
+    .join("\n");
+}
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
 
 function codeWords(text: string): Set<string> {
@@ -47,7 +61,7 @@ function parseUnits(file: string, text: string): Unit[] {
     if (!m && code.join("\n") !== "set -eu") {
       throw new Error(`${file}: a unit must define one function or VARIABLE: ${code[0]}`);
     }
-    units.push({ name: m?.[1] ?? m?.[2], text: block, words: codeWords(block) });
+    units.push({ name: m?.[1] ?? m?.[2], text: withoutComments(block), words: codeWords(block) });
   }
   return units;
 }

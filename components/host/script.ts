@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { libraryUnitsFor, libraryVariable } from "./library";
+import { libraryUnitsFor, libraryVariable, withoutComments } from "./library";
 
 /** Where the feature folders are; the `.sh` files sit beside the modules that use them. */
 const COMPONENTS_DIR = path.resolve(__dirname, "..");
@@ -54,14 +54,25 @@ function declaredParams(file: string): Set<string> {
   return names;
 }
 
-/** The file without its shebang: what follows the header. */
+const bodies = new Map<string, string>();
+
+/**
+ * What follows the header: the library units the file uses, then the file without its comment
+ * lines (the file is what people read; its first line names it).
+ */
 function body(file: string): string {
-  return scriptFile(file).replace(/^#!.*\n/, "");
+  let text = bodies.get(file);
+  if (text === undefined) {
+    const code = withoutComments(scriptFile(file)).trim();
+    text = [...libraryUnitsFor(code), code].join("\n");
+    bodies.set(file, text);
+  }
+  return text;
 }
 
 /**
- * The script a host runs for `file` (a path under components/, e.g. "k3s/install.sh"): `set -eu`,
- * the parameters, the library units the file uses, the file. The parameters must be exactly those
+ * The script a host runs for `file` (a path under components/, e.g. "k3s/install.sh"): its name,
+ * the parameters, the library units the file uses (`set -eu` first), the file. The parameters must be exactly those
  * the file declares (lower case; the library's variables are upper case); each value is
  * single-quoted.
  */
@@ -75,7 +86,7 @@ export function hostScript(file: string, params: ScriptParams = {}): string {
   ];
   if (wrong.length > 0) throw new Error(`${file}: ${wrong.join("; ")}`);
   const header = Object.entries(params).map(([name, value]) => `${name}=${shQuote(String(value))}`);
-  return [`# k3s-ha: ${file}`, ...header, ...libraryUnitsFor(text), text.trim(), ""].join("\n");
+  return [`# k3s-ha: ${file}`, ...header, text, ""].join("\n");
 }
 
 /**
