@@ -1,12 +1,12 @@
 /**
  * npm run bench:lb — every fault with the page's configuration (baseline), what the program
- * rendered before issue 12 (previous, frozen in lab/configs/previous/) and what it renders now
+ * rendered before issue 12 (previous, frozen in harness/lb-lab/configs/previous/) and what it renders now
  * (ours), in one run, plus the LB's cost and the failover mechanism's own cost. Writes
  * bench/results/lb.md, lb.json and one lb-<fault>.svg timeline per fault. Needs root (network
  * namespaces); run it under `flock /tmp/k3sha-lab.lock` when others share the lab.
  *   --quick                  short windows, for checking the harness (numbers not comparable)
  *   --out <dir>              write somewhere else than bench/results
- *   --only <f1,f2>           run only these faults (ids from lab/faults.ts)
+ *   --only <f1,f2>           run only these faults (ids from harness/lb-lab/faults.ts)
  *   --repeats <n>            runs of each VIP-move fault for baseline and ours, multicast (default 5)
  *   --previous-repeats <n>   the same for previous (default 2, to fit 40 minutes; at most --repeats)
  *   --plan                   print the runs and the time estimate, run nothing
@@ -17,13 +17,18 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CONFIG_SETS, ConfigName, VrrpMode } from "../lab/configs/config-set";
-import { FAULTS, FAULT_IDS, FaultId } from "../lab/faults";
-import { Lab, requireRoot } from "../lab/lab";
-import { LbTier } from "../lab/lb-tier";
-import { DEFAULT_LOAD, ScenarioResult, ScenarioSpec, runScenario } from "../lab/scenario";
-import { RollFault, rollEnds, vrrpParams } from "../lab/roll";
-import { teardownOnSignals } from "../lab/signals";
+import { CONFIG_SETS, ConfigName, VrrpMode } from "../harness/lb-lab/configs/config-set";
+import { FAULTS, FAULT_IDS, FaultId } from "../harness/lb-lab/faults";
+import { Lab, requireRoot } from "../harness/lb-lab/lab";
+import { LbTier } from "../harness/lb-lab/lb-tier";
+import {
+  DEFAULT_LOAD,
+  ScenarioResult,
+  ScenarioSpec,
+  runScenario,
+} from "../harness/lb-lab/scenario";
+import { RollFault, rollEnds, vrrpParams } from "../harness/lb-lab/roll";
+import { teardownOnSignals } from "../harness/lb-lab/signals";
 import { CostRun, measureCost } from "./lb/cost";
 import { MechanismCost, measureMechanismCost } from "./lb/mechanism";
 import { PlannedRun, buildPlan, estimateSeconds } from "./lb/plan";

@@ -1,8 +1,8 @@
 /** Generated stack configs of any size, for the benchmark. */
 import * as fs from "fs";
 import { parse } from "yaml";
-import { StackConfig } from "../test/support/mocks";
-import { testStackConfig, withPinnedHostKeys } from "../test/support/stacks";
+import { StackConfig } from "../harness/program/mocks";
+import { testStackConfig, withPinnedHostKeys } from "../harness/program/stacks";
 
 /** The stack file the benchmark grows: a tree's own, so an older release gets the config it knows. */
 export const DEV_STACK_FILE = "Pulumi.dev.yaml";

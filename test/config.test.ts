@@ -6,7 +6,7 @@ import { validateClusterConfig as validateRaw } from "../components/cluster/vali
 import { RawClusterConfig } from "../components/config/keys";
 import { isShellSafeToken } from "../components/config/shellWord";
 import type { StackSecrets } from "../components/config/types";
-import { fakeHostKey } from "./support/stacks";
+import { fakeHostKey } from "../harness/program/stacks";
 
 /** A real ed25519 public key (from ssh-keygen), to pin as a host key. */
 const ED25519_HOST_KEY =

@@ -4,11 +4,11 @@
  */
 import { expect } from "chai";
 import { KEEPALIVED_SCRIPT_USER } from "../components/lb/haproxy-pair/keepalivedConf";
-import { dependsOn } from "./support/graph";
-import { ProgramRun, runProgram } from "./support/mocks";
-import { commands, hostOf, step, stdinOf } from "./support/program";
-import { unwrapCommandLine } from "./support/scripts";
-import { testStackConfig } from "./support/stacks";
+import { dependsOn } from "../harness/program/graph";
+import { ProgramRun, runProgram } from "../harness/program/mocks";
+import { commands, hostOf, step, stdinOf } from "../harness/program/queries";
+import { unwrapCommandLine } from "../harness/program/scripts";
+import { testStackConfig } from "../harness/program/stacks";
 
 const STEPS = ["haproxy", "keepalived-check", "keepalived"];
 const lbSteps = (host: string) => STEPS.map((s) => `lb-${host}-${s}`);

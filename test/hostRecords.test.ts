@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/config/errors";
 import { RecordedHost, checkHostRecords } from "../components/host/hostRecords";
 import { Naming } from "../components/host/naming";
-import { mockUp } from "./support/mockDeploy";
-import { PROJECT } from "./support/mocks";
-import { testStackConfig } from "./support/stacks";
+import { mockUp } from "../harness/program/mockDeploy";
+import { PROJECT } from "../harness/program/mocks";
+import { testStackConfig } from "../harness/program/stacks";
 
 const PARENT_TYPE = "test:index:Parent";
 

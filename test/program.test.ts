@@ -1,4 +1,4 @@
-import type { RecordedResource } from "./support/mocks";
+import type { RecordedResource } from "../harness/program/mocks";
 import { expect } from "chai";
 import { parse } from "yaml";
 import {
@@ -9,11 +9,18 @@ import {
   FAKE_CA_HASH,
   FAKE_GENERATED_AGENT_TOKEN,
   FAKE_GENERATED_TOKEN,
-} from "./support/mocks";
-import { FAKE_PRIVATE_KEY, testStackConfig } from "./support/stacks";
-import { unwrapCommandLine } from "./support/scripts";
-import { COMMAND_TYPE, commands, hostOf, step, stdinOf, stepsByHost } from "./support/program";
-import { dependsOn } from "./support/graph";
+} from "../harness/program/mocks";
+import { FAKE_PRIVATE_KEY, testStackConfig } from "../harness/program/stacks";
+import { unwrapCommandLine } from "../harness/program/scripts";
+import {
+  COMMAND_TYPE,
+  commands,
+  hostOf,
+  step,
+  stdinOf,
+  stepsByHost,
+} from "../harness/program/queries";
+import { dependsOn } from "../harness/program/graph";
 
 /** The K3s config.yaml a step writes. */
 interface K3sYaml {

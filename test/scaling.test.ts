@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { criticalPath } from "./support/graph";
-import { runProgram } from "./support/mocks";
-import { commands } from "./support/program";
+import { criticalPath } from "../harness/program/graph";
+import { runProgram } from "../harness/program/mocks";
+import { commands } from "../harness/program/queries";
 import { devStackWithAgents } from "../bench/topology";
 
 describe("the program's size as agents are added", function () {

@@ -10,12 +10,12 @@ import {
   StackKey,
   keySpec,
 } from "../components/config/keys";
-import { StackConfig } from "./support/mocks";
-import { REPO_ROOT, loadStackConfig, withPinnedHostKeys } from "./support/stacks";
+import { StackConfig } from "../harness/program/mocks";
+import { REPO_ROOT, loadStackConfig, withPinnedHostKeys } from "../harness/program/stacks";
 
 const asRaw = (c: StackConfig) =>
   Object.fromEntries(Object.entries(c).map(([k, v]) => [k.split(":")[1], v]));
-import { shellcheck } from "./support/scripts";
+import { shellcheck } from "../harness/program/scripts";
 
 interface ProjectFile {
   name: string;

@@ -10,7 +10,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { StackConfig } from "../test/support/mocks";
+import { StackConfig } from "../harness/program/mocks";
 
 export interface OfflineConfig {
   config: StackConfig;

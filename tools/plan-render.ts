@@ -2,9 +2,9 @@
  * A plan for a reviewer: per host, the steps an edit updates, replaces, creates or deletes, and for
  * each changed script the lines that differ. Secrets show as [secret], changed or not.
  */
-import { PlannedChange, Plan } from "../test/support/engine/plan";
-import { isSecretValue, reveal } from "../test/support/mocks";
-import { unwrapCommandLine } from "../test/support/scripts";
+import { PlannedChange, Plan } from "../harness/engine/plan";
+import { isSecretValue, reveal } from "../harness/program/mocks";
+import { unwrapCommandLine } from "../harness/program/scripts";
 import { MASK } from "./offline-config";
 
 const SYMBOL: Record<PlannedChange["op"], string> = {

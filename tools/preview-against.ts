@@ -3,17 +3,17 @@
  * file of `against` (a git ref, or another stack file) stand for what is deployed; the working
  * tree's program and stack file for the edit. Both are evaluated under mocks, the first as the
  * state a `pulumi up` of it leaves, the second planned against that state by the engine model
- * (test/support/engine), and the plan is printed per host: update, replace, create, delete.
+ * (harness/engine), and the plan is printed per host: update, replace, create, delete.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { emptyState, outputsOnCreate, stateFromRegistrations } from "../test/support/engine/state";
-import { mockUp } from "../test/support/mockDeploy";
-import { PROGRAM, StackConfig, fakeStdout, runProgram } from "../test/support/mocks";
-import { REPO_ROOT, stackFile } from "../test/support/stacks";
+import { emptyState, outputsOnCreate, stateFromRegistrations } from "../harness/engine/state";
+import { mockUp } from "../harness/program/mockDeploy";
+import { PROGRAM, StackConfig, fakeStdout, runProgram } from "../harness/program/mocks";
+import { REPO_ROOT, stackFile } from "../harness/program/stacks";
 import { OfflineConfig, offlineConfig, unpinnedNote } from "./offline-config";
 import { renderPlan } from "./plan-render";
 

@@ -9,11 +9,11 @@ import {
   isSecretValue,
   reveal,
   runProgram,
-} from "../test/support/mocks";
-import { stepDependencies } from "../test/support/graph";
-import { hostOf } from "../test/support/program";
-import { loadStackConfig } from "../test/support/stacks";
-import { unwrapCommandLine } from "../test/support/scripts";
+} from "../harness/program/mocks";
+import { stepDependencies } from "../harness/program/graph";
+import { hostOf } from "../harness/program/queries";
+import { loadStackConfig } from "../harness/program/stacks";
+import { unwrapCommandLine } from "../harness/program/scripts";
 import { MASK, offlineConfig, unpinnedNote } from "./offline-config";
 import { renderPlanAgainst } from "./preview-against";
 

@@ -10,14 +10,14 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { runProgram } from "../test/support/mocks";
-import { REPO_ROOT, withPinnedHostKeys } from "../test/support/stacks";
+import { runProgram } from "../harness/program/mocks";
+import { REPO_ROOT, withPinnedHostKeys } from "../harness/program/stacks";
 import {
   RegistrationSnapshot,
   packSnapshot,
   snapshotFile,
   snapshotStacks,
-} from "../test/support/snapshots";
+} from "../harness/program/snapshots";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

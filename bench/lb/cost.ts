@@ -1,9 +1,9 @@
 /** The LB's cost: new TLS connections per second and connect-to-first-byte latency, via VIP vs direct. */
-import { API_PORT, HOST_ADDRESSES, STAND_INS, VIP } from "../../lab/constants";
-import { CONFIG_SETS, ConfigName } from "../../lab/configs/config-set";
-import { Lab } from "../../lab/lab";
-import { LbTier } from "../../lab/lb-tier";
-import { startLoad } from "../../lab/load";
+import { API_PORT, HOST_ADDRESSES, STAND_INS, VIP } from "../../harness/lb-lab/constants";
+import { CONFIG_SETS, ConfigName } from "../../harness/lb-lab/configs/config-set";
+import { Lab } from "../../harness/lb-lab/lab";
+import { LbTier } from "../../harness/lb-lab/lb-tier";
+import { startLoad } from "../../harness/lb-lab/load";
 
 export interface CostRun {
   path: string;

@@ -16,10 +16,10 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import { LB_HOSTS, LbHostName } from "../../lab/constants";
-import { CONFIG_SETS, ConfigName, VrrpMode } from "../../lab/configs/config-set";
-import { LbTier } from "../../lab/lb-tier";
-import { sleep } from "../../lab/sh";
+import { LB_HOSTS, LbHostName } from "../../harness/lb-lab/constants";
+import { CONFIG_SETS, ConfigName, VrrpMode } from "../../harness/lb-lab/configs/config-set";
+import { LbTier } from "../../harness/lb-lab/lb-tier";
+import { sleep } from "../../harness/shared/sh";
 
 export interface MechanismCost {
   config: string;

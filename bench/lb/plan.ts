@@ -2,8 +2,8 @@
  * Which runs `npm run bench:lb` makes, with which windows, in which order. Pure, so the full
  * run's length can be estimated (and tested) without the lab.
  */
-import type { ConfigName, VrrpMode } from "../../lab/configs/config-set";
-import { FAULTS, FaultId } from "../../lab/faults";
+import type { ConfigName, VrrpMode } from "../../harness/lb-lab/configs/config-set";
+import { FAULTS, FaultId } from "../../harness/lb-lab/faults";
 
 export interface PlannedRun {
   fault: FaultId;
@@ -42,7 +42,7 @@ export const UNICAST_FAULTS: string[] = [
   "power-back",
 ];
 /**
- * VRRP rolls run with ours (lab/roll.ts rolls to the program's config), once per procedure. The
+ * VRRP rolls run with ours (harness/lb-lab/roll.ts rolls to the program's config), once per procedure. The
  * interval change (VRRPv3 250 -> 500 ms) is compatible, where "hold" takes the same steps as
  * "plain": it runs once, with "hold", the program's procedure.
  */

@@ -3,8 +3,8 @@
  * repeats (median and worst), the issue-12 faults' own measures, details per run, LB cost and the
  * failover mechanism's cost, missed targets.
  */
-import { FAULTS, FaultId } from "../../lab/faults";
-import type { ScenarioResult, StarvationStat } from "../../lab/scenario";
+import { FAULTS, FaultId } from "../../harness/lb-lab/faults";
+import type { ScenarioResult, StarvationStat } from "../../harness/lb-lab/scenario";
 import type { CostRun } from "./cost";
 import type { MechanismCost } from "./mechanism";
 import { VIP_MOVE_FAULTS, previousSameAsOurs } from "./plan";
@@ -13,7 +13,7 @@ import { GroupSummary, MeasureStats, findGroup, rollOf } from "./summary";
 export type BenchScenario = ScenarioResult & {
   repeat: number;
   wallMs: number;
-  /** Rolls: the advert interval of the settings rolled from (lab/roll.ts rollEnds().from). */
+  /** Rolls: the advert interval of the settings rolled from (harness/lb-lab/roll.ts rollEnds().from). */
   oldAdvertIntervalMs?: number;
 };
 
@@ -322,7 +322,7 @@ export function renderMarkdown(rep: BenchReport): string {
       "namespaces; the backends are **K3s server stand-ins** (small TLS servers answering `/ping`, " +
       "`/cacerts` and a `/watch` stream), not K3s. Three configurations: the K3s docs page's " +
       "(baseline), what the program rendered before issue 12 (previous: keepalived.conf and check " +
-      "script frozen in `lab/configs/previous/`; HAProxy and Nginx configs are the same as ours) " +
+      "script frozen in `harness/lb-lab/configs/previous/`; HAProxy and Nginx configs are the same as ours) " +
       "and what it renders now (ours).",
     "",
     `Load from the client host during every run: one new TLS connection every ${rep.load.intervalMs} ms ` +
@@ -439,7 +439,7 @@ export function renderMarkdown(rep: BenchReport): string {
       "",
       "Starvation: a failed connection can be VRRP's doing only while the VIP is on no host, on " +
         "two hosts or moving; with 0 holder changes, no two-holder and no no-holder time, the " +
-        "failures counted (if any) come from the starved host's HAProxy itself. Rolls (lab/roll.ts): " +
+        "failures counted (if any) come from the starved host's HAProxy itself. Rolls (harness/lb-lab/roll.ts): " +
         "`plain` gives lb-1 the new keepalived.conf and a reload, then lb-2 the same a few seconds " +
         "later; `hold`, when the old and new adverts are incompatible (a VRRP version change), stops " +
         "lb-1's KeepAlived first (it hands the VIP over), reloads lb-2 with the new file, then starts " +

@@ -3,7 +3,7 @@
  * to median and worst per measure. Pure: bench/lb.ts writes the result into lb.json as `summary`,
  * and test/bench/lbResults.test.ts recomputes it from the per-run details to check the two agree.
  */
-import type { ScenarioResult } from "../../lab/scenario";
+import type { ScenarioResult } from "../../harness/lb-lab/scenario";
 
 /** VipStats fields the lab adds for issue 12; read optionally so older results still summarise. */
 export const VIP_V2_FIELDS = [

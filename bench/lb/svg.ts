@@ -3,8 +3,8 @@
  * panel per configuration (baseline, previous, ours, ...) and VRRP mode / roll procedure. Repeated
  * runs: the panel shows the first repeat (the caption says so).
  */
-import { BUCKET_MS } from "../../lab/analyze";
-import type { ScenarioResult } from "../../lab/scenario";
+import { BUCKET_MS } from "../../harness/lb-lab/analyze";
+import type { ScenarioResult } from "../../harness/lb-lab/scenario";
 import { groupKey, rollOf } from "./summary";
 
 const W = 900;

@@ -20,11 +20,11 @@ import {
 } from "../../components/airgap/scripts";
 import { installK3sScript } from "../../components/k3s/scripts";
 import { shQuote } from "../../components/host/script";
-import { dependsOn } from "../support/graph";
-import { ProgramRun, runProgram } from "../support/mocks";
-import { hostOf, step } from "../support/program";
-import { shellcheck, unwrapCommandLine } from "../support/scripts";
-import { loadStackConfig, withPinnedHostKeys } from "../support/stacks";
+import { dependsOn } from "../../harness/program/graph";
+import { ProgramRun, runProgram } from "../../harness/program/mocks";
+import { hostOf, step } from "../../harness/program/queries";
+import { shellcheck, unwrapCommandLine } from "../../harness/program/scripts";
+import { loadStackConfig, withPinnedHostKeys } from "../../harness/program/stacks";
 import { FakeHost } from "./fakeHost";
 import { SECRET_KEYS, devStack } from "./runs";
 

@@ -5,9 +5,9 @@ import * as os from "os";
 import * as path from "path";
 import { createHash } from "crypto";
 import { shQuote } from "../../components/host/script";
-import { runProgram } from "../support/mocks";
-import { testStackConfig } from "../support/stacks";
-import { runSh, scriptsOf, shellcheck } from "../support/scripts";
+import { runProgram } from "../../harness/program/mocks";
+import { testStackConfig } from "../../harness/program/stacks";
+import { runSh, scriptsOf, shellcheck } from "../../harness/program/scripts";
 import { SECRET_KEYS, devStack } from "./runs";
 
 describe("every script of the day-2 configurations", function () {

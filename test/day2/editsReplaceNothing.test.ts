@@ -11,12 +11,12 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PlannedChange, planRun } from "../support/engine/plan";
-import { StackState, outputsOnCreate, stateFromRegistrations } from "../support/engine/state";
-import { MockUp, mockUp } from "../support/mockDeploy";
-import { RecordedResource, StackConfig, fakeStdout, reveal } from "../support/mocks";
-import { loadSnapshots, airgapSetting, snapshotStacks } from "../support/snapshots";
-import { loadStackConfig, testStackConfig, withPinnedHostKeys } from "../support/stacks";
+import { PlannedChange, planRun } from "../../harness/engine/plan";
+import { StackState, outputsOnCreate, stateFromRegistrations } from "../../harness/engine/state";
+import { MockUp, mockUp } from "../../harness/program/mockDeploy";
+import { RecordedResource, StackConfig, fakeStdout, reveal } from "../../harness/program/mocks";
+import { loadSnapshots, airgapSetting, snapshotStacks } from "../../harness/program/snapshots";
+import { loadStackConfig, testStackConfig, withPinnedHostKeys } from "../../harness/program/stacks";
 
 const TOKEN = "guard-server-token-1";
 const AGENT_TOKEN = "guard-agent-token-1";

@@ -10,7 +10,7 @@ import * as path from "path";
 import { K3S_AGENT_TOKEN_PATH, K3S_GENERATED_TOKEN_PATH } from "../../components/k3s/configYaml";
 import { generateAgentTokenScript, readCaHashScript } from "../../components/k3s/scripts";
 import { restartMarkerPath } from "../../components/k3s/scripts";
-import { shellcheck } from "../support/scripts";
+import { shellcheck } from "../../harness/program/scripts";
 import { FakeHost } from "./fakeHost";
 
 const MARKER = restartMarkerPath("k3s");

@@ -6,10 +6,10 @@ import { expect } from "chai";
 import { parse } from "yaml";
 import { ConfigError } from "../../components/config/errors";
 import { validateClusterConfig } from "../../components/cluster/validate";
-import { dependsOn } from "../support/graph";
-import { ProgramRun, runProgram } from "../support/mocks";
-import { stdinOf } from "../support/program";
-import { fakeHostKey, loadStackConfig, withPinnedHostKeys } from "../support/stacks";
+import { dependsOn } from "../../harness/program/graph";
+import { ProgramRun, runProgram } from "../../harness/program/mocks";
+import { stdinOf } from "../../harness/program/queries";
+import { fakeHostKey, loadStackConfig, withPinnedHostKeys } from "../../harness/program/stacks";
 import { SECRET_KEYS, devStack, diffRuns, hostRecordNames } from "./runs";
 
 const SERVERS = ["server-1", "server-2", "server-3"];

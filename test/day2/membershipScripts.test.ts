@@ -8,7 +8,7 @@ import {
   membershipCreateScript,
   membershipDeleteScript,
 } from "../../components/k3s/membershipScripts";
-import { shellcheck } from "../support/scripts";
+import { shellcheck } from "../../harness/program/scripts";
 import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
 
 const VIP = "10.10.10.100";

@@ -3,10 +3,10 @@
  * order; the pre-upgrade snapshot, the optional drain, and agent batches.
  */
 import { expect } from "chai";
-import { criticalPath, dependsOn } from "../support/graph";
-import { ProgramRun, isSecretValue, reveal, runProgram } from "../support/mocks";
-import { hostOf, step } from "../support/program";
-import { unwrapCommandLine } from "../support/scripts";
+import { criticalPath, dependsOn } from "../../harness/program/graph";
+import { ProgramRun, isSecretValue, reveal, runProgram } from "../../harness/program/mocks";
+import { hostOf, step } from "../../harness/program/queries";
+import { unwrapCommandLine } from "../../harness/program/scripts";
 import { AGENT_TOKEN, SECRET_KEYS, TOKEN, devHosts, devStack, diffRuns } from "./runs";
 
 const OLD = "v1.27.3+k3s1";

@@ -1,6 +1,6 @@
 /** Compares two recorded program runs the way the engine would: resource by resource, by URN. */
-import { ProgramRun, RecordedResource, StackConfig } from "../support/mocks";
-import { testStackConfig, withPinnedHostKeys } from "../support/stacks";
+import { ProgramRun, RecordedResource, StackConfig } from "../../harness/program/mocks";
+import { testStackConfig, withPinnedHostKeys } from "../../harness/program/stacks";
 
 export interface RunDiff {
   /** Names of resources only in the second run. */

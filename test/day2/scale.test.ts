@@ -4,11 +4,11 @@
  * node's own uninstall runs.
  */
 import { expect } from "chai";
-import { dependsOn } from "../support/graph";
-import { ProgramRun, runProgram } from "../support/mocks";
-import { hostOf, step, stdinOf } from "../support/program";
-import { unwrapCommandLine } from "../support/scripts";
-import { testStackConfig } from "../support/stacks";
+import { dependsOn } from "../../harness/program/graph";
+import { ProgramRun, runProgram } from "../../harness/program/mocks";
+import { hostOf, step, stdinOf } from "../../harness/program/queries";
+import { unwrapCommandLine } from "../../harness/program/scripts";
+import { testStackConfig } from "../../harness/program/stacks";
 import { SECRET_KEYS, devHosts, devStack, diffRuns, hostRecordNames } from "./runs";
 
 const stepsOf = (node: string, steps: string[]) => [node, ...steps.map((s) => `${node}-${s}`)];

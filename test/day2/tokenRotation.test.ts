@@ -11,7 +11,7 @@ import * as https from "https";
 import { AddressInfo } from "net";
 import * as path from "path";
 import { tokenRotationScript } from "../../components/k3s/tokenRotation";
-import { shellcheck } from "../support/scripts";
+import { shellcheck } from "../../harness/program/scripts";
 import { FakeHost } from "./fakeHost";
 
 const OLD_PASSWORD = "old-pass-7f3a91c2";

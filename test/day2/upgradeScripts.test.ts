@@ -18,7 +18,7 @@ import {
   preUpgradeSnapshotName,
   preUpgradeSnapshotScript,
 } from "../../components/k3s/upgradeScripts";
-import { runSh, shellcheck } from "../support/scripts";
+import { runSh, shellcheck } from "../../harness/program/scripts";
 import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
 
 const OLD = "v1.27.3+k3s1";

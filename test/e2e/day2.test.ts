@@ -1,6 +1,6 @@
 /**
  * Day 2 end to end: from a converged cluster, one stack edit per scenario, applied by the e2e
- * executor (the engine model over real SSH, e2e/executor.ts) to lab hosts whose K3s servers and
+ * executor (the engine model over real SSH, harness/e2e/executor.ts) to lab hosts whose K3s servers and
  * agents are STAND-INS (e2e/stand-in/), while the LB lab's client load runs through the
  * registration address. Each scenario checks what the issue asks of a day-2 edit: no step with a
  * `delete` replaced (preview and run), no node lost K3s unless the edit removed it, etcd members
@@ -17,27 +17,27 @@ import {
   LB_HOSTS,
   ROTATE_VERSION,
   VIP,
-} from "../../e2e/constants";
+} from "../../harness/e2e/constants";
 import {
   expectAgentsJoined,
   expectK3sKept,
   expectMembership,
   expectRunningVersions,
-} from "../../e2e/checks";
-import { Evaluation, up } from "../../e2e/executor";
+} from "../../harness/e2e/checks";
+import { Evaluation, up } from "../../harness/e2e/executor";
 import {
   hostAddresses,
   standInRecord,
   AgentRecord,
   uninstallsOf,
   startsOf,
-} from "../../e2e/inspect";
-import { keepJournalsOfFailures } from "../../e2e/journals";
-import { E2eLab } from "../../e2e/lab";
-import { E2eLoad, LoadSummary, Target } from "../../e2e/load";
-import { LabStackOptions, labStack, stackNodes } from "../../e2e/stack";
-import { PlannedChange } from "../support/engine/plan";
-import { reveal } from "../support/mocks";
+} from "../../harness/e2e/inspect";
+import { keepJournalsOfFailures } from "../../harness/e2e/journals";
+import { E2eLab } from "../../harness/e2e/lab";
+import { E2eLoad, LoadSummary, Target } from "../../harness/e2e/load";
+import { LabStackOptions, labStack, stackNodes } from "../../harness/e2e/stack";
+import { PlannedChange } from "../../harness/engine/plan";
+import { reveal } from "../../harness/program/mocks";
 import { Day2Result, writeDay2Results } from "../../bench/day2/results";
 
 const STACK = "day2";

@@ -1,6 +1,6 @@
 /**
  * Faults on hosts like users' hosts, end to end: the program (its rendered scripts over SSH,
- * planned and stepped by the engine model, e2e/executor.ts) against the lab's systemd hosts (every
+ * planned and stepped by the engine model, harness/e2e/executor.ts) against the lab's systemd hosts (every
  * K3s host and lb-1; lb-2 has no init), one lab and one air-gapped HAProxy cluster for the suite:
  * - an air-gapped upgrade restarts K3s: every node's running process (kubeletVersion) is the new
  *   release, and the earlier release's images tarball is gone;
@@ -28,14 +28,14 @@ import {
   SERVERS,
   ServerName,
   VIP,
-} from "../../e2e/constants";
+} from "../../harness/e2e/constants";
 import {
   expectAgentsJoined,
   expectMembership,
   expectRunningVersions,
   registrationAddressOf,
-} from "../../e2e/checks";
-import { Evaluation, UpOptions, up } from "../../e2e/executor";
+} from "../../harness/e2e/checks";
+import { Evaluation, UpOptions, up } from "../../harness/e2e/executor";
 import {
   RELOAD_BLOCKED,
   airgapSetting,
@@ -49,7 +49,7 @@ import {
   setNeverReady,
   unitState,
   waitUnitSettled,
-} from "../../e2e/faults";
+} from "../../harness/e2e/faults";
 import {
   AgentRecord,
   ServerRecord,
@@ -61,12 +61,12 @@ import {
   runningVersion,
   standInRecord,
   startsOf,
-} from "../../e2e/inspect";
-import { keepJournalsOfFailures } from "../../e2e/journals";
-import { E2eLab } from "../../e2e/lab";
-import { LabStackOptions, labStack, stackNodes } from "../../e2e/stack";
-import { SystemdHost } from "../../e2e/systemd-host";
-import { waitFor } from "../../lab/sh";
+} from "../../harness/e2e/inspect";
+import { keepJournalsOfFailures } from "../../harness/e2e/journals";
+import { E2eLab } from "../../harness/e2e/lab";
+import { LabStackOptions, labStack, stackNodes } from "../../harness/e2e/stack";
+import { SystemdHost } from "../../harness/e2e/systemd-host";
+import { waitFor } from "../../harness/shared/sh";
 
 const STACK = "faults";
 const lab = new E2eLab();

@@ -1,26 +1,26 @@
 /**
  * End to end, HAProxy + KeepAlived (the dev stack): the real program over real SSH against lab
  * hosts, K3s replaced by the lab mirror's stand-ins, each `up` planned and stepped by the engine
- * model against the stack's state file. See e2e/executor.ts for what the executor reproduces of
+ * model against the stack's state file. See harness/e2e/executor.ts for what the executor reproduces of
  * the engine and what it does not cover.
  */
 import { expect } from "chai";
 import * as fs from "fs";
-import { LB_HOSTS, SERVERS, SUDO_USER } from "../../e2e/constants";
+import { LB_HOSTS, SERVERS, SUDO_USER } from "../../harness/e2e/constants";
 import {
   expectCleanHosts,
   expectConfiguredCluster,
   expectNoLeakedSecrets,
   expectPrivateSecretFiles,
   secretsOf,
-} from "../../e2e/checks";
-import { Evaluation, UpOptions, destroy, formatTimings, up } from "../../e2e/executor";
-import { daemonPids, exists, treeHashes } from "../../e2e/inspect";
-import { keepJournalsOfFailures } from "../../e2e/journals";
-import { E2eLab } from "../../e2e/lab";
-import { ProcSampler } from "../../e2e/proc-sampler";
-import { readStack } from "../../e2e/state-file";
-import { LabStack, labStack, stackVersion } from "../../e2e/stack";
+} from "../../harness/e2e/checks";
+import { Evaluation, UpOptions, destroy, formatTimings, up } from "../../harness/e2e/executor";
+import { daemonPids, exists, treeHashes } from "../../harness/e2e/inspect";
+import { keepJournalsOfFailures } from "../../harness/e2e/journals";
+import { E2eLab } from "../../harness/e2e/lab";
+import { ProcSampler } from "../../harness/e2e/proc-sampler";
+import { readStack } from "../../harness/e2e/state-file";
+import { LabStack, labStack, stackVersion } from "../../harness/e2e/stack";
 
 const HOSTS_CONFIGURED = [...SERVERS, "agent-1", "agent-2", "agent-3", ...LB_HOSTS] as const;
 const STACK = "haproxy";

@@ -16,7 +16,7 @@ import {
   MIRROR_URL,
   ROTATE_VERSION,
   SUDO_USER,
-} from "../../e2e/constants";
+} from "../../harness/e2e/constants";
 import {
   datastoreOf,
   exists,
@@ -25,12 +25,12 @@ import {
   startsOf,
   tokenDigest,
   uninstallsOf,
-} from "../../e2e/inspect";
-import { keepJournalsOfFailures } from "../../e2e/journals";
-import { E2eLab } from "../../e2e/lab";
-import { E2eLoad } from "../../e2e/load";
-import { sha256 } from "../../e2e/mirror";
-import { sshExec } from "../../e2e/ssh";
+} from "../../harness/e2e/inspect";
+import { keepJournalsOfFailures } from "../../harness/e2e/journals";
+import { E2eLab } from "../../harness/e2e/lab";
+import { E2eLoad } from "../../harness/e2e/load";
+import { sha256 } from "../../harness/e2e/mirror";
+import { sshExec } from "../../harness/e2e/ssh";
 
 const TOKEN_1 = "day2-infra-token-one-5b1c";
 const TOKEN_2 = "day2-infra-token-two-93e0";

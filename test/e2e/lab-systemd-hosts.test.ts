@@ -21,16 +21,23 @@ import {
   PREFIX,
   ROTATE_VERSION,
   SYSTEMD_HOSTS,
-} from "../../e2e/constants";
-import { E2eHost } from "../../e2e/host";
-import { eventsOf, exists, fileMode, fileText, runningVersion, startsOf } from "../../e2e/inspect";
-import { keepJournalsOfFailures } from "../../e2e/journals";
-import { E2eLab, cleanupLeftovers } from "../../e2e/lab";
-import { mirrorRequests } from "../../e2e/mirror";
-import { e2eNamespaces } from "../../e2e/network";
-import { sshExec } from "../../e2e/ssh";
-import { CGROUP_PARENT, SystemdHost } from "../../e2e/systemd-host";
-import { run, sleep } from "../../lab/sh";
+} from "../../harness/e2e/constants";
+import { E2eHost } from "../../harness/e2e/host";
+import {
+  eventsOf,
+  exists,
+  fileMode,
+  fileText,
+  runningVersion,
+  startsOf,
+} from "../../harness/e2e/inspect";
+import { keepJournalsOfFailures } from "../../harness/e2e/journals";
+import { E2eLab, cleanupLeftovers } from "../../harness/e2e/lab";
+import { mirrorRequests } from "../../harness/e2e/mirror";
+import { e2eNamespaces } from "../../harness/e2e/network";
+import { sshExec } from "../../harness/e2e/ssh";
+import { CGROUP_PARENT, SystemdHost } from "../../harness/e2e/systemd-host";
+import { run, sleep } from "../../harness/shared/sh";
 
 const TOKEN = "systemd-hosts-token-7d21";
 

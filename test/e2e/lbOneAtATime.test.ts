@@ -10,14 +10,14 @@
  */
 import { expect } from "chai";
 import * as fs from "fs";
-import { HOST_ADDRESSES, ServerName, VIP } from "../../e2e/constants";
-import { LB_STEPS, expectConfiguredCluster } from "../../e2e/checks";
-import { Evaluation, formatTimings, up } from "../../e2e/executor";
-import { curlFrom, daemonPids, fileText, hostAddresses } from "../../e2e/inspect";
-import { keepJournalsOfFailures } from "../../e2e/journals";
-import { E2eLab } from "../../e2e/lab";
-import { LabStack, labStack, stackVersion } from "../../e2e/stack";
-import { run as sh } from "../../lab/sh";
+import { HOST_ADDRESSES, ServerName, VIP } from "../../harness/e2e/constants";
+import { LB_STEPS, expectConfiguredCluster } from "../../harness/e2e/checks";
+import { Evaluation, formatTimings, up } from "../../harness/e2e/executor";
+import { curlFrom, daemonPids, fileText, hostAddresses } from "../../harness/e2e/inspect";
+import { keepJournalsOfFailures } from "../../harness/e2e/journals";
+import { E2eLab } from "../../harness/e2e/lab";
+import { LabStack, labStack, stackVersion } from "../../harness/e2e/stack";
+import { run as sh } from "../../harness/shared/sh";
 
 const STACK = "lb-one-at-a-time";
 const THREE: ServerName[] = ["server-1", "server-2", "server-3"];

@@ -16,17 +16,17 @@ import {
   SupervisedService,
   supervisionDropInPath,
 } from "../../components/lb/supervision";
-import { HOST_IF, VIP, nsName } from "../../e2e/constants";
-import { stepNamed } from "../../e2e/checks";
-import { Evaluation, formatTimings, up } from "../../e2e/executor";
-import { E2eHost } from "../../e2e/host";
-import { exists, fileText } from "../../e2e/inspect";
-import { keepJournalsOfFailures } from "../../e2e/journals";
-import { E2eLab } from "../../e2e/lab";
-import { sshExec } from "../../e2e/ssh";
-import { LabStack, labStack, stackVersion } from "../../e2e/stack";
-import { signal } from "../../lab/processes";
-import { sleep, waitFor } from "../../lab/sh";
+import { HOST_IF, VIP, nsName } from "../../harness/e2e/constants";
+import { stepNamed } from "../../harness/e2e/checks";
+import { Evaluation, formatTimings, up } from "../../harness/e2e/executor";
+import { E2eHost } from "../../harness/e2e/host";
+import { exists, fileText } from "../../harness/e2e/inspect";
+import { keepJournalsOfFailures } from "../../harness/e2e/journals";
+import { E2eLab } from "../../harness/e2e/lab";
+import { sshExec } from "../../harness/e2e/ssh";
+import { LabStack, labStack, stackVersion } from "../../harness/e2e/stack";
+import { signal } from "../../harness/shared/processes";
+import { sleep, waitFor } from "../../harness/shared/sh";
 
 const STACK = "lb-supervision";
 /** The bound the issue sets: the VIP on one host and the daemon active again. */

@@ -5,23 +5,23 @@
  */
 import { expect } from "chai";
 import * as fs from "fs";
-import { AGENTS, HOST_ADDRESSES, SERVERS } from "../../e2e/constants";
+import { AGENTS, HOST_ADDRESSES, SERVERS } from "../../harness/e2e/constants";
 import {
   expectCleanHosts,
   expectConfiguredCluster,
   expectNoLeakedSecrets,
   expectPrivateSecretFiles,
   secretsOf,
-} from "../../e2e/checks";
-import { Evaluation, destroy, formatTimings, up } from "../../e2e/executor";
-import { expectCaPinnedJoins } from "../../e2e/joinCredentials";
-import { AgentRecord, ServerRecord, joinsOf, standInRecord } from "../../e2e/inspect";
-import { keepJournalsOfFailures } from "../../e2e/journals";
-import { E2eLab } from "../../e2e/lab";
-import { ProcSampler } from "../../e2e/proc-sampler";
-import { sha256 } from "../../e2e/mirror";
-import { readStack } from "../../e2e/state-file";
-import { labStack, stackVersion } from "../../e2e/stack";
+} from "../../harness/e2e/checks";
+import { Evaluation, destroy, formatTimings, up } from "../../harness/e2e/executor";
+import { expectCaPinnedJoins } from "../../harness/e2e/joinCredentials";
+import { AgentRecord, ServerRecord, joinsOf, standInRecord } from "../../harness/e2e/inspect";
+import { keepJournalsOfFailures } from "../../harness/e2e/journals";
+import { E2eLab } from "../../harness/e2e/lab";
+import { ProcSampler } from "../../harness/e2e/proc-sampler";
+import { sha256 } from "../../harness/e2e/mirror";
+import { readStack } from "../../harness/e2e/state-file";
+import { labStack, stackVersion } from "../../harness/e2e/stack";
 
 const STACK = "nginx";
 

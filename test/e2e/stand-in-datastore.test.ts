@@ -14,8 +14,8 @@ import {
   dispatch,
   emptyState,
   parseTaints,
-} from "../../e2e/stand-in/datastore";
-import { sha256 } from "../../e2e/stand-in/tokens";
+} from "../../harness/e2e/stand-in/datastore";
+import { sha256 } from "../../harness/e2e/stand-in/tokens";
 
 const OLD = sha256("old-server-password");
 const NEW = sha256("new-server-password");

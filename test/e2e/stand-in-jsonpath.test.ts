@@ -1,6 +1,6 @@
 /** The stand-in kubectl's jsonpath subset, on the templates the program's scripts use. */
 import { expect } from "chai";
-import { jsonpath } from "../../e2e/stand-in/jsonpath";
+import { jsonpath } from "../../harness/e2e/stand-in/jsonpath";
 
 const node = (name: string, ready: string, annotations: Record<string, string> = {}) => ({
   metadata: { name, labels: { "node-role.kubernetes.io/etcd": "true" }, annotations },

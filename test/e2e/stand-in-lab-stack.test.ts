@@ -6,9 +6,9 @@ import { expect } from "chai";
 import { createHash } from "crypto";
 import { validateClusterConfig } from "../../components/cluster/validate";
 import { rawConfigFrom } from "../../components/cluster/stackConfig";
-import { HOST_ADDRESSES, ROTATE_VERSION } from "../../e2e/constants";
-import { E2eLab } from "../../e2e/lab";
-import { LabStack, labStack, stackNodes } from "../../e2e/stack";
+import { HOST_ADDRESSES, ROTATE_VERSION } from "../../harness/e2e/constants";
+import { E2eLab } from "../../harness/e2e/lab";
+import { LabStack, labStack, stackNodes } from "../../harness/e2e/stack";
 
 /** A well-formed ed25519 public key per host name (not a real host's). */
 function fakeHostKey(name: string): string {

@@ -7,7 +7,7 @@ import {
   supportsTokenRotate,
   tokenFormatProblem,
   tokenHelp,
-} from "../../e2e/stand-in/tokens";
+} from "../../harness/e2e/stand-in/tokens";
 
 describe("e2e stand-in: tokens", function () {
   it("splits full, user-only and bare tokens the way K3s parses them", function () {

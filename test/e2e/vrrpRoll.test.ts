@@ -9,15 +9,15 @@
 import { expect } from "chai";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import { HOST_IF, LB_HOSTS, VIP, nsName } from "../../e2e/constants";
-import { expectConfiguredCluster, stepNamed } from "../../e2e/checks";
-import { Evaluation, formatTimings, up } from "../../e2e/executor";
-import { fileText } from "../../e2e/inspect";
-import { keepJournalsOfFailures } from "../../e2e/journals";
-import { E2eLab } from "../../e2e/lab";
-import { LabStack, labStack, stackVersion } from "../../e2e/stack";
+import { HOST_IF, LB_HOSTS, VIP, nsName } from "../../harness/e2e/constants";
+import { expectConfiguredCluster, stepNamed } from "../../harness/e2e/checks";
+import { Evaluation, formatTimings, up } from "../../harness/e2e/executor";
+import { fileText } from "../../harness/e2e/inspect";
+import { keepJournalsOfFailures } from "../../harness/e2e/journals";
+import { E2eLab } from "../../harness/e2e/lab";
+import { LabStack, labStack, stackVersion } from "../../harness/e2e/stack";
 import { KEEPALIVED_CONF_PATH } from "../../components/lb/haproxy-pair/scripts";
-import { run as sh, sleep, waitFor } from "../../lab/sh";
+import { run as sh, sleep, waitFor } from "../../harness/shared/sh";
 
 const STACK = "vrrp-roll";
 type LbHostName = (typeof LB_HOSTS)[number];

@@ -7,10 +7,10 @@
  * deployment.go generateURN; snapshot.go NormalizeURNReferences).
  */
 import { expect } from "chai";
-import { StackState, stateFromRegistrations } from "../support/engine/state";
-import { Step } from "../support/engine/steps";
-import { providerRef } from "../support/engine/urns";
-import { AliasRecord } from "../support/mocks";
+import { StackState, stateFromRegistrations } from "../../harness/engine/state";
+import { Step } from "../../harness/engine/steps";
+import { providerRef } from "../../harness/engine/urns";
+import { AliasRecord } from "../../harness/program/mocks";
 import { FakeCloud, UpOptions, UpResult, reg, testProvider, up, urnOf } from "./harness";
 
 /** The `forcesReplacement` key forces replacement and all other keys can update in place. */

@@ -5,11 +5,11 @@
  * calculateDependentReplacements).
  */
 import { expect } from "chai";
-import { Deployment } from "../support/engine/deployment";
-import { DiffRequest } from "../support/engine/providers";
-import { StackState, stateFromRegistrations } from "../support/engine/state";
-import { PropertyMap, deepEquals } from "../support/engine/values";
-import { RecordedResource } from "../support/mocks";
+import { Deployment } from "../../harness/engine/deployment";
+import { DiffRequest } from "../../harness/engine/providers";
+import { StackState, stateFromRegistrations } from "../../harness/engine/state";
+import { PropertyMap, deepEquals } from "../../harness/engine/values";
+import { RecordedResource } from "../../harness/program/mocks";
 import { command, reg, testProvider, up, urnOf } from "./harness";
 
 const T = "pkgA:index:typ";

@@ -5,11 +5,11 @@
  * `replaceOnChanges: ["triggers[*]"]`).
  */
 import { expect } from "chai";
-import { StackState } from "../support/engine/state";
-import { diffResource } from "../support/engine/diff";
-import { COMMAND_PROVIDER, DiffRequest } from "../support/engine/providers";
-import { stateFromRegistrations } from "../support/engine/state";
-import { PropertyMap, diffMaps, detailedDiffOf } from "../support/engine/values";
+import { StackState } from "../../harness/engine/state";
+import { diffResource } from "../../harness/engine/diff";
+import { COMMAND_PROVIDER, DiffRequest } from "../../harness/engine/providers";
+import { stateFromRegistrations } from "../../harness/engine/state";
+import { PropertyMap, diffMaps, detailedDiffOf } from "../../harness/engine/values";
 import { command, reg, testProvider, up } from "./harness";
 
 const TYPE = "pkgA:m:typA";

@@ -3,23 +3,23 @@
  * (a Diff like the lifecycle tests' DiffF, a fake cloud for Create/Update/Delete), and `up` /
  * `destroy` runs that feed registrations to a Deployment the way a program does.
  */
-import { RegistrationOptions } from "../support/mocks";
+import { RegistrationOptions } from "../../harness/program/mocks";
 import {
   Deployment,
   DeploymentOptions,
   ProviderOps,
   RunResult,
   StepEvent,
-} from "../support/engine/deployment";
+} from "../../harness/engine/deployment";
 import {
   DiffRequest,
   DiffResult,
   ProviderModel,
   defaultProviders,
-} from "../support/engine/providers";
-import { StackState, emptyState } from "../support/engine/state";
-import { Registration, newUrn } from "../support/engine/urns";
-import { PropertyMap } from "../support/engine/values";
+} from "../../harness/engine/providers";
+import { StackState, emptyState } from "../../harness/engine/state";
+import { Registration, newUrn } from "../../harness/engine/urns";
+import { PropertyMap } from "../../harness/engine/values";
 
 export const STACK = "test";
 export const PROJECT = "test";
@@ -39,7 +39,7 @@ export interface RegSpec {
   provider?: string;
 }
 
-/** A registration as test/support/mocks.ts records it. */
+/** A registration as harness/program/mocks.ts records it. */
 export function reg(
   type: string,
   name: string,

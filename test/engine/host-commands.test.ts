@@ -1,5 +1,5 @@
 /**
- * The e2e stand-in for the command provider (e2e/host-commands.ts), the parts that need no SSH:
+ * The e2e stand-in for the command provider (harness/e2e/host-commands.ts), the parts that need no SSH:
  * what runs nothing and never dials (pulumi-command v1.2.1 commandController.go).
  */
 import { expect } from "chai";
@@ -7,7 +7,7 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HostCommands, NotCoveredError } from "../../e2e/host-commands";
+import { HostCommands, NotCoveredError } from "../../harness/e2e/host-commands";
 
 // TEST-NET-1: nothing answers there, so a dial would fail (or hang) the test.
 const unreachable = { secret: { host: "192.0.2.1", port: 22, user: "root", dialErrorLimit: 1 } };

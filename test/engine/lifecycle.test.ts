@@ -6,10 +6,10 @@
  * deployment executor's failure rules (step_executor.go, deployment_executor.go, snapshot.go).
  */
 import { expect } from "chai";
-import { Deployment, PartialFailure, ProviderOps } from "../support/engine/deployment";
-import { DiffRequest } from "../support/engine/providers";
-import { StackState } from "../support/engine/state";
-import { deepEquals } from "../support/engine/values";
+import { Deployment, PartialFailure, ProviderOps } from "../../harness/engine/deployment";
+import { DiffRequest } from "../../harness/engine/providers";
+import { StackState } from "../../harness/engine/state";
+import { deepEquals } from "../../harness/engine/values";
 import { FakeCloud, destroy, reg, summary, testProvider, up, urnOf } from "./harness";
 
 const A = "pkgA:m:typA";

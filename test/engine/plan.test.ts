@@ -4,10 +4,10 @@
  * state they leave.
  */
 import { expect } from "chai";
-import { formatPlan } from "../support/engine/format";
-import { planRun } from "../support/engine/plan";
-import { emptyState, stateFromRegistrations } from "../support/engine/state";
-import { loadSnapshots } from "../support/snapshots";
+import { formatPlan } from "../../harness/engine/format";
+import { planRun } from "../../harness/engine/plan";
+import { emptyState, stateFromRegistrations } from "../../harness/engine/state";
+import { loadSnapshots } from "../../harness/program/snapshots";
 import { command, reg, urnOf } from "./harness";
 
 const CMD = "command:remote:Command";

@@ -3,8 +3,14 @@
  * (sdk/go/common/resource/properties_diff.go, properties_path.go).
  */
 import { expect } from "chai";
-import { formatPath, parsePath, pathContains, resetPath } from "../support/engine/paths";
-import { UNKNOWN, deepEquals, detailedDiffOf, diffMaps, mapsEqual } from "../support/engine/values";
+import { formatPath, parsePath, pathContains, resetPath } from "../../harness/engine/paths";
+import {
+  UNKNOWN,
+  deepEquals,
+  detailedDiffOf,
+  diffMaps,
+  mapsEqual,
+} from "../../harness/engine/values";
 
 describe("engine model: property values (properties_diff.go)", function () {
   it("a secret equals only a secret with an equal value; secret vs plain of equal value differ", function () {

@@ -7,9 +7,9 @@ import { expect } from "chai";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ProgramRun, RecordedResource, runProgramWith } from "../support/mocks";
-import { commands, hostOf } from "../support/program";
-import { REPO_ROOT, fakeHostKey } from "../support/stacks";
+import { ProgramRun, RecordedResource, runProgramWith } from "../../harness/program/mocks";
+import { commands, hostOf } from "../../harness/program/queries";
+import { REPO_ROOT, fakeHostKey } from "../../harness/program/stacks";
 
 const EXAMPLE = path.join(REPO_ROOT, "examples", "two-clusters");
 const VM_TYPE = "hcloud:index/server:Server";

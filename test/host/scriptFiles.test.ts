@@ -14,8 +14,8 @@ import {
   hostScript,
   withLibrary,
 } from "../../components/host/script";
-import { REPO_ROOT } from "../support/stacks";
-import { runSh, shellcheck } from "../support/scripts";
+import { REPO_ROOT } from "../../harness/program/stacks";
+import { runSh, shellcheck } from "../../harness/program/scripts";
 
 const COMPONENTS = path.join(REPO_ROOT, "components");
 

@@ -9,10 +9,10 @@ import {
   singleHolderAfterMs,
   timeline,
   vipStats,
-} from "../../lab/analyze";
-import { parseShowStat } from "../../lab/haproxy-stats";
-import type { ConnRecord, LoadResult } from "../../lab/load/types";
-import { VipSample } from "../../lab/vip-watch";
+} from "../../harness/lb-lab/analyze";
+import { parseShowStat } from "../../harness/lb-lab/haproxy-stats";
+import type { ConnRecord, LoadResult } from "../../harness/lb-lab/load/types";
+import { VipSample } from "../../harness/lb-lab/vip-watch";
 
 const FAULT = 10_000;
 

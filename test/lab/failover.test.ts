@@ -4,7 +4,12 @@
  * benchmark (npm run bench:lb) reports the timings.
  */
 import { expect } from "chai";
-import { DEFAULT_LOAD, ScenarioResult, ScenarioSpec, runScenario } from "../../lab/scenario";
+import {
+  DEFAULT_LOAD,
+  ScenarioResult,
+  ScenarioSpec,
+  runScenario,
+} from "../../harness/lb-lab/scenario";
 import { useLab } from "./fixture";
 
 describe("LB tier failover (lab, real haproxy/keepalived/nginx, K3s server stand-ins)", function () {

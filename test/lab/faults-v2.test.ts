@@ -5,7 +5,12 @@
  */
 import { expect } from "chai";
 import { VRRP_NICE } from "../../components/lb/haproxy-pair/keepalivedConf";
-import { DEFAULT_LOAD, ScenarioResult, ScenarioSpec, runScenario } from "../../lab/scenario";
+import {
+  DEFAULT_LOAD,
+  ScenarioResult,
+  ScenarioSpec,
+  runScenario,
+} from "../../harness/lb-lab/scenario";
 import { useLab } from "./fixture";
 
 describe("LB tier under host and KeepAlived faults (lab, real haproxy/keepalived)", function () {

@@ -1,7 +1,7 @@
 /** The lab for one mocha suite: up before its tests, always down after (and on Ctrl-C). */
-import { Lab } from "../../lab/lab";
-import { LbTier } from "../../lab/lb-tier";
-import { teardownOnSignals } from "../../lab/signals";
+import { Lab } from "../../harness/lb-lab/lab";
+import { LbTier } from "../../harness/lb-lab/lb-tier";
+import { teardownOnSignals } from "../../harness/lb-lab/signals";
 
 export function useLab(): { lab: Lab; tier: LbTier } {
   const lab = new Lab();

@@ -2,13 +2,13 @@ import { expect } from "chai";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LAB_CGROUP } from "../../lab/cgroups";
-import { CONFIG_SETS, ConfigSet } from "../../lab/configs/config-set";
-import { LAB_DIR, PREFIX } from "../../lab/constants";
-import { Lab, teardownLab } from "../../lab/lab";
-import { LbTier } from "../../lab/lb-tier";
-import { run } from "../../lab/sh";
-import { labNamespaces } from "../../lab/topology";
+import { LAB_CGROUP } from "../../harness/lb-lab/cgroups";
+import { CONFIG_SETS, ConfigSet } from "../../harness/lb-lab/configs/config-set";
+import { LAB_DIR, PREFIX } from "../../harness/lb-lab/constants";
+import { Lab, teardownLab } from "../../harness/lb-lab/lab";
+import { LbTier } from "../../harness/lb-lab/lb-tier";
+import { run } from "../../harness/shared/sh";
+import { labNamespaces } from "../../harness/lb-lab/topology";
 
 const REPO = path.join(__dirname, "..", "..");
 
@@ -53,7 +53,7 @@ describe("lab lifecycle", function () {
         process.execPath,
         "-r",
         "ts-node/register/transpile-only",
-        "lab/cli.ts",
+        "harness/lb-lab/cli.ts",
         "up",
       ],
       { cwd: REPO, encoding: "utf8", timeout: 60_000 },

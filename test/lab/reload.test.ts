@@ -6,14 +6,14 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import { renderHaproxyCfg } from "../../components/lb/haproxy-pair/haproxyCfg";
-import { API_PORT, LB_HOSTS, VIP } from "../../lab/constants";
-import { CONFIG_SETS } from "../../lab/configs/config-set";
-import { OUR_BACKENDS } from "../../lab/configs/ours";
-import { LbHost } from "../../lab/lb-host";
-import { startLoad } from "../../lab/load";
+import { API_PORT, LB_HOSTS, VIP } from "../../harness/lb-lab/constants";
+import { CONFIG_SETS } from "../../harness/lb-lab/configs/config-set";
+import { OUR_BACKENDS } from "../../harness/lb-lab/configs/ours";
+import { LbHost } from "../../harness/lb-lab/lb-host";
+import { startLoad } from "../../harness/lb-lab/load";
 import { useLab } from "./fixture";
-import { signal } from "../../lab/processes";
-import { sleep, waitFor } from "../../lab/sh";
+import { signal } from "../../harness/shared/processes";
+import { sleep, waitFor } from "../../harness/shared/sh";
 
 /** The HAProxy master: the one haproxy process whose parent is not haproxy. */
 function masterPid(host: LbHost): number {

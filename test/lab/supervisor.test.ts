@@ -1,19 +1,19 @@
 /**
- * The supervisor reproduction (lab/supervisor.ts) against real processes in a real cgroup (root,
+ * The supervisor reproduction (harness/lb-lab/supervisor.ts) against real processes in a real cgroup (root,
  * cgroup v1 cpu controller): restart after a kill, the unit's other processes killed first, no
  * restart after a requested stop or (on-failure) a clean exit, the start limit, the stop timeout.
  */
 import { expect } from "chai";
 import * as path from "path";
-import { LAB_CGROUP, cgroupPids, inCgroup, removeCgroupTree } from "../../lab/cgroups";
-import { startLogged } from "../../lab/processes";
-import { sleep, waitFor } from "../../lab/sh";
+import { LAB_CGROUP, cgroupPids, inCgroup, removeCgroupTree } from "../../harness/lb-lab/cgroups";
+import { startLogged } from "../../harness/shared/processes";
+import { sleep, waitFor } from "../../harness/shared/sh";
 import {
   StartRateLimit,
   SupervisionPolicy,
   SupervisorReproduction,
   shallRestart,
-} from "../../lab/supervisor";
+} from "../../harness/lb-lab/supervisor";
 import * as fs from "fs";
 
 const GROUP = path.join(LAB_CGROUP, "supervisor-test");

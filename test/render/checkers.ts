@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "fs/promises";
 import { tmpdir } from "os";
 import * as path from "path";
 import { shQuote, withLibrary } from "../../components/host/script";
-import { bindScriptUserFiles, writeScriptUserFiles } from "../../lab/script-user";
+import { bindScriptUserFiles, writeScriptUserFiles } from "../../harness/lb-lab/script-user";
 
 export interface CheckResult {
   /** Exit code; null when the process was killed (timeout) or could not start. */

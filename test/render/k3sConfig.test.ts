@@ -7,7 +7,7 @@ import {
   renderServerConfig,
 } from "../../components/k3s/configYaml";
 import { rewriteKubeconfigServer } from "../../components/cluster/kubeconfig";
-import { FAKE_KUBECONFIG } from "../support/mocks";
+import { FAKE_KUBECONFIG } from "../../harness/program/mocks";
 
 const node = {
   name: "server-1",

@@ -14,7 +14,7 @@ import {
 } from "../../components/lb/haproxy-pair/keepalivedConf";
 import { HAPROXY_HEALTH_PORT } from "../../components/lb/haproxy-pair/haproxyCfg";
 import { shQuote } from "../../components/host/script";
-import { bindScriptUserFiles, writeScriptUserFiles } from "../../lab/script-user";
+import { bindScriptUserFiles, writeScriptUserFiles } from "../../harness/lb-lab/script-user";
 import {
   checkKeepalived,
   checkShell,

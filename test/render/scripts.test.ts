@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MANAGED_HEADER, shQuote, withLibrary } from "../../components/host/script";
-import { runProgram } from "../support/mocks";
-import { testStackConfig } from "../support/stacks";
-import { runSh, scriptsOf, shellcheck, unwrapCommandLine } from "../support/scripts";
+import { runProgram } from "../../harness/program/mocks";
+import { testStackConfig } from "../../harness/program/stacks";
+import { runSh, scriptsOf, shellcheck, unwrapCommandLine } from "../../harness/program/scripts";
 
 describe("every script the program sends to a host", function () {
   this.timeout(180_000);

@@ -18,13 +18,13 @@ import {
   removeSupervisionScript,
 } from "../../components/lb/supervisionScripts";
 import { FakeHost } from "../day2/fakeHost";
-import { planRun } from "../support/engine/plan";
-import { dependsOn } from "../support/graph";
-import { mockUp } from "../support/mockDeploy";
-import { RecordedResource, runProgram } from "../support/mocks";
-import { commands, step, stdinOf } from "../support/program";
-import { shellcheck, unwrapCommandLine } from "../support/scripts";
-import { testStackConfig } from "../support/stacks";
+import { planRun } from "../../harness/engine/plan";
+import { dependsOn } from "../../harness/program/graph";
+import { mockUp } from "../../harness/program/mockDeploy";
+import { RecordedResource, runProgram } from "../../harness/program/mocks";
+import { commands, step, stdinOf } from "../../harness/program/queries";
+import { shellcheck, unwrapCommandLine } from "../../harness/program/scripts";
+import { testStackConfig } from "../../harness/program/stacks";
 import { run } from "./checkers";
 
 const LB_PAIR: SupervisedService[] = ["keepalived", "haproxy"];

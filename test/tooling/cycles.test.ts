@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../support/stacks";
+import { REPO_ROOT } from "../../harness/program/stacks";
 
 const MADGE = path.join(REPO_ROOT, "node_modules", ".bin", "madge");
 

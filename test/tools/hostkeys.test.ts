@@ -12,7 +12,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { EXIT_OK, EXIT_REFUSED, EXIT_UNPINNED, runHostkeys } from "../../tools/hostkeys";
-import { REPO_ROOT } from "../support/stacks";
+import { REPO_ROOT } from "../../harness/program/stacks";
 
 const SSHD = "/usr/sbin/sshd";
 

@@ -4,7 +4,7 @@ import * as path from "path";
 import { stringify, parse } from "yaml";
 import { renderOfflinePreview } from "../../tools/preview-offline";
 import { renderPlanAgainst } from "../../tools/preview-against";
-import { REPO_ROOT } from "../support/stacks";
+import { REPO_ROOT } from "../../harness/program/stacks";
 
 describe("preview:offline", function () {
   this.timeout(120_000);
