@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const root = path.resolve(import.meta.dirname, "..");
 const from = path.join(root, "components");
 const to = path.join(root, "bin", "components");
 
