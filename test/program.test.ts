@@ -241,6 +241,12 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
     expect(doc["current-context"]).to.equal("k3s-ha");
   });
 
+  it("leaves Error.stackTraceLimit as it found it (the component lowers it while it creates children)", async () => {
+    const before = Error.stackTraceLimit;
+    await runProgram(testStackConfig("dev"), [], "limit");
+    expect(Error.stackTraceLimit).to.equal(before);
+  });
+
   it("uses a type token of three parts for every component and parents each step under one", () => {
     const components = run.resources.filter((r) => r.type.startsWith("k3s-ha:"));
     expect(components.map((c) => c.type).sort()).to.deep.equal([

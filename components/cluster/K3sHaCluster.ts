@@ -76,140 +76,152 @@ export class K3sHaCluster extends pulumi.ComponentResource {
     super(K3S_HA_CLUSTER_TYPE, name, {}, opts);
     const prepared = prepareCluster(args);
     for (const warning of prepared.warnings) pulumi.log.warn(warning, this);
-    const { view: cluster, secrets } = prepared;
-    const shape = cluster.shape;
-    const naming = args.fromStackProgram ? new Naming("", true) : new Naming(name, false);
-    const derived = <T>(f: (c: ClusterConfig) => T) => pulumi.output(cluster.derive(f));
+    // The SDK records a stack trace for every promise it makes (runtime/debuggable.js
+    // debuggablePromise), a dozen per resource, used only to report promises left pending; under
+    // ts-node and the CLI's source-map-support each trace is source-mapped, which was two thirds
+    // of evaluating a 300-agent cluster (npm run bench:program). While it creates its children the
+    // component has the SDK keep one frame of each; source positions of resources are unaffected
+    // (Resource.callsites lifts the limit itself).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 1;
+    try {
+      const { view: cluster, secrets } = prepared;
+      const shape = cluster.shape;
+      const naming = args.fromStackProgram ? new Naming("", true) : new Naming(name, false);
+      const derived = <T>(f: (c: ClusterConfig) => T) => pulumi.output(cluster.derive(f));
 
-    const field = args.fromStackProgram ? (path: string) => path : argPath;
-    const records = checkHostRecords(recordedHosts(shape, field), naming, this);
-    const checks = prepared.deployTimeChecks;
-    const ssh: SshSettings = {
-      ...prepared.ssh,
-      hostsChecked: checks ? pulumi.all([records, checks]) : records,
-    };
+      const field = args.fromStackProgram ? (path: string) => path : argPath;
+      const records = checkHostRecords(recordedHosts(shape, field), naming, this);
+      const checks = prepared.deployTimeChecks;
+      const ssh: SshSettings = {
+        ...prepared.ssh,
+        hostsChecked: checks ? pulumi.all([records, checks]) : records,
+      };
 
-    // Servers join the bootstrap server directly (k3s#9661), one at a time, each after the
-    // previous answers ready. An upgrade, a config change or a token rotation rolls through the
-    // same chain.
-    const serverArgs = (index: number) => ({
-      cluster,
-      index,
-      ssh,
-      naming,
-      tlsSans: tlsSansOf,
-      ...(secrets.serverSecretConfig !== undefined && {
-        secretConfig: secrets.serverSecretConfig,
-      }),
-    });
-    const componentOpts = (local: string, formerType?: string) => ({
-      parent: this,
-      ...naming.formerlyAtRoot(local, formerType),
-    });
-    const [first, ...rest] = shape.servers;
-    const server1 = new BootstrapServer(
-      naming.name(first.name),
-      {
-        ...serverArgs(0),
-        ...(secrets.token !== undefined && { token: secrets.token }),
-        ...(secrets.agentToken !== undefined && { agentToken: secrets.agentToken }),
-      },
-      componentOpts(first.name, FORMER_SERVER_TYPE),
-    );
-    // A token rotation checks, on the bootstrap server, that its K3s can rotate before the
-    // cluster's token changes; every other host's steps wait for that check, so a refusal leaves
-    // every host as it was.
-    const rotation = server1.tokenRotation;
-    const sshAfter: SshSettings = rotation
-      ? { ...ssh, hostsChecked: pulumi.all([ssh.hostsChecked, rotation.id]) }
-      : ssh;
-
-    // The servers' membership steps use the LB when a server's own API is gone.
-    const lbArgs = { cluster, backends: backendsOf, ssh: sshAfter, naming };
-    const lb =
-      shape.loadBalancer.kind === "haproxy"
-        ? new HaproxyLbPair(naming.name("lb"), lbArgs, componentOpts("lb"))
-        : new NginxLb(naming.name("lb"), lbArgs, componentOpts("lb"));
-
-    const tokenAfter = rotation ? [rotation] : [];
-    const ready: pulumi.Resource[] = [server1.ready];
-    const servers: (BootstrapServer | JoiningServer)[] = [server1];
-    rest.forEach((node, i) => {
-      const joining = new JoiningServer(
-        naming.name(node.name),
+      // Servers join the bootstrap server directly (k3s#9661), one at a time, each after the
+      // previous answers ready. An upgrade, a config change or a token rotation rolls through the
+      // same chain.
+      const serverArgs = (index: number) => ({
+        cluster,
+        index,
+        ssh,
+        naming,
+        tlsSans: tlsSansOf,
+        ...(secrets.serverSecretConfig !== undefined && {
+          secretConfig: secrets.serverSecretConfig,
+        }),
+      });
+      const componentOpts = (local: string, formerType?: string) => ({
+        parent: this,
+        ...naming.formerlyAtRoot(local, formerType),
+      });
+      const [first, ...rest] = shape.servers;
+      const server1 = new BootstrapServer(
+        naming.name(first.name),
         {
-          ...serverArgs(i + 1),
-          ssh: sshAfter,
-          // The full token pins the bootstrap server's CA: a joiner refuses another CA.
-          token: server1.serverJoinToken,
-          agentToken: server1.agentToken,
-          installAfter: [ready[ready.length - 1]],
-          tokenAfter,
+          ...serverArgs(0),
+          ...(secrets.token !== undefined && { token: secrets.token }),
+          ...(secrets.agentToken !== undefined && { agentToken: secrets.agentToken }),
         },
-        componentOpts(node.name, FORMER_SERVER_TYPE),
+        componentOpts(first.name, FORMER_SERVER_TYPE),
       );
-      servers.push(joining);
-      ready.push(joining.ready);
-    });
-    const registration = cluster.derive(registrationAddressOf);
-    this.serverMemberships(shape, sshAfter, servers, ready, naming, lb.steps, registration);
+      // A token rotation checks, on the bootstrap server, that its K3s can rotate before the
+      // cluster's token changes; every other host's steps wait for that check, so a refusal leaves
+      // every host as it was.
+      const rotation = server1.tokenRotation;
+      const sshAfter: SshSettings = rotation
+        ? { ...ssh, hostsChecked: pulumi.all([ssh.hostsChecked, rotation.id]) }
+        : ssh;
 
-    const gate = registrationGate(naming.name("registration-gate"), {
-      registrationAddress: registration,
-      probeFrom: first,
-      ssh: sshAfter,
-      after: [...lb.steps, ...ready],
-      lbFingerprint: cluster.derive((c) =>
-        JSON.stringify({ lbConfig: c.loadBalancer, backends: backendsOf(c) }),
-      ),
-      opts: componentOpts("registration-gate"),
-    });
+      // The servers' membership steps use the LB when a server's own API is gone.
+      const lbArgs = { cluster, backends: backendsOf, ssh: sshAfter, naming };
+      const lb =
+        shape.loadBalancer.kind === "haproxy"
+          ? new HaproxyLbPair(naming.name("lb"), lbArgs, componentOpts("lb"))
+          : new NginxLb(naming.name("lb"), lbArgs, componentOpts("lb"));
 
-    // Agents join in parallel; with agentBatchSize, batch after batch, each once the previous
-    // batch's nodes are Ready (the membership steps), which bounds how many agents an upgrade takes
-    // at once. They join with the agent token in the full form that pins the bootstrap server's
-    // CA: no agent host holds the server token.
-    const batchSize = shape.upgrade.agentBatchSize;
-    let previousBatch: pulumi.Resource[] = [];
-    let batch: pulumi.Resource[] = [];
-    shape.agents.forEach((node, index) => {
-      if (batchSize > 0 && index > 0 && index % batchSize === 0)
-        [previousBatch, batch] = [batch, []];
-      const agent = new Agent(
-        naming.name(node.name),
-        {
-          cluster,
-          index,
-          ssh: sshAfter,
-          naming,
-          registrationAddress: registrationAddressOf,
-          token: server1.agentJoinToken,
-          ...(secrets.agentSecretConfig !== undefined && {
-            secretConfig: secrets.agentSecretConfig,
-          }),
-          tokenAfter,
-          registrationGate: gate,
-          installAfter: previousBatch,
-          actingHost: first,
-        },
-        componentOpts(node.name, FORMER_AGENT_TYPE),
+      const tokenAfter = rotation ? [rotation] : [];
+      const ready: pulumi.Resource[] = [server1.ready];
+      const servers: (BootstrapServer | JoiningServer)[] = [server1];
+      rest.forEach((node, i) => {
+        const joining = new JoiningServer(
+          naming.name(node.name),
+          {
+            ...serverArgs(i + 1),
+            ssh: sshAfter,
+            // The full token pins the bootstrap server's CA: a joiner refuses another CA.
+            token: server1.serverJoinToken,
+            agentToken: server1.agentToken,
+            installAfter: [ready[ready.length - 1]],
+            tokenAfter,
+          },
+          componentOpts(node.name, FORMER_SERVER_TYPE),
+        );
+        servers.push(joining);
+        ready.push(joining.ready);
+      });
+      const registration = cluster.derive(registrationAddressOf);
+      this.serverMemberships(shape, sshAfter, servers, ready, naming, lb.steps, registration);
+
+      const gate = registrationGate(naming.name("registration-gate"), {
+        registrationAddress: registration,
+        probeFrom: first,
+        ssh: sshAfter,
+        after: [...lb.steps, ...ready],
+        lbFingerprint: cluster.derive((c) =>
+          JSON.stringify({ lbConfig: c.loadBalancer, backends: backendsOf(c) }),
+        ),
+        opts: componentOpts("registration-gate"),
+      });
+
+      // Agents join in parallel; with agentBatchSize, batch after batch, each once the previous
+      // batch's nodes are Ready (the membership steps), which bounds how many agents an upgrade takes
+      // at once. They join with the agent token in the full form that pins the bootstrap server's
+      // CA: no agent host holds the server token.
+      const batchSize = shape.upgrade.agentBatchSize;
+      let previousBatch: pulumi.Resource[] = [];
+      let batch: pulumi.Resource[] = [];
+      shape.agents.forEach((node, index) => {
+        if (batchSize > 0 && index > 0 && index % batchSize === 0)
+          [previousBatch, batch] = [batch, []];
+        const agent = new Agent(
+          naming.name(node.name),
+          {
+            cluster,
+            index,
+            ssh: sshAfter,
+            naming,
+            registrationAddress: registrationAddressOf,
+            token: server1.agentJoinToken,
+            ...(secrets.agentSecretConfig !== undefined && {
+              secretConfig: secrets.agentSecretConfig,
+            }),
+            tokenAfter,
+            registrationGate: gate,
+            installAfter: previousBatch,
+            actingHost: first,
+          },
+          componentOpts(node.name, FORMER_AGENT_TYPE),
+        );
+        batch.push(agent.membership);
+      });
+
+      this.apiEndpoint = derived((c) => apiUrl(registrationAddressOf(c)));
+      this.registrationAddress = derived((c) => hostPort(registrationAddressOf(c), K3S_API_PORT));
+      const context = args.kubeconfigContext ?? name;
+      this.kubeconfig = pulumi.secret(
+        pulumi
+          .all([server1.kubeconfig, gate.id, this.apiEndpoint])
+          .apply(([text, , endpoint]) => rewriteKubeconfigServer(text, endpoint, context)),
       );
-      batch.push(agent.membership);
-    });
-
-    this.apiEndpoint = derived((c) => apiUrl(registrationAddressOf(c)));
-    this.registrationAddress = derived((c) => hostPort(registrationAddressOf(c), K3S_API_PORT));
-    const context = args.kubeconfigContext ?? name;
-    this.kubeconfig = pulumi.secret(
-      pulumi
-        .all([server1.kubeconfig, gate.id, this.apiEndpoint])
-        .apply(([text, , endpoint]) => rewriteKubeconfigServer(text, endpoint, context)),
-    );
-    this.servers = derived((c) => hostsOf(c.servers));
-    this.agents = derived((c) => hostsOf(c.agents));
-    this.loadBalancers = derived((c) => hostsOf(c.loadBalancer.hosts));
-    this.loadBalancerKind = shape.loadBalancer.kind;
-    this.preUpgradeSnapshot = server1.preUpgradeSnapshot.stdout.apply((out) => out.trim());
+      this.servers = derived((c) => hostsOf(c.servers));
+      this.agents = derived((c) => hostsOf(c.agents));
+      this.loadBalancers = derived((c) => hostsOf(c.loadBalancer.hosts));
+      this.loadBalancerKind = shape.loadBalancer.kind;
+      this.preUpgradeSnapshot = server1.preUpgradeSnapshot.stdout.apply((out) => out.trim());
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.registerOutputs({
       apiEndpoint: this.apiEndpoint,
       registrationAddress: this.registrationAddress,

@@ -27,15 +27,30 @@ export type SshHost = HostConfig<pulumi.Input<string>>;
  * and the deploy-time checks of values that were outputs).
  */
 export function checkedAddress(host: SshHost, ssh: SshSettings): pulumi.Input<string> {
-  if (!ssh.hostsChecked) return host.address;
-  return pulumi.all([ssh.hostsChecked, host.address]).apply(([, address]) => address);
+  const checked = ssh.hostsChecked;
+  if (!checked) return host.address;
+  const address = host.address;
+  return typeof address === "string"
+    ? checked.apply(() => address)
+    : pulumi.all([checked, address]).apply(([, resolved]) => resolved);
 }
 
 /** SSH dial retries: hosts that are still booting get about a minute before a step fails. */
 export const DIAL_ERROR_LIMIT = 6;
 export const PER_DIAL_TIMEOUT_SECONDS = 10;
 
+const connections = new WeakMap<SshSettings, WeakMap<SshHost, types.input.remote.ConnectionArgs>>();
+
+/** The connection of every step on `host`: one object per host, shared by its steps. */
 export function connectionFor(host: SshHost, ssh: SshSettings): types.input.remote.ConnectionArgs {
+  let byHost = connections.get(ssh);
+  if (!byHost) connections.set(ssh, (byHost = new WeakMap()));
+  let connection = byHost.get(host);
+  if (!connection) byHost.set(host, (connection = newConnection(host, ssh)));
+  return connection;
+}
+
+function newConnection(host: SshHost, ssh: SshSettings): types.input.remote.ConnectionArgs {
   const bastion = ssh.bastion;
   return {
     host: checkedAddress(host, ssh),
