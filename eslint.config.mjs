@@ -10,6 +10,13 @@ export default defineConfig([
   globalIgnores(["node_modules/", "bin/", "bench/results/"]),
   js.configs.recommended,
   {
+    files: ["**/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable" },
+    },
+  },
+  {
     files: ["**/*.ts"],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {

@@ -15,7 +15,6 @@ import { hostOf } from "../harness/program/queries";
 import { loadStackConfig } from "../harness/program/stacks";
 import { unwrapCommandLine } from "../harness/program/scripts";
 import { MASK, offlineConfig, unpinnedNote } from "./offline-config";
-import { renderPlanAgainst } from "./preview-against";
 
 /**
  * Where a step writes its stdin: the script's "Writes stdin to:" line, with its `$name`s taken from
@@ -141,7 +140,9 @@ async function main() {
     process.exit(2);
   }
   process.stdout.write(
-    against ? await renderPlanAgainst(stack, against) : await renderOfflinePreview(stack),
+    against
+      ? await (await import("./preview-against")).renderPlanAgainst(stack, against)
+      : await renderOfflinePreview(stack),
   );
   // The Pulumi runtime under mocks keeps handles open; the output is complete.
   process.exit(0);
