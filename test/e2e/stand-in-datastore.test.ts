@@ -192,6 +192,15 @@ describe("e2e stand-in: datastore", function () {
       const member = ds.state.members[1].name;
       expect(member).to.match(/^server-2-[0-9a-f]{8}$/);
       expect(ds.get("server-2").metadata.annotations[ETCD_NODE_NAME_ANNOTATION]).to.equal(member);
+      // What /db/info serves: etcd's member list.
+      const info = dispatch(ds, { op: "members" }).answer as {
+        members: { name: string; peerURLs: string[]; clientURLs: string[] }[];
+      };
+      expect(info.members.map((m) => [m.name, m.peerURLs, m.clientURLs])[1]).to.deep.equal([
+        member,
+        ["https://10.77.0.51:2380"],
+        ["https://10.77.0.51:2379"],
+      ]);
 
       const patched = ds.patch("server-2", { annotations: { [ETCD_REMOVE_ANNOTATION]: "true" } });
       expect(patched.metadata.annotations[ETCD_REMOVED_ANNOTATION]).to.equal(member);

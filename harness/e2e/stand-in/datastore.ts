@@ -405,6 +405,19 @@ export class Datastore {
   }
 
   /**
+   * The etcd member list as etcd's MemberList gives it (what K3s's /db/info serves): a member's
+   * ID, name, peer and client URLs.
+   */
+  members(): { ID: number; name: string; peerURLs: string[]; clientURLs: string[] }[] {
+    return this.state.members.map((m) => ({
+      ID: parseInt(sha256(m.name).slice(0, 12), 16),
+      name: m.name,
+      peerURLs: [m.peerURL],
+      clientURLs: [m.peerURL.replace(/:2380$/, ":2379")],
+    }));
+  }
+
+  /**
    * The apiserver addresses an agent's client-side load balancer uses once joined: servers that
    * are Ready (pkg/server/handlers APIServers, pkg/agent/tunnel watching the endpoints).
    */
@@ -424,6 +437,7 @@ export type DatastoreOp =
   | { op: "heartbeat"; name: string; credentialSha: string }
   | { op: "rotate"; oldSha: string; newSha: string; agentTokenConfigured: boolean }
   | { op: "list" }
+  | { op: "members" }
   | { op: "get"; name: string }
   | { op: "patch"; name: string; patch: Parameters<Datastore["patch"]>[1] }
   | { op: "remove"; name: string }
@@ -457,6 +471,8 @@ export function dispatch(ds: Datastore, call: DatastoreOp): { answer: unknown; c
       return { answer: {}, changed: true };
     case "list":
       return { answer: ds.list(), changed: false };
+    case "members":
+      return { answer: { members: ds.members() }, changed: false };
     case "get":
       return { answer: ds.get(call.name), changed: false };
     case "patch":

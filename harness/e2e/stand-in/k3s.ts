@@ -9,11 +9,13 @@
  *                                  server bootstraps from <server> with its token and is refused
  *                                  when the token does not match; serves TLS on 6443 (/ping,
  *                                  /cacerts, /watch, /readyz, /version, the supervisor's
- *                                  PUT /v1-k3s/token from the versions that have it)
+ *                                  PUT /v1-k3s/token from the versions that have it, and
+ *                                  /db/info: the etcd members, to the server user)
  *   k3s agent [flags]              fetches <server>/cacerts, checks the token's CA hash, verifies
- *                                  <server>/ping over TLS against that CA, joins as the node user;
- *                                  then posts status to the servers it learned (its client-side
- *                                  load balancer), not only through the registration address
+ *                                  <server>/ping over TLS against that CA, joins as the node user,
+ *                                  keeps that CA in agent/server-ca.crt; then posts status to the
+ *                                  servers it learned (its client-side load balancer), not only
+ *                                  through the registration address
  *   k3s kubectl ...                get --raw, get node(s), annotate, drain, uncordon, delete node
  *                                  (kubectl.ts) against the datastore
  *   k3s token --help | rotate      `rotate` only from v1.25.15 / v1.26.10 / v1.27.7 / v1.28.3 on
@@ -30,8 +32,10 @@
  * Records: /var/lib/rancher/k3s/stand-in-*.json{,l} (gone with an uninstall), the running
  * process's /run/k3s-stand-in/<service>.json (removed when it stops) and the history in
  * /var/lib/k3s-stand-in-log (events.ts, kept). Mode 0600. Secrets are never recorded, only
- * sha256 digests. Self-contained but for `yaml`; the mirror prepends the version and the path of
- * node_modules when it serves this file (see mirror.ts).
+ * sha256 digests. A running `k3s server` or `k3s agent` keeps its own file open, as a running
+ * binary stays mapped, so /proc/<pid>/fd shows what it runs (a replaced binary as "(deleted)").
+ * Self-contained but for `yaml`; the mirror prepends the version and the path of node_modules
+ * when it serves this file (see mirror.ts).
  */
 import { execFileSync } from "child_process";
 import { randomBytes, timingSafeEqual } from "crypto";
@@ -81,6 +85,8 @@ const JOINS_PATH = `${DATA_DIR}/stand-in-joins.jsonl`;
 /** A server that joined once is a member: later starts reconcile instead of joining. */
 const JOINED_MARKER = `${SERVER_DIR}/stand-in-joined`;
 const NODE_CREDENTIAL_PATH = `${AGENT_DIR}/stand-in-node-credential`;
+/** The CA an agent verified its server against (K3s: agent/server-ca.crt). */
+const AGENT_CA_PATH = `${AGENT_DIR}/server-ca.crt`;
 /** Runtime state lives under /run: a second run of the program must find /var/lib unchanged. */
 const HEARTBEAT_STATUS_PATH = "/run/k3s-stand-in/k3s-agent-heartbeats.json";
 const SNAPSHOT_DIR = `${SERVER_DIR}/db/snapshots`;
@@ -299,6 +305,17 @@ async function blockIfNeverReady(service: string, node: string): Promise<void> {
     process.exit(0);
   });
   await new Promise<never>(() => setInterval(() => undefined, 60_000));
+}
+
+/**
+ * A running binary stays mapped, so /proc/<pid>/exe names it, "(deleted)" once an upgrade replaced
+ * the file, and runs the very binary that runs. This process's binary is node; the file it runs is
+ * the script, which node reads and closes. So `k3s server` and `k3s agent` keep it open: its fd in
+ * /proc/<pid>/fd names it, "(deleted)" once replaced, and runs (`--version`) the version running.
+ */
+let ownFile: number | undefined;
+function holdOwnFile(): void {
+  ownFile ??= fs.openSync(process.argv[1], "r");
 }
 
 /** The running process's ready record goes with it (a stopped service has none). */
@@ -630,6 +647,14 @@ async function runServer(flags: string[]): Promise<void> {
       appendRecord(JOINS_PATH, { node: peer, kind: "server" });
       return reply(200, JSON.stringify({ caCert: ca.cert, caKey: ca.key, adminToken }));
     }
+    if (method === "GET" && url === "/db/info") {
+      // The etcd member list, server-authed as the bootstrap (pkg/server/router.go: serverAuthed
+      // "/db/info", handlers.DBInfo: etcd's MemberList as {"members": [...]}).
+      if (user !== "server") return reply(401, "Unauthorized");
+      const checked = await store.call({ op: "checkServer", serverSha: sha256(pass) });
+      if (checked.status !== 200) return reply(checked.status, checked.body);
+      return forward({ op: "members" });
+    }
     if (url === "/v1-k3s/token" && supportsTokenRotate(STAND_IN_VERSION)) {
       // pkg/server/handlers/token.go TokenRequest: PUT only, server user with the current token.
       if (method !== "PUT") return reply(405, "method not allowed");
@@ -852,6 +877,8 @@ async function runAgent(flags: string[]): Promise<void> {
     }
   }
   writePrivate(NODE_CREDENTIAL_PATH, `${joined.answer.nodeCredential}\n`);
+  // The CA the agent verified its server against, as K3s keeps it (agent/server-ca.crt).
+  writePrivate(AGENT_CA_PATH, joined.ca);
   writePrivate(
     RECORD_PATH,
     JSON.stringify(
@@ -1040,8 +1067,10 @@ async function main(): Promise<void> {
       process.stdout.write(`k3s version ${STAND_IN_VERSION} (stand-in)\ngo version stand-in\n`);
       return;
     case "server":
+      holdOwnFile();
       return runServer(rest);
     case "agent":
+      holdOwnFile();
       return runAgent(rest);
     case "kubectl":
       return process.exit(await kubectl(rest));

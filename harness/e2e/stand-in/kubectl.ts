@@ -1,7 +1,7 @@
 /**
  * The stand-in's `k3s kubectl`: the commands the program's scripts run, against the stand-in
  * server's node API with the admin kubeconfig. Unsupported commands fail loudly.
- *   get --raw=<path> | get node <name> | get nodes [-l k=v] [-o jsonpath=<template>]
+ *   get --raw=<path> | get node <name> | get nodes [-l k=v] [-o jsonpath=<template> | -o json]
  *   annotate [--overwrite] node <name> k=v|k- | drain <name> | uncordon <name> | delete node <name>
  *   global: --server <url>, KUBECONFIG
  */
@@ -81,7 +81,9 @@ export async function kubectl(argv: string[]): Promise<number> {
       const selector = option(args, ["-l", "--selector"]);
       const [kind, name, ...extra] = args;
       if (!/^nodes?$/.test(kind ?? "") || extra.length > 0) throw new UsageError();
-      if (output !== undefined && !output.startsWith("jsonpath=")) throw new UsageError();
+      if (output !== undefined && output !== "json" && !output.startsWith("jsonpath=")) {
+        throw new UsageError();
+      }
       const reply = await call("GET", "/stand-in/nodes");
       if (reply.status !== 200) throw new Error(`node list answered ${reply.status}`);
       let nodes = JSON.parse(reply.body) as StandInNode[];
@@ -89,14 +91,15 @@ export async function kubectl(argv: string[]): Promise<number> {
         const [k, v] = selector.split("=");
         nodes = nodes.filter((n) => n.metadata.labels[k] === v);
       }
-      let root: unknown = { kind: "List", items: nodes };
+      let root: unknown = { apiVersion: "v1", kind: "List", items: nodes };
       if (name) {
         const node = nodes.find((n) => n.metadata.name === name);
         if (!node) return notFound(name);
         root = node;
         nodes = [node];
       }
-      if (output) out(jsonpath(output.slice("jsonpath=".length), root));
+      if (output === "json") out(`${JSON.stringify(root, null, 4)}\n`);
+      else if (output) out(jsonpath(output.slice("jsonpath=".length), root));
       else {
         out("NAME STATUS ROLES VERSION\n");
         for (const n of nodes) {
