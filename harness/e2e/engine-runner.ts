@@ -82,6 +82,12 @@ export interface EvaluateProgramOptions {
   stack: string;
   secretKeys: string[];
   preview: boolean;
+  /**
+   * The program's entry (default PROGRAM, this checkout's index.ts), e.g. a worktree of an earlier
+   * release. It must resolve `@pulumi/pulumi` to this checkout's module instance (the worktree's
+   * node_modules a symlink to this checkout's), or the mocks set here never reach it.
+   */
+  program?: string;
 }
 
 /** One evaluation of the program against `deployment` (which runs the steps). Never throws. */
@@ -135,8 +141,9 @@ export async function evaluateProgram(
   process.removeAllListeners("unhandledRejection");
   process.on("unhandledRejection", swallow);
   try {
-    delete require.cache[require.resolve(PROGRAM)];
-    const program = (await import(PROGRAM)) as Record<string, unknown>;
+    const entry = opts.program ?? PROGRAM;
+    delete require.cache[require.resolve(entry)];
+    const program = (await import(entry)) as Record<string, unknown>;
     await Promise.race([
       (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch(swallow),
       stoppedAndQuiet(deployment, activity, programErrors),

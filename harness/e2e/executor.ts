@@ -1,7 +1,8 @@
 /**
  * The e2e executor: a TEST HARNESS that stands in for the Pulumi CLI, its engine and the command
  * provider's plugin, none of which can be downloaded on these machines. It evaluates the real
- * `index.ts` under `pulumi.runtime.setMocks` (harness/e2e/engine-runner.ts) and hands every registration
+ * `index.ts` (or another program, UpOptions.program: a worktree of an earlier release) under
+ * `pulumi.runtime.setMocks` (harness/e2e/engine-runner.ts) and hands every registration
  * to a behavioural model of the engine (harness/engine/), which decides per resource what
  * the real engine decides and calls the command provider, run over real SSH with ssh2
  * (harness/e2e/host-commands.ts). Each stack has a state file kept between runs (harness/e2e/state-file.ts).
@@ -83,6 +84,11 @@ export interface UpOptions {
   skipPreview?: boolean;
   /** Print the preview's plan per host (default: true). */
   printPlan?: boolean;
+  /**
+   * The program to evaluate (default: this checkout's index.ts), e.g. `<worktree>/index.ts` of an
+   * earlier release whose node_modules is a symlink to this checkout's (see EvaluateProgramOptions).
+   */
+  program?: string;
 }
 
 /** One `pulumi up`: what the program registered, what ran, what failed, the state after. */
@@ -125,6 +131,7 @@ export async function preview(
     stack,
     secretKeys: opts.secretKeys ?? [],
     preview: true,
+    program: opts.program,
   });
   const result = await deployment.finish(evaluation.programErrors[0]);
   const plan = planOf(deployment, result);
@@ -170,6 +177,7 @@ export async function up(stackConfig: StackConfig, opts: UpOptions = {}): Promis
     stack,
     secretKeys: opts.secretKeys ?? [],
     preview: false,
+    program: opts.program,
   });
   const result = await deployment.finish(evaluation.programErrors[0]);
   const ran = commands.records;
