@@ -7,9 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/config/errors";
 import { RecordedHost, checkHostRecords } from "../components/host/hostRecords";
 import { Naming } from "../components/host/naming";
+import * as path from "path";
+import { StackState } from "../harness/engine/state";
 import { mockUp } from "../harness/program/mockDeploy";
-import { PROJECT } from "../harness/program/mocks";
-import { testStackConfig } from "../harness/program/stacks";
+import { PROJECT, reveal } from "../harness/program/mocks";
+import { REPO_ROOT, testStackConfig } from "../harness/program/stacks";
 
 const PARENT_TYPE = "test:index:Parent";
 
@@ -142,5 +144,67 @@ describe("host records under the engine model", function () {
     const stepsOf = (state: typeof base.result.state) =>
       state.resources.filter((r) => r.type === "command:remote:Command");
     expect(stepsOf(moved.result.state)).to.deep.equal(stepsOf(base.result.state));
+  });
+});
+
+describe("host records of hosts whose address is an output (the address book)", function () {
+  this.timeout(120_000);
+  const PROGRAM = path.join(REPO_ROOT, "test", "fixtures", "programs", "outputAddresses.ts");
+  const host = (name: string, address: string) => ({ name, address });
+  const hosts = (agents: { name: string; address: string }[]) => ({
+    "k3s-ha:hosts": {
+      servers: [host("s1", "10.0.0.11"), host("s2", "10.0.0.12"), host("s3", "10.0.0.13")],
+      agents,
+      lb: [host("lb", "10.0.0.31")],
+    },
+  });
+  const steps = (state: StackState) =>
+    state.resources.filter((r) => r.type === "command:remote:Command");
+
+  it("keeps them in a book, and refuses a new name on an address another name held, before any host step", async () => {
+    const base = await mockUp(undefined, hosts([host("a1", "10.0.0.21")]), {
+      stack: "book",
+      program: PROGRAM,
+    });
+    expect(base.result.errors).to.deep.equal([]);
+    const book = base.result.state.resources.find((r) => r.urn.endsWith("::vms-address-book"));
+    expect(reveal(book?.outputs.stdout)).to.contain("10.0.0.21 a1 agents[0]");
+    expect(base.result.state.resources.map((r) => r.urn)).to.not.satisfy((urns: string[]) =>
+      urns.some((u) => u.includes("-address-10.0.0")),
+    );
+
+    const renamed = await mockUp(base.result.state, hosts([host("a7", "10.0.0.21")]), {
+      program: PROGRAM,
+    });
+    expect(renamed.result.ok).to.equal(false);
+    expect(renamed.result.errors.join("\n")).to.contain(
+      "agents[0] (a7): 10.0.0.21 is a1's host in this stack's state. A new name on the same host would install a7 there and then run a1's delete (its uninstall) on it.",
+    );
+    expect(
+      renamed.plan.changes.filter((c) => c.type === "command:remote:Command" && c.op !== "same"),
+    ).to.deep.equal([]);
+    expect(steps(renamed.result.state)).to.deep.equal(steps(base.result.state));
+  });
+
+  it("refuses a host moved to another address under its name, and accepts a new host", async () => {
+    const base = await mockUp(undefined, hosts([host("a1", "10.0.0.21")]), {
+      stack: "book2",
+      program: PROGRAM,
+    });
+    const moved = await mockUp(base.result.state, hosts([host("a1", "10.0.0.29")]), {
+      program: PROGRAM,
+    });
+    expect(moved.result.ok).to.equal(false);
+    expect(moved.result.errors.join("\n")).to.contain(
+      "agents[0] (a1): this stack deployed a1 to 10.0.0.21, and the stack file now says 10.0.0.29",
+    );
+    const added = await mockUp(
+      base.result.state,
+      hosts([host("a1", "10.0.0.21"), host("a2", "10.0.0.22")]),
+      { program: PROGRAM },
+    );
+    expect(added.result.errors).to.deep.equal([]);
+    const book = added.result.state.resources.find((r) => r.urn.endsWith("::vms-address-book"));
+    expect(reveal(book?.outputs.stdout)).to.contain("10.0.0.22 a2 agents[1]");
   });
 });

@@ -11,8 +11,9 @@
  * `command:remote:CopyToRemote` (remote/copyController.go) with a file asset: Create copies the
  * file over SFTP; Update copies again only when the asset's content or remotePath changed; there
  * is no Delete (the copy stays on the host).
- * `command:local:Command` (local/commandController.go) is covered only without commands (the
- * program's records): Create, Update and Delete then run nothing.
+ * `command:local:Command` (local/commandController.go): without commands (the program's records)
+ * Create, Update and Delete run nothing; with one (the address book) it runs on this machine as
+ * the provider runs it (harness/engine/localCommand.ts).
  * The harness refuses `environment` and `addPreviousOutputInEnv` (the program must send
  * secrets and content on stdin), and never puts a secret step's output (`logging: none`) in an
  * error. The real provider's error text is `<ssh error>: running "<command>":\n<stdout+stderr>`
@@ -22,6 +23,7 @@
 import { Client } from "ssh2";
 import { COMMAND_TYPE, COPY_TYPE, LOCAL_COMMAND_TYPE } from "../engine/providers";
 import { CreateRequest, DeleteRequest, ProviderOps, UpdateRequest } from "../engine/deployment";
+import { runLocalCommand } from "../engine/localCommand";
 import { newId } from "../engine/state";
 import { PropertyMap, deepEquals } from "../engine/values";
 import { reveal } from "../program/mocks";
@@ -120,10 +122,7 @@ export class HostCommands implements ProviderOps {
       if (typeof (props.source as { path?: unknown } | undefined)?.path === "string") return;
       throw new NotCoveredError(`the e2e executor copies file assets only (${name}): not covered`);
     }
-    if (type === LOCAL_COMMAND_TYPE) {
-      if (["create", "update", "delete"].every((k) => props[k] === undefined)) return;
-      throw new NotCoveredError(`the e2e executor runs no local command (${name}): not covered`);
-    }
+    if (type === LOCAL_COMMAND_TYPE) return;
     throw new NotCoveredError(`the e2e executor does not run ${type} (${name}): not covered`);
   }
 
@@ -134,6 +133,9 @@ export class HostCommands implements ProviderOps {
     if (req.type === COPY_TYPE) {
       await this.copy("create", req.name, req.urn, props);
       return { id, outputs: { ...req.inputs } };
+    }
+    if (req.type === LOCAL_COMMAND_TYPE && typeof props.create === "string") {
+      return { id, outputs: { ...req.inputs, ...runLocalCommand(props.create, props) } };
     }
     if (typeof props.create !== "string") {
       return { id, outputs: { ...req.inputs, stdout: "", stderr: "" } };
@@ -162,6 +164,9 @@ export class HostCommands implements ProviderOps {
     if (command === undefined) {
       return { outputs: { ...req.newInputs, stdout: old.stdout ?? "", stderr: old.stderr ?? "" } };
     }
+    if (req.type === LOCAL_COMMAND_TYPE) {
+      return { outputs: { ...req.newInputs, ...runLocalCommand(command, props, old) } };
+    }
     const out = await this.run("update", req.name, req.urn, props, command);
     return { outputs: { ...req.newInputs, ...out } };
   }
@@ -170,6 +175,10 @@ export class HostCommands implements ProviderOps {
     const props = reveal(req.outputs) as PropertyMap;
     this.covered(req.type, req.name, props);
     if (req.type === COPY_TYPE || typeof props.delete !== "string") return;
+    if (req.type === LOCAL_COMMAND_TYPE) {
+      runLocalCommand(props.delete, props, props);
+      return;
+    }
     await this.run("delete", req.name, req.urn, props, props.delete);
   }
 

@@ -11,7 +11,9 @@ import { Deployment, ProviderOps, RunResult } from "../engine/deployment";
 import { Plan, planOf } from "../engine/plan";
 import { PropertyMap } from "../engine/values";
 import { StackState, emptyState, newId, outputsOnCreate } from "../engine/state";
-import { StackConfig, fakeStdout } from "./mocks";
+import { StackConfig, fakeStdout, reveal } from "./mocks";
+import { LOCAL_COMMAND_TYPE } from "../engine/providers";
+import { runLocalCommand } from "../engine/localCommand";
 
 /** The docker provider's RemoteImage reports the image it pulled; the container names it. */
 function providerOutputs(type: string, inputs: PropertyMap, name: string): PropertyMap {
@@ -23,13 +25,37 @@ function providerOutputs(type: string, inputs: PropertyMap, name: string): Prope
   return outputs;
 }
 
+/**
+ * A local command the program runs on the machine running Pulumi (the address book) runs here
+ * for real, as pulumi-command runs it (harness/engine/localCommand.ts); nothing else runs.
+ */
+function localRun(
+  type: string,
+  inputs: PropertyMap,
+  command: unknown,
+  previous?: PropertyMap,
+): PropertyMap | undefined {
+  if (type !== LOCAL_COMMAND_TYPE || typeof command !== "string") return undefined;
+  const plain = reveal(inputs) as PropertyMap;
+  return { ...inputs, ...runLocalCommand(command, plain, reveal(previous ?? {}) as PropertyMap) };
+}
+
 const NO_HOST_PROVIDER: ProviderOps = {
   create: (req) =>
     Promise.resolve({
       id: newId(req.name),
-      outputs: providerOutputs(req.type, req.inputs, req.name),
+      outputs:
+        localRun(req.type, req.inputs, reveal(req.inputs.create)) ??
+        providerOutputs(req.type, req.inputs, req.name),
     }),
-  update: (req) => Promise.resolve({ outputs: providerOutputs(req.type, req.newInputs, req.name) }),
+  update: (req) => {
+    const command = reveal(req.newInputs.update) ?? reveal(req.newInputs.create);
+    return Promise.resolve({
+      outputs:
+        localRun(req.type, req.newInputs, command, req.oldOutputs) ??
+        providerOutputs(req.type, req.newInputs, req.name),
+    });
+  },
   delete: () => Promise.resolve(),
 };
 
@@ -44,6 +70,8 @@ export interface MockUpOptions {
   secretKeys?: string[];
   /** A preview: nothing is applied and the state is left as it was. */
   dryRun?: boolean;
+  /** The program (default: this checkout's index.ts). */
+  program?: string;
 }
 
 /** One run of the program against `state` (not mutated); `result.state` is the state after. */
@@ -61,6 +89,7 @@ export async function mockUp(
     stack,
     secretKeys: opts.secretKeys ?? [],
     preview: opts.dryRun ?? false,
+    ...(opts.program !== undefined && { program: opts.program }),
   });
   const result = await deployment.finish(evaluation.programErrors[0]);
   return { plan: planOf(deployment, result), result, evaluation };
