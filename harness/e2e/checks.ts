@@ -1,6 +1,8 @@
 /**
  * Assertions the e2e tests share: a configured cluster, clean hosts, step order, secrets; for day
- * 2: K3s kept on every host, membership as the datastore records it, agents joined, versions, load.
+ * 2: K3s kept (or uninstalled) on every host, membership as the cluster's API lists it, agents
+ * joined, versions, load. Each reads the hosts' state (inspect.ts): files, units, processes,
+ * systemd's journal, what a client sees, the K3s API; none reads a stand-in's record.
  */
 import { expect } from "chai";
 import { createHash } from "crypto";
@@ -23,24 +25,36 @@ import { Evaluation, StepRecord } from "./executor";
 import { E2eHost } from "./host";
 import { E2eLab } from "./lab";
 import {
-  AgentRecord,
-  ServerRecord,
-  agentHeartbeats,
+  K3S_AGENT_CA,
+  K3S_BINARY,
+  K3S_CONFIG_DIR,
+  K3S_DATA_DIR,
+  K3S_SERVER_CA,
+  K3sUnit,
+  bornAtMs,
   clusterNodes,
   curlFrom,
+  curlVerified,
   etcdMemberNodes,
   exists,
-  failedStartsOf,
   fileMode,
+  fileText,
   hostAddresses,
-  joinsOf,
+  installedFiles,
+  k3sConfig,
+  k3sFailures,
+  k3sPids,
+  k3sProcess,
+  k3sStarts,
   runningDaemons,
   runningVersion,
-  standInRecord,
-  uninstallsOf,
+  servedSans,
+  unitExecStart,
+  unitJournal,
+  unitStatus,
 } from "./inspect";
 import { LoadSummary } from "./load";
-import { Variant } from "./stack";
+import { Variant, stackVersion } from "./stack";
 
 export function stepNamed(evaluation: Evaluation, name: string): StepRecord {
   const step = evaluation.steps.find((s) => s.name === name);
@@ -78,43 +92,55 @@ export async function expectConfiguredCluster(
     for (const server of SERVERS) expectBefore(evaluation, `${server}-install`, `${agent}-install`);
   }
 
+  // What runs on each node: the installer's unit for the role, its main process running the
+  // stack's version, the configuration the program wrote.
+  const version = stackVersion(variant);
+  const clusterCa = fileText(lab.host("server-1"), K3S_SERVER_CA);
   for (const name of SERVERS) {
     const host = lab.host(name);
-    const record = standInRecord<ServerRecord>(host);
-    expect(record.role, `${name} runs a K3s server stand-in`).to.equal("server");
-    expect(record.tlsSans, `${name}'s tls-san`).to.include(registration);
-    expect(record.servingSans, `${name}'s certificate`).to.include(registration);
-    expect(record.install?.env.INSTALL_K3S_EXEC, `${name}'s INSTALL_K3S_EXEC`).to.match(
-      /^server\b/,
+    await expectK3sRunning(host, "k3s", version);
+    const config = k3sConfig(host);
+    expect(config["tls-san"], `${name}'s tls-san`).to.include(registration);
+    // What a client sees: the certificate this server serves names the registration address.
+    expect(await servedSans(lab.host("agent-1"), host.address), `${name}'s certificate`).to.include(
+      `IP:${registration}`,
     );
-    expect(record.install?.env.INSTALL_K3S_VERSION).to.equal(record.version);
     if (name === "server-1") {
-      expect(record.join, "server-1 starts the cluster").to.equal(null);
-      expect(record.config["cluster-init"]).to.equal(true);
+      expect(config.server, "server-1 starts the cluster").to.equal(undefined);
+      expect(config["cluster-init"]).to.equal(true);
     } else {
-      expect(record.join?.server, `${name} joined server-1 directly`).to.equal(server1Url);
-      expect(record.join?.bootstrapFrom).to.equal("server-1");
+      expect(config.server, `${name} joins server-1 directly`).to.equal(server1Url);
+      // It bootstrapped from the cluster: it serves the cluster's CA, not one of its own.
+      expect(fileText(host, K3S_SERVER_CA), `${name}'s server CA is server-1's`).to.equal(
+        clusterCa,
+      );
+      expect(await curlFrom(lab.host("agent-1"), `https://${host.address}:6443/cacerts`)).to.equal(
+        clusterCa,
+      );
     }
   }
-  const bootstrapped = joinsOf(lab.host("server-1"))
-    .filter((j) => j.kind === "server")
-    .map((j) => j.node);
-  expect(bootstrapped, "server-1 bootstrapped servers 2 and 3").to.include.members([
-    "server-2",
-    "server-3",
-  ]);
+  expect(
+    await etcdMemberNodes(lab),
+    "etcd members: server-1 and the servers that joined it",
+  ).to.deep.equal([...SERVERS].sort());
 
+  const apiNodes = new Map((await clusterNodes(lab)).map((n) => [n.name, n]));
   for (const name of AGENTS) {
-    const record = standInRecord<AgentRecord>(lab.host(name));
-    expect(record.role, `${name} runs a K3s agent stand-in`).to.equal("agent");
-    expect(record.config.server, `${name}'s config names the registration address`).to.equal(
+    const host = lab.host(name);
+    await expectK3sRunning(host, "k3s-agent", version);
+    expect(k3sConfig(host).server, `${name}'s config names the registration address`).to.equal(
       registrationUrl,
     );
-    expect(record.join.server, `${name} joined through the registration address`).to.equal(
-      registrationUrl,
-    );
-    expect(record.join.pingVerifiedTls, `${name} verified the LB's certificate`).to.equal(true);
-    expect(record.install?.env.INSTALL_K3S_EXEC).to.match(/^agent\b/);
+    expect(
+      flagValue(apiNodes.get(name)?.nodeArgs ?? [], "--server"),
+      `${name}'s K3s started with the registration address (its node's k3s.io/node-args)`,
+    ).to.equal(registrationUrl);
+    // The CA the agent trusts is the cluster's, and it verifies the load balancer's certificate.
+    expect(fileText(host, K3S_AGENT_CA), `${name} trusts server-1's CA`).to.equal(clusterCa);
+    expect(
+      await curlVerified(host, `${registrationUrl}/ping`, K3S_AGENT_CA),
+      `${name} verifies the registration address's certificate`,
+    ).to.equal("pong");
   }
 
   // The registration address answers /ping from an agent host, through the load balancer.
@@ -162,6 +188,47 @@ export async function expectConfiguredCluster(
   );
 }
 
+/** The value after `name` in an argument list ("--server", "https://..."), or undefined. */
+export function flagValue(args: string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === name) return args[i + 1];
+    if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
+  }
+  return undefined;
+}
+
+/**
+ * The host runs K3s as the installer sets it up for `unit`: its unit file starts `k3s server` (or
+ * `agent`), enabled and active (a Type=notify unit: its main process said it is ready), the main
+ * process runs that command from the binary on disk, and both are `version`.
+ */
+export async function expectK3sRunning(
+  host: E2eHost,
+  unit: K3sUnit,
+  version: string,
+): Promise<void> {
+  const command = unit === "k3s" ? "server" : "agent";
+  expect(unitExecStart(host, unit)?.slice(0, 2), `${host.name}'s ${unit}.service`).to.deep.equal([
+    K3S_BINARY,
+    command,
+  ]);
+  const status = await unitStatus(host, unit);
+  expect(status, `${host.name}'s ${unit} unit`).to.deep.include({
+    activeState: "active",
+    unitFileState: "enabled",
+  });
+  const running = await k3sProcess(host);
+  expect(running?.argv.slice(0, 2), `${host.name}'s K3s process`).to.deep.equal([
+    K3S_BINARY,
+    command,
+  ]);
+  expect(await runningVersion(host), `${host.name}'s K3s`).to.deep.equal({
+    binary: version,
+    process: version,
+    service: unit,
+  });
+}
+
 /** The steps of each host of the HAProxy + KeepAlived pair (lb-<host>-<step>). */
 export const LB_STEPS = ["haproxy", "keepalived-check", "keepalived", "supervise"] as const;
 
@@ -181,7 +248,6 @@ export function expectPrivateSecretFiles(lab: E2eLab): void {
     "/etc/rancher/k3s/k3s.yaml",
     "/var/lib/rancher/k3s/server/token",
     "/var/lib/rancher/k3s/server/agent-token",
-    "/var/lib/rancher/k3s/stand-in-record.json",
   ];
   let checked = 0;
   for (const name of [...SERVERS, ...AGENTS]) {
@@ -303,40 +369,120 @@ export function expectNoLeakedSecrets(
 // ---- day 2 ------------------------------------------------------------------------------------
 
 /**
- * None of these K3s hosts lost K3s since `sinceMs`: the stand-in's uninstall never ran and no start
- * of its service failed (both recorded in the host's stand-in history, which uninstalls keep).
+ * None of these K3s hosts lost K3s since `sinceMs`: the installer's binary, unit and uninstall
+ * script are there and the unit is active; K3s's data directory is older than `sinceMs` (an
+ * uninstall removes it, so an uninstall followed by an install leaves a newer one); and systemd
+ * recorded no failure of a K3s unit since (a main process that exited failing, a start job that
+ * failed).
  */
-export function expectK3sKept(lab: E2eLab, names: readonly K3sNodeName[], sinceMs: number): void {
+export async function expectK3sKept(
+  lab: E2eLab,
+  names: readonly K3sNodeName[],
+  sinceMs: number,
+): Promise<void> {
   for (const name of names) {
     const host = lab.host(name);
-    expect(uninstallsOf(host, sinceMs), `${name} ran a K3s uninstall script`).to.deep.equal([]);
+    const unit: K3sUnit = name.startsWith("server") ? "k3s" : "k3s-agent";
+    const files = installedFiles(unit);
+    for (const p of [K3S_BINARY, files.unit, files.uninstall]) {
+      expect(exists(host, p), `${name}:${p} (an uninstall removes it)`).to.equal(true);
+    }
+    expect((await unitStatus(host, unit)).activeState, `${name}'s ${unit}`).to.equal("active");
+    const born = bornAtMs(host, K3S_DATA_DIR) ?? Infinity;
     expect(
-      failedStartsOf(host, sinceMs).map((e) => e.error),
-      `${name}: failed starts of the K3s stand-in`,
+      born < sinceMs,
+      `${name}:${K3S_DATA_DIR} made ${new Date(born).toISOString()}, after the edit began ` +
+        `(${new Date(sinceMs).toISOString()}): K3s was uninstalled and installed again`,
+    ).to.equal(true);
+  }
+  await expectNoK3sFailure(lab, names, sinceMs);
+}
+
+/** systemd recorded no failure of a K3s unit on these hosts since `sinceMs`. */
+export async function expectNoK3sFailure(
+  lab: E2eLab,
+  names: readonly K3sNodeName[],
+  sinceMs: number,
+): Promise<void> {
+  for (const name of names) {
+    expect(
+      await k3sFailures(lab.host(name), sinceMs),
+      `${name}: failures of K3s's unit`,
     ).to.deep.equal([]);
   }
 }
 
 /**
- * The datastore lists exactly these nodes, every one Ready, and exactly these servers as etcd
- * members: what the program's commands left, as the stand-ins recorded them.
+ * What an uninstall leaves on a host: no binary, unit, env file, killall or uninstall script, K3s
+ * data or config; systemd no longer knows the unit; no K3s process.
  */
-export function expectMembership(
+export async function expectK3sUninstalled(lab: E2eLab, name: K3sNodeName): Promise<void> {
+  const host = lab.host(name);
+  const unit: K3sUnit = name.startsWith("server") ? "k3s" : "k3s-agent";
+  const files = installedFiles(unit);
+  for (const p of [
+    K3S_BINARY,
+    files.unit,
+    files.env,
+    files.uninstall,
+    files.killall,
+    `/etc/systemd/system/multi-user.target.wants/${unit}.service`,
+    K3S_DATA_DIR,
+    K3S_CONFIG_DIR,
+  ]) {
+    expect(exists(host, p), `${name}:${p} is gone`).to.equal(false);
+  }
+  expect((await unitStatus(host, unit)).loadState, `${name}: systemd forgot ${unit}`).to.equal(
+    "not-found",
+  );
+  expect(k3sPids(host), `${name}: K3s processes`).to.deep.equal([]);
+}
+
+/** No K3s unit on these hosts was stopped, started or restarted since `sinceMs` (the journal). */
+export async function expectNoK3sRestart(
+  lab: E2eLab,
+  names: readonly K3sNodeName[],
+  sinceMs: number,
+): Promise<void> {
+  for (const name of names) {
+    const host = lab.host(name);
+    const unit: K3sUnit = name.startsWith("server") ? "k3s" : "k3s-agent";
+    const records = (await unitJournal(host, unit, sinceMs))
+      .filter((r) => r.kind !== "log")
+      .map((r) => r.message);
+    expect(records, `${name}: systemd's records of ${unit} since the edit`).to.deep.equal([]);
+  }
+}
+
+/**
+ * The cluster's API lists exactly these nodes, every one Ready, and exactly these servers as etcd
+ * members (/db/info): what the program's commands left.
+ */
+export async function expectMembership(
   lab: E2eLab,
   want: { servers: readonly ServerName[]; agents: readonly AgentName[] },
-): void {
-  const nodes = clusterNodes(lab);
+): Promise<void> {
+  const nodes = await clusterNodes(lab);
   expect(
     nodes.map((n) => n.name),
     "node objects",
   ).to.deep.equal([...want.servers, ...want.agents].sort());
   for (const n of nodes) expect(n.ready, `${n.name} is Ready`).to.equal("True");
-  expect(etcdMemberNodes(lab), "etcd members").to.deep.equal([...want.servers].sort());
+  expect(await etcdMemberNodes(lab), "etcd members").to.deep.equal([...want.servers].sort());
 }
 
 /**
- * Each agent still runs its stand-in, joined: no failed start since `sinceMs`, its node Ready, and
- * its status updates reached a server within the last `freshMs`.
+ * Longest an agent's start may take to report ready. An agent whose token the cluster refuses
+ * tries again every 2 s and stays activating: 6 s is three refusals; a start takes about 1 s in
+ * the lab under the day-2 client load (at most 1.4 s seen).
+ */
+export const AGENT_READY_BOUND_MS = 6_000;
+
+/**
+ * Each agent still runs K3s, joined: its unit active, no failure of it and no start slower than
+ * AGENT_READY_BOUND_MS since `sinceMs` (an agent whose token the cluster refuses keeps trying and
+ * stays activating), its node Ready, and its status updates reaching a server now (its node's
+ * last heartbeat moves on within `freshMs`).
  */
 export async function expectAgentsJoined(
   lab: E2eLab,
@@ -344,27 +490,36 @@ export async function expectAgentsJoined(
   sinceMs: number,
   freshMs = 10_000,
 ): Promise<void> {
-  const nodes = clusterNodes(lab);
   for (const name of agents) {
     const host = lab.host(name);
-    const running = await runningVersion(host);
-    expect(running.service, `${name} runs the K3s agent stand-in`).to.equal("k3s-agent");
+    const running = await k3sProcess(host);
     expect(
-      failedStartsOf(host, sinceMs).map((e) => e.error),
-      `${name}: failed starts`,
-    ).to.deep.equal([]);
-    expect(nodes.find((n) => n.name === name)?.ready, `${name}'s node is Ready`).to.equal("True");
-    // A freshly started agent writes its first status file within one heartbeat period.
-    let beats = agentHeartbeats(host);
-    for (let waited = 0; beats === null && waited < freshMs; waited += 200) {
-      await sleep(200);
-      beats = agentHeartbeats(host);
+      { unit: running?.unit, state: running?.activeState },
+      `${name} runs the K3s agent`,
+    ).to.deep.equal({ unit: "k3s-agent", state: "active" });
+    expect(await k3sFailures(host, sinceMs), `${name}: failures of K3s's unit`).to.deep.equal([]);
+    for (const start of await k3sStarts(host, sinceMs)) {
+      expect(
+        start.startedAt - start.startingAt,
+        `${name}: ms from starting K3s to ready (${new Date(start.startedAt).toISOString()})`,
+      ).to.be.at.most(AGENT_READY_BOUND_MS);
     }
-    expect(beats, `${name} reports its status updates`).to.not.equal(null);
-    expect(beats?.deleted, `${name}'s node object was deleted under it`).to.equal(false);
-    const age = beats?.lastOkAt ? Date.now() - Date.parse(beats.lastOkAt) : Infinity;
-    expect(age, `${name}'s last status update reached a server (ms ago)`).to.be.at.most(freshMs);
   }
+  const first = new Map((await clusterNodes(lab)).map((n) => [n.name, n]));
+  for (const name of agents) {
+    expect(first.get(name)?.ready, `${name}'s node is Ready`).to.equal("True");
+  }
+  // Status updates: each agent's node heartbeat moves on (the agent posts every few seconds).
+  const deadline = Date.now() + freshMs;
+  let stale = [...agents];
+  while (stale.length > 0 && Date.now() < deadline) {
+    await sleep(1_000);
+    const now = new Map((await clusterNodes(lab)).map((n) => [n.name, n]));
+    stale = stale.filter(
+      (a) => (now.get(a)?.lastHeartbeatMs ?? 0) <= (first.get(a)?.lastHeartbeatMs ?? 0),
+    );
+  }
+  expect(stale, `agents whose status updates reached no server in ${freshMs} ms`).to.deep.equal([]);
 }
 
 /** The binary on disk and the running process of each host are `version`. */
