@@ -18,7 +18,6 @@ import { childPids, isAlive, pidsInPidNamespace, signal, startLogged } from "../
 import { run, waitFor } from "../shared/sh";
 import { K3S_HA_STATE_DIR } from "../../components/host/script";
 import { generateHostKey, renderSshdConfig } from "./sshd";
-import { LOG_DIR } from "./stand-in/events";
 
 /** Private trees: directory in the host's folder → where the host sees it, and what it starts with. */
 export const PRIVATE_TREES: { sub: string; target: string; copyFrom?: string }[] = [
@@ -33,8 +32,6 @@ export const PRIVATE_TREES: { sub: string; target: string; copyFrom?: string }[]
   { sub: "etc-sudoers.d", target: "/etc/sudoers.d", copyFrom: "/etc/sudoers.d" },
   // The program's own state on a host (install records, restart markers).
   { sub: "var-lib-k3s-ha", target: K3S_HA_STATE_DIR },
-  // The K3s stand-in's history, which its uninstall keeps (harness/e2e/stand-in/events.ts).
-  { sub: "var-lib-k3s-stand-in-log", target: LOG_DIR },
 ];
 
 export const MOUNTPOINTS = PRIVATE_TREES.map((t) => t.target);
@@ -109,10 +106,10 @@ export abstract class E2eHost {
  * sshd, which runs as pid 1 of the host (sshd reaps every exited child, so daemons that init
  * scripts detach do not linger as zombies). It shares this machine's file system but for private
  * /run, /tmp, /etc/rancher, /var/lib/rancher, /etc/haproxy, /etc/keepalived, /etc/nginx,
- * /var/log/nginx, /etc/init.d, /usr/local/bin, /etc/sudoers.d and /etc/hosts, the program's state
- * directory and the K3s stand-in's history directory; /etc itself is an overlay over this
- * machine's, so what the program changes there (the user KeepAlived's check runs as, which
- * useradd writes by renaming files) stays on the host. Killing pid 1 kills every process on it.
+ * /var/log/nginx, /etc/init.d, /usr/local/bin, /etc/sudoers.d, /etc/hosts and the program's state
+ * directory; /etc itself is an overlay over this machine's, so what the program changes there
+ * (the user KeepAlived's check runs as, which useradd writes by renaming files) stays on the host.
+ * Killing pid 1 kills every process on it.
  */
 export class NetnsHost extends E2eHost {
   readonly kind = "netns";

@@ -37,7 +37,7 @@ export function installerText(): string {
     .replace("@MIRROR_URL@", MIRROR_URL);
 }
 
-const STAND_IN_MODULES = ["http", "jsonpath", "kubectl", "tokens", "datastore", "events"];
+const STAND_IN_MODULES = ["http", "jsonpath", "kubectl", "tokens", "datastore"];
 
 /**
  * The stand-in k3s for one version, as one executable file: its modules bundled behind a small

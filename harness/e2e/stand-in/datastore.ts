@@ -15,8 +15,11 @@ import { sha256 } from "./tokens";
 
 /** Where the cluster-init server keeps the datastore. */
 export const DATASTORE_PATH = "/var/lib/rancher/k3s/server/stand-in-datastore.json";
-/** Its nodes' last status updates, kept apart under /run (they change every few seconds). */
-export const HEARTBEATS_PATH = "/run/k3s-stand-in/datastore-heartbeats.json";
+/**
+ * Its nodes' last status updates, kept apart under K3s's runtime directory /run/k3s (they change
+ * every few seconds; both uninstall scripts remove it).
+ */
+export const HEARTBEATS_PATH = "/run/k3s/stand-in-datastore-heartbeats.json";
 /** A node whose last heartbeat is older than this is not Ready (K3s: 40 s; stricter here). */
 export const NODE_GRACE_MS = 20_000;
 export const HEARTBEAT_EVERY_MS = 2_000;
@@ -68,30 +71,15 @@ export interface EtcdMember {
   addedAt: string;
 }
 
-export interface RegistrationRecord {
-  node: string;
-  at: string;
-  version: string;
-  /** The node object did not exist: labels and taints were applied from this start's config. */
-  first: boolean;
-  requestedLabels: Record<string, string>;
-  requestedTaints: Taint[];
-  /** The node's taints after this start (unchanged by a re-registration). */
-  taints: Taint[];
-}
-
 export interface DatastoreState {
   /** sha256 of the server password and of the node (agent) password; null before cluster-init. */
   bootstrap: { server: string; node: string; updatedAt: string } | null;
   nodes: StandInNode[];
   members: EtcdMember[];
-  removedMembers: (EtcdMember & { removedAt: string; how: "annotation" | "node-delete" })[];
   /** node → epoch ms of its last heartbeat. */
   heartbeats: Record<string, number>;
   /** node → sha256 of the credential it got when it joined (its "client certificate"). */
   credentials: Record<string, string>;
-  registrations: RegistrationRecord[];
-  rotations: { at: string; from: string; to: string; nodeToo: boolean }[];
 }
 
 export class DatastoreError extends Error {
@@ -108,11 +96,8 @@ export function emptyState(): DatastoreState {
     bootstrap: null,
     nodes: [],
     members: [],
-    removedMembers: [],
     heartbeats: {},
     credentials: {},
-    registrations: [],
-    rotations: [],
   };
 }
 
@@ -207,7 +192,6 @@ export class Datastore {
     b.server = args.newSha;
     if (nodeToo) b.node = args.newSha;
     b.updatedAt = this.iso();
-    this.state.rotations.push({ at: this.iso(), from: args.oldSha, to: args.newSha, nodeToo });
   }
 
   // ---- nodes ------------------------------------------------------------------------------
@@ -288,15 +272,6 @@ export class Datastore {
       delete node.metadata.annotations[ETCD_REMOVED_ANNOTATION];
     }
     this.state.heartbeats[reg.name] = this.now();
-    this.state.registrations.push({
-      node: reg.name,
-      at: this.iso(),
-      version: reg.version,
-      first: !existing,
-      requestedLabels: reg.labels,
-      requestedTaints: reg.taints,
-      taints: node.spec.taints.map((t) => ({ ...t })),
-    });
     return { first: !existing, node };
   }
 
@@ -370,7 +345,7 @@ export class Datastore {
       a[ETCD_REMOVED_ANNOTATION] === undefined &&
       node.metadata.labels[ETCD_ROLE_LABEL] !== undefined
     ) {
-      const member = this.removeMember(name, "annotation");
+      const member = this.removeMember(name);
       a[ETCD_REMOVED_ANNOTATION] = member?.name ?? a[ETCD_NODE_NAME_ANNOTATION] ?? name;
       delete a[ETCD_NODE_NAME_ANNOTATION];
       delete a[ETCD_NODE_ADDRESS_ANNOTATION];
@@ -390,17 +365,16 @@ export class Datastore {
     const i = this.state.nodes.findIndex((n) => n.metadata.name === name);
     if (i < 0) throw new DatastoreError(404, `nodes "${name}" not found`);
     const node = this.state.nodes[i];
-    if (node.metadata.labels[ETCD_ROLE_LABEL] !== undefined) this.removeMember(name, "node-delete");
+    if (node.metadata.labels[ETCD_ROLE_LABEL] !== undefined) this.removeMember(name);
     this.state.nodes.splice(i, 1);
     delete this.state.heartbeats[name];
     delete this.state.credentials[name];
   }
 
-  private removeMember(name: string, how: "annotation" | "node-delete"): EtcdMember | undefined {
+  private removeMember(name: string): EtcdMember | undefined {
     const i = this.state.members.findIndex((m) => m.node === name);
     if (i < 0) return undefined;
     const [member] = this.state.members.splice(i, 1);
-    this.state.removedMembers.push({ ...member, removedAt: this.iso(), how });
     return member;
   }
 

@@ -10,16 +10,14 @@
 # It downloads the stand-in k3s from the lab mirror (checked against the mirror's sha256 list),
 # writes k3s-killall.sh, k3s[-agent]-uninstall.sh, the unit and its env file as install.sh does,
 # enables the unit and (re)starts it only when something changed. Config comes from
-# /etc/rancher/k3s/config.yaml, read by k3s. Every install, uninstall and killall is also
-# recorded in /var/lib/k3s-stand-in-log (see events.ts), which the uninstall script keeps.
+# /etc/rancher/k3s/config.yaml, read by k3s. It keeps no record of its own: what it did is what
+# it leaves on the host, as the real one.
 set -eu
 set -o noglob
 
 MIRROR_URL='@MIRROR_URL@'
 BIN_DIR=/usr/local/bin
 SYSTEMD_DIR=/etc/systemd/system
-# The stand-in's history on this host; the uninstall script never removes it.
-LOG_DIR=/var/lib/k3s-stand-in-log
 
 info() { echo '[INFO] ' "$@"; }
 fatal() {
@@ -120,8 +118,6 @@ else
   fi
 fi
 mkdir -p /etc/rancher/k3s /var/lib/rancher/k3s
-# The stand-in's own record of this install (INSTALL_K3S_* and the arguments).
-"$BIN_DIR/k3s" stand-in-record-install "$CMD" "$@"
 
 # create_symlinks: kubectl, crictl and ctr to k3s, unless present or another one is in PATH.
 for cmd in kubectl crictl ctr; do
@@ -137,12 +133,6 @@ info "Creating killall script $KILLALL_K3S_SH"
 cat >"$KILLALL_K3S_SH" <<EOF
 #!/bin/sh
 [ \$(id -u) -eq 0 ] || exec sudo \$0 "\$@"
-# Stand-in record (kept across uninstalls): this run of killall.
-(
-  umask 077
-  mkdir -p $LOG_DIR && chmod 700 $LOG_DIR
-  printf '{"at":"%s","kind":"killall","script":"%s"}\\n' "\$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "\$0" >>$LOG_DIR/events.jsonl
-)
 set -x
 for service in $SYSTEMD_DIR/k3s*.service; do
     [ -s \$service ] && systemctl stop \$(basename \$service)
@@ -150,7 +140,8 @@ done
 for service in /etc/init.d/k3s*; do
     [ -x \$service ] && \$service stop
 done
-rm -rf /run/k3s-stand-in
+# (the real one goes on to its mounts, interfaces and iptables; nothing of those here)
+true
 EOF
 chmod 755 "$KILLALL_K3S_SH"
 chown root:root "$KILLALL_K3S_SH"
@@ -162,17 +153,6 @@ cat >"$UNINSTALL_K3S_SH" <<EOF
 #!/bin/sh
 set -x
 [ \$(id -u) -eq 0 ] || exec sudo \$0 "\$@"
-# Stand-in record (kept across uninstalls): this run of the uninstall script.
-(
-  set +x
-  umask 077
-  mkdir -p $LOG_DIR && chmod 700 $LOG_DIR
-  running=false
-  if systemctl is-active --quiet $SYSTEM_NAME; then running=true; fi
-  binary=\$($BIN_DIR/k3s --version 2>/dev/null | awk 'NR==1 {print \$3}')
-  printf '{"at":"%s","kind":"uninstall","script":"%s","service":"$SYSTEM_NAME","wasRunning":%s,"binaryVersion":"%s"}\\n' \\
-    "\$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "\$0" "\$running" "\$binary" >>$LOG_DIR/events.jsonl
-)
 
 $KILLALL_K3S_SH
 
@@ -207,7 +187,6 @@ done
 rm -rf /etc/rancher/k3s
 rm -rf /run/k3s
 rm -rf /run/flannel
-rm -rf /run/k3s-stand-in
 rm -rf /var/lib/rancher/k3s
 rm -rf /var/lib/kubelet
 rm -f $BIN_DIR/k3s

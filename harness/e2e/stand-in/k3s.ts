@@ -1,6 +1,6 @@
 /**
  * K3s STAND-IN for the end-to-end lab. It is NOT K3s: it implements the part of K3s's interface
- * that the program and its load balancers touch, and records what it was started with.
+ * that the program and its load balancers touch, and leaves on the host what K3s leaves there.
  *
  *   k3s --version                  "k3s version <version> (stand-in)": the version baked into
  *                                  this binary (the installer replaces it on an upgrade)
@@ -20,7 +20,6 @@
  *                                  (kubectl.ts) against the datastore
  *   k3s token --help | rotate      `rotate` only from v1.25.15 / v1.26.10 / v1.27.7 / v1.28.3 on
  *   k3s etcd-snapshot save --name  writes the datastore's state as a snapshot file
- *   k3s stand-in-record-install    the stand-in installer records INSTALL_K3S_* through this
  *
  * Run by the unit the stand-in installer writes (Type=notify, as install.sh's): `k3s server`
  * and `k3s agent` tell systemd READY=1 when they are ready, and only then (see notifyReady), at
@@ -29,13 +28,12 @@
  * becomes ready (neither serves nor notifies) until it is stopped: `systemctl start` then waits
  * for ever, as it does for a K3s that never comes up (the unit's TimeoutStartSec=0).
  *
- * Records: /var/lib/rancher/k3s/stand-in-*.json{,l} (gone with an uninstall), the running
- * process's /run/k3s-stand-in/<service>.json (removed when it stops) and the history in
- * /var/lib/k3s-stand-in-log (events.ts, kept). Mode 0600. Secrets are never recorded, only
- * sha256 digests. A running `k3s server` or `k3s agent` keeps its own file open, as a running
- * binary stays mapped, so /proc/<pid>/fd shows what it runs (a replaced binary as "(deleted)").
- * Self-contained but for `yaml`; the mirror prepends the version and the path of node_modules
- * when it serves this file (see mirror.ts).
+ * It keeps no record for tests: what a test reads is what K3s leaves too (the files under
+ * /var/lib/rancher/k3s and /etc/rancher/k3s, the process and its arguments, systemd's unit state
+ * and journal, what the API and /db/info answer). A running `k3s server` or `k3s agent` keeps its
+ * own file open, as a running binary stays mapped, so /proc/<pid>/fd shows what it runs (a
+ * replaced binary as "(deleted)"). Self-contained but for `yaml`; the mirror prepends the version
+ * and the path of node_modules when it serves this file (see mirror.ts).
  */
 import { execFileSync } from "child_process";
 import { randomBytes, timingSafeEqual } from "crypto";
@@ -59,17 +57,9 @@ import {
   parseLabels,
   parseTaints,
 } from "./datastore";
-import { recordEvent } from "./events";
 import { Reply, basicAuth, request } from "./http";
 import { KUBECONFIG_PATH, kubectl } from "./kubectl";
-import {
-  passwordDigest,
-  sha256,
-  splitToken,
-  supportsTokenRotate,
-  tokenFormatProblem,
-  tokenHelp,
-} from "./tokens";
+import { sha256, splitToken, supportsTokenRotate, tokenFormatProblem, tokenHelp } from "./tokens";
 
 declare const STAND_IN_VERSION: string;
 
@@ -79,24 +69,18 @@ const SERVER_DIR = `${DATA_DIR}/server`;
 const AGENT_DIR = `${DATA_DIR}/agent`;
 const TLS_DIR = `${SERVER_DIR}/tls`;
 const TOKEN_PATH = `${SERVER_DIR}/token`;
-const RECORD_PATH = `${DATA_DIR}/stand-in-record.json`;
-const INSTALLS_PATH = `${DATA_DIR}/stand-in-installs.jsonl`;
-const JOINS_PATH = `${DATA_DIR}/stand-in-joins.jsonl`;
 /** A server that joined once is a member: later starts reconcile instead of joining. */
 const JOINED_MARKER = `${SERVER_DIR}/stand-in-joined`;
 const NODE_CREDENTIAL_PATH = `${AGENT_DIR}/stand-in-node-credential`;
 /** The CA an agent verified its server against (K3s: agent/server-ca.crt). */
 const AGENT_CA_PATH = `${AGENT_DIR}/server-ca.crt`;
-/** Runtime state lives under /run: a second run of the program must find /var/lib unchanged. */
-const HEARTBEAT_STATUS_PATH = "/run/k3s-stand-in/k3s-agent-heartbeats.json";
 const SNAPSHOT_DIR = `${SERVER_DIR}/db/snapshots`;
-const READY_DIR = "/run/k3s-stand-in";
 /** While this file exists, a starting stand-in never becomes ready (a fault a test drops). */
 const NEVER_READY_PATH = "/etc/rancher/k3s/stand-in-never-ready";
 const PORT = 6443;
-/** An agent not joined after this long records a failed start (and, as K3s, keeps trying). */
+/** An agent not joined after this long says so in its log (and, as K3s, keeps trying). */
 const AGENT_JOIN_TIMEOUT_MS = 30_000;
-/** Consecutive refusals after which an agent records a failed start (and keeps trying). */
+/** Consecutive refusals after which an agent says so in its log (and keeps trying). */
 const AGENT_MAX_REFUSALS = 3;
 /** How often an agent tries the token again (pkg/agent/run.go Run: every 2 s, for ever). */
 const AGENT_RETRY_MS = 2_000;
@@ -113,16 +97,12 @@ type Config = Record<string, unknown>;
 
 process.umask(0o077);
 
-/** What this process is starting, for the start-failed record. */
-let starting: Record<string, unknown> | undefined;
-
 function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} k3s stand-in: ${message}\n`);
 }
 
 function fail(message: string): never {
   log(`fatal: ${message}`);
-  if (starting) recordEvent("start-failed", { ...starting, error: message });
   process.exit(1);
 }
 
@@ -142,15 +122,8 @@ function writePrivate(file: string, content: string, mode = 0o600): void {
   fs.renameSync(tmp, file);
 }
 
-function appendRecord(file: string, entry: Record<string, unknown>): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`, {
-    mode: 0o600,
-  });
-}
-
 /** config.yaml, then `--key=value` / `--key value` flags over it, as K3s merges them. */
-function loadConfig(flags: string[]): { config: Config; configText?: string } {
+function loadConfig(flags: string[]): { config: Config } {
   const configText = readIfExists(CONFIG_PATH);
   const config: Config = configText ? ((parse(configText) as Config) ?? {}) : {};
   for (let i = 0; i < flags.length; i++) {
@@ -160,21 +133,12 @@ function loadConfig(flags: string[]): { config: Config; configText?: string } {
     const existing = config[m[1]];
     config[m[1]] = Array.isArray(existing) ? [...(existing as unknown[]), value] : value;
   }
-  return { config, configText };
+  return { config };
 }
 
 function configString(config: Config, key: string, fallback: string): string {
   const value = config[key];
   return typeof value === "string" || typeof value === "number" ? String(value) : fallback;
-}
-
-/** The config as recorded: inline secrets replaced by their hash. */
-function recordableConfig(config: Config): Config {
-  const out: Config = {};
-  for (const [k, v] of Object.entries(config)) {
-    out[k] = SECRET_KEYS.includes(k) ? `sha256:${sha256(String(v))}` : v;
-  }
-  return out;
 }
 
 /**
@@ -189,13 +153,6 @@ function nodeArgs(role: string, config: Config): string[] {
     }
   }
   return args;
-}
-
-function fileDigest(file: unknown): { path: string; sha256: string; mode: string } | undefined {
-  if (typeof file !== "string") return undefined;
-  const text = readIfExists(file);
-  if (text === undefined) fail(`cannot read ${file}`);
-  return { path: file, sha256: sha256(text), mode: (fs.statSync(file).mode & 0o777).toString(8) };
 }
 
 function tokenFrom(config: Config, fileKey: string, inlineKey: string): string | undefined {
@@ -287,23 +244,13 @@ function notifyReady(): void {
 }
 
 /**
- * The never-ready fault: a stand-in started while NEVER_READY_PATH exists records it, then
+ * The never-ready fault: a stand-in started while NEVER_READY_PATH exists says so in its log, then
  * neither serves nor notifies until it is stopped (like a K3s waiting for an etcd quorum).
  */
-async function blockIfNeverReady(service: string, node: string): Promise<void> {
+async function blockIfNeverReady(service: string): Promise<void> {
   if (!fs.existsSync(NEVER_READY_PATH)) return;
   log(`${NEVER_READY_PATH} exists: ${service} never becomes ready`);
-  recordEvent("start-blocked", { service, node, version: STAND_IN_VERSION, pid: process.pid });
-  process.on("SIGTERM", () => {
-    recordEvent("stop", {
-      service,
-      node,
-      version: STAND_IN_VERSION,
-      pid: process.pid,
-      signal: "SIGTERM",
-    });
-    process.exit(0);
-  });
+  process.on("SIGTERM", () => process.exit(0));
   await new Promise<never>(() => setInterval(() => undefined, 60_000));
 }
 
@@ -316,36 +263,6 @@ async function blockIfNeverReady(service: string, node: string): Promise<void> {
 let ownFile: number | undefined;
 function holdOwnFile(): void {
   ownFile ??= fs.openSync(process.argv[1], "r");
-}
-
-/** The running process's ready record goes with it (a stopped service has none). */
-function clearReady(service: string): void {
-  try {
-    const status = JSON.parse(fs.readFileSync(`${READY_DIR}/${service}.json`, "utf8")) as {
-      pid?: number;
-    };
-    if (status.pid !== process.pid) return;
-    fs.rmSync(`${READY_DIR}/${service}.json`, { force: true });
-    fs.rmSync(`${READY_DIR}/${service}.ready`, { force: true });
-  } catch {
-    // none, or another process's
-  }
-}
-
-function markReady(service: string, fields: Record<string, unknown>): void {
-  fs.mkdirSync(READY_DIR, { recursive: true, mode: 0o755 });
-  // The running process's own version: what a test compares with the binary on disk.
-  fs.writeFileSync(
-    `${READY_DIR}/${service}.json`,
-    JSON.stringify({ pid: process.pid, version: STAND_IN_VERSION, ...fields }),
-    { mode: 0o644 },
-  );
-  fs.writeFileSync(`${READY_DIR}/${service}.ready`, `${process.pid}\n`);
-}
-
-function lastInstall(): unknown {
-  const lines = (readIfExists(INSTALLS_PATH) ?? "").trim().split("\n").filter(Boolean);
-  return lines.length > 0 ? JSON.parse(lines[lines.length - 1]) : undefined;
 }
 
 function registration(config: Config, role: "server" | "agent"): Registration {
@@ -426,22 +343,10 @@ function basicCredentials(auth: string): { user: string; pass: string } {
 }
 
 async function runServer(flags: string[]): Promise<void> {
-  const startedAt = Date.now();
-  const { config, configText } = loadConfig(flags);
+  const { config } = loadConfig(flags);
   const nodeName = configString(config, "node-name", os.hostname());
   const token = tokenFrom(config, "token-file", "token");
   const agentToken = tokenFrom(config, "agent-token-file", "agent-token");
-  starting = {
-    service: "k3s",
-    role: "server",
-    node: nodeName,
-    version: STAND_IN_VERSION,
-    pid: process.pid,
-    configSha256: configText === undefined ? null : sha256(configText),
-    config: recordableConfig(config),
-    tokenSha256: token ? passwordDigest(token) : null,
-    agentTokenSha256: agentToken ? passwordDigest(agentToken) : null,
-  };
   // K3s parses both tokens before anything else (pkg/clientaccess/token.go parseToken).
   for (const [key, value] of [
     ["token", token],
@@ -450,11 +355,10 @@ async function runServer(flags: string[]): Promise<void> {
     const problem = value === undefined ? undefined : tokenFormatProblem(value);
     if (problem) fail(`${key}: ${problem}`);
   }
-  await blockIfNeverReady("k3s", nodeName);
+  await blockIfNeverReady("k3s");
   fs.mkdirSync(TLS_DIR, { recursive: true, mode: 0o700 });
   const joinUrl = typeof config.server === "string" ? config.server : undefined;
   const firstJoin = joinUrl !== undefined && !fs.existsSync(JOINED_MARKER);
-  let join: Record<string, unknown> | undefined;
   let adminToken: string;
   let password: string;
 
@@ -485,13 +389,6 @@ async function runServer(flags: string[]): Promise<void> {
     writePrivate(`${TLS_DIR}/server-ca.crt`, data.caCert);
     writePrivate(`${TLS_DIR}/server-ca.key`, data.caKey);
     adminToken = data.adminToken;
-    join = {
-      server: joinUrl,
-      cacertsSha256: sha256(cacerts.body),
-      bootstrapFrom: boot.headers["x-stand-in-node-name"],
-      tokenCaHashChecked: caHash !== undefined,
-      firstJoin,
-    };
   } else {
     if (!fs.existsSync(`${TLS_DIR}/server-ca.crt`)) generateCa();
     adminToken =
@@ -644,7 +541,6 @@ async function runServer(flags: string[]): Promise<void> {
       if (user !== "server") return reply(401, "Unauthorized");
       const checked = await store.call({ op: "checkServer", serverSha: sha256(pass) });
       if (checked.status !== 200) return reply(checked.status, checked.body);
-      appendRecord(JOINS_PATH, { node: peer, kind: "server" });
       return reply(200, JSON.stringify({ caCert: ca.cert, caKey: ca.key, adminToken }));
     }
     if (method === "GET" && url === "/db/info") {
@@ -675,12 +571,7 @@ async function runServer(flags: string[]): Promise<void> {
         agentTokenConfigured: agentToken !== undefined,
       });
       if (rotated.status !== 200) return reply(rotated.status, rotated.body);
-      recordEvent("token-rotated", {
-        node: nodeName,
-        version: STAND_IN_VERSION,
-        fromSha256: sha256(password),
-        toSha256: sha256(newPassword),
-      });
+      log("token rotated");
       if (nodePassword === password && agentToken === undefined) nodePassword = newPassword;
       password = newPassword;
       // tokenRotate rewrites server/token with the new password (writeToken).
@@ -693,8 +584,6 @@ async function runServer(flags: string[]): Promise<void> {
       const reg = JSON.parse(body) as Registration;
       const joined = await store.call({ op: "join", nodeSha: sha256(pass), reg });
       if (joined.status !== 200) return reply(joined.status, joined.body);
-      const answer = JSON.parse(joined.body) as { credential: string };
-      appendRecord(JOINS_PATH, { node: reg.name, kind: "agent", credential: answer.credential });
       return reply(200, joined.body, "application/json");
     }
     if (method === "POST" && url === "/v1-k3s/stand-in-heartbeat") {
@@ -721,61 +610,23 @@ async function runServer(flags: string[]): Promise<void> {
     if (answer.status === 410 && !etcdRemoved) {
       etcdRemoved = true;
       log(answer.body);
-      recordEvent("etcd-member-removed", { node: nodeName, version: STAND_IN_VERSION });
     } else if (answer.status === 404) {
       log(`node ${nodeName} was deleted; not registering again until restarted`);
     }
   };
   const heartbeats = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
 
-  writePrivate(
-    RECORD_PATH,
-    JSON.stringify(
-      {
-        standIn: true,
-        role: "server",
-        version: STAND_IN_VERSION,
-        pid: process.pid,
-        argv: process.argv.slice(2),
-        config: recordableConfig(config),
-        configSha256: configText === undefined ? null : sha256(configText),
-        tokenFile: fileDigest(config["token-file"]) ?? null,
-        agentTokenFile: fileDigest(config["agent-token-file"]) ?? null,
-        tokenCaHashMatches: true,
-        tlsSans,
-        servingSans: [...new Set(sans)],
-        join: join ?? null,
-        install: lastInstall() ?? null,
-        startedAt: new Date().toISOString(),
-      },
-      null,
-      2,
-    ),
-  );
-  const startFields = { ...starting, firstJoin, keepsDatastore: store.isLocal };
-  starting = undefined;
-  recordEvent("start", { ...startFields, startMs: Date.now() - startedAt });
-  markReady("k3s", { node: nodeName, role: "server", startedAt: new Date().toISOString() });
   log(`server ${nodeName} listening on :${PORT}${joinUrl ? `, joined ${joinUrl}` : ""}`);
   notifyReady();
-  const stop = (signal: string) => {
+  const stop = () => {
     clearInterval(heartbeats);
-    clearReady("k3s");
-    recordEvent("stop", {
-      service: "k3s",
-      node: nodeName,
-      version: STAND_IN_VERSION,
-      pid: process.pid,
-      signal,
-      uptimeMs: Date.now() - startedAt,
-    });
     for (const w of watches) w.destroy();
     server.closeAllConnections();
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 2_000).unref();
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
 }
 
 class Refused extends Error {}
@@ -791,7 +642,7 @@ async function joinOnce(
   serverUrl: string,
   token: string,
   reg: Registration,
-): Promise<{ join: Record<string, unknown>; answer: JoinAnswer; ca: string }> {
+): Promise<{ answer: JoinAnswer; ca: string }> {
   const cacerts = await request(`${serverUrl}/cacerts`);
   if (cacerts.status !== 200) throw new Error(`${serverUrl}/cacerts answered ${cacerts.status}`);
   const { caHash, password } = splitToken(token);
@@ -815,55 +666,32 @@ async function joinOnce(
   if (joined.status !== 200) {
     throw new Error(`${serverUrl} answered the join with ${joined.status} ${joined.body.trim()}`);
   }
-  return {
-    join: {
-      server: serverUrl,
-      cacertsSha256: sha256(cacerts.body),
-      tokenCaHashChecked: caHash !== undefined,
-      pingVerifiedTls: true,
-      answeredBy: joined.headers["x-stand-in-node-name"],
-    },
-    answer: JSON.parse(joined.body) as JoinAnswer,
-    ca: cacerts.body,
-  };
+  return { answer: JSON.parse(joined.body) as JoinAnswer, ca: cacerts.body };
 }
 
 async function runAgent(flags: string[]): Promise<void> {
-  const startedAt = Date.now();
-  const { config, configText } = loadConfig(flags);
+  const { config } = loadConfig(flags);
   const nodeName = configString(config, "node-name", os.hostname());
   const serverUrl = typeof config.server === "string" ? config.server : undefined;
   const token = tokenFrom(config, "token-file", "token");
-  starting = {
-    service: "k3s-agent",
-    role: "agent",
-    node: nodeName,
-    version: STAND_IN_VERSION,
-    pid: process.pid,
-    configSha256: configText === undefined ? null : sha256(configText),
-    config: recordableConfig(config),
-    tokenSha256: token ? passwordDigest(token) : null,
-  };
   if (!serverUrl) fail("an agent needs server:");
   if (!token) fail("an agent needs a token");
   // An agent parses its token first and exits on a malformed one (pkg/clientaccess/token.go).
   const problem = tokenFormatProblem(token);
   if (problem) fail(`token: ${problem}`);
-  await blockIfNeverReady("k3s-agent", nodeName);
+  await blockIfNeverReady("k3s-agent");
   const reg = registration(config, "agent");
   const deadline = Date.now() + AGENT_JOIN_TIMEOUT_MS;
   let joined: Awaited<ReturnType<typeof joinOnce>> | undefined;
   let refusals = 0;
-  let recordedFailure = false;
-  const failedStart = (error: string) => {
-    if (recordedFailure || !starting) return;
-    recordedFailure = true;
+  let saidSo = false;
+  const notJoining = (error: string) => {
+    if (saidSo) return;
+    saidSo = true;
     log(`${error}; trying again every ${AGENT_RETRY_MS / 1000} s, not ready`);
-    recordEvent("start-failed", { ...starting, error });
   };
   // As K3s (pkg/agent/run.go Run): an agent tries its token against the server every 2 s for
-  // ever and tells systemd nothing until it joined, so `systemctl start` waits. The stand-in
-  // records the start as failed once the cluster refused the token three times or 30 s passed.
+  // ever and tells systemd nothing until it joined, so `systemctl start` waits.
   for (;;) {
     try {
       joined = await joinOnce(serverUrl, token, reg);
@@ -871,43 +699,24 @@ async function runAgent(flags: string[]): Promise<void> {
     } catch (err) {
       log(`join through ${serverUrl} failed: ${(err as Error).message}`);
       refusals = err instanceof Refused ? refusals + 1 : 0;
-      if (refusals >= AGENT_MAX_REFUSALS) failedStart(`the cluster refused this agent's token`);
-      if (Date.now() > deadline) failedStart(`not joined through ${serverUrl} after 30 s`);
+      if (refusals >= AGENT_MAX_REFUSALS) notJoining(`the cluster refused this agent's token`);
+      if (Date.now() > deadline) notJoining(`not joined through ${serverUrl} after 30 s`);
       await new Promise((r) => setTimeout(r, AGENT_RETRY_MS));
     }
   }
   writePrivate(NODE_CREDENTIAL_PATH, `${joined.answer.nodeCredential}\n`);
   // The CA the agent verified its server against, as K3s keeps it (agent/server-ca.crt).
   writePrivate(AGENT_CA_PATH, joined.ca);
-  writePrivate(
-    RECORD_PATH,
-    JSON.stringify(
-      {
-        standIn: true,
-        role: "agent",
-        version: STAND_IN_VERSION,
-        pid: process.pid,
-        argv: process.argv.slice(2),
-        config: recordableConfig(config),
-        configSha256: configText === undefined ? null : sha256(configText),
-        tokenFile: fileDigest(config["token-file"]) ?? null,
-        join: joined.join,
-        install: lastInstall() ?? null,
-        startedAt: new Date().toISOString(),
-      },
-      null,
-      2,
-    ),
-  );
 
   // Once joined, an agent reaches the servers through its own client-side load balancer over the
   // apiserver addresses it learned (pkg/agent/loadbalancer, pkg/agent/tunnel), the registration
   // address being only the fallback.
   let apiservers = joined.answer.apiservers;
-  const status = { ok: 0, failed: 0, lastOkAt: "", lastOkVia: "", lastFailure: "", deleted: false };
+  let deleted = false;
+  let failing = false;
   let next = 0;
   const heartbeat = async () => {
-    if (status.deleted) return;
+    if (deleted) return;
     const candidates = [...apiservers.map((a) => `https://${a}`), serverUrl.replace(/\/+$/, "")];
     const errors: string[] = [];
     for (let i = 0; i < candidates.length; i++) {
@@ -923,16 +732,14 @@ async function runAgent(flags: string[]): Promise<void> {
         });
         if (r.status === 200) {
           apiservers = (JSON.parse(r.body) as { apiservers: string[] }).apiservers;
-          status.ok++;
-          status.lastOkAt = new Date().toISOString();
-          status.lastOkVia = url;
+          if (failing) log(`status updates reach ${url} again`);
+          failing = false;
           next++;
           return;
         }
         if (r.status === 404) {
-          status.deleted = true;
+          deleted = true;
           log(`node ${nodeName} was deleted; not registering again until restarted`);
-          recordEvent("node-deleted", { node: nodeName, version: STAND_IN_VERSION });
           return;
         }
         errors.push(`${url}: ${r.status}`);
@@ -940,52 +747,19 @@ async function runAgent(flags: string[]): Promise<void> {
         errors.push(`${url}: ${(err as Error).message}`);
       }
     }
-    status.failed++;
-    status.lastFailure = `${new Date().toISOString()} ${errors.join("; ")}`;
+    if (!failing) log(`status updates reach no server: ${errors.join("; ")}`);
+    failing = true;
   };
-  const timer = setInterval(() => {
-    void heartbeat()
-      .catch(() => undefined)
-      .finally(() => writePrivate(HEARTBEAT_STATUS_PATH, JSON.stringify(status)));
-  }, HEARTBEAT_EVERY_MS);
+  const timer = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
 
-  const startFields = {
-    ...starting,
-    joinedVia: serverUrl,
-    answeredBy: joined.join.answeredBy,
-    credential: joined.answer.credential,
-    firstRegistration: joined.answer.first,
-  };
-  starting = undefined;
-  recordEvent("start", { ...startFields, startMs: Date.now() - startedAt });
-  markReady("k3s-agent", { node: nodeName, role: "agent", startedAt: new Date().toISOString() });
   log(`agent ${nodeName} joined through ${serverUrl}`);
   notifyReady();
-  const stop = (signal: string) => {
+  const stop = () => {
     clearInterval(timer);
-    clearReady("k3s-agent");
-    // Its status updates go with it, as its ready record does: none is read as a later start's.
-    fs.rmSync(HEARTBEAT_STATUS_PATH, { force: true });
-    recordEvent("stop", {
-      service: "k3s-agent",
-      node: nodeName,
-      version: STAND_IN_VERSION,
-      pid: process.pid,
-      signal,
-      uptimeMs: Date.now() - startedAt,
-    });
     process.exit(0);
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-}
-
-function recordInstall(args: string[]): void {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => k.startsWith("INSTALL_K3S_")),
-  );
-  appendRecord(INSTALLS_PATH, { version: STAND_IN_VERSION, args, env });
-  recordEvent("install", { version: STAND_IN_VERSION, args, env });
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
 }
 
 function flagValue(args: string[], name: string): string | undefined {
@@ -1048,12 +822,6 @@ async function etcdSnapshot(args: string[]): Promise<number> {
   }
   const file = `${SNAPSHOT_DIR}/${name}-${node}-${Math.floor(Date.now() / 1000)}`;
   writePrivate(file, reply.body);
-  recordEvent("etcd-snapshot", {
-    node,
-    version: STAND_IN_VERSION,
-    file,
-    sha256: sha256(reply.body),
-  });
   process.stderr.write(`INFO[0000] Snapshot ${path.basename(file)} saved.\n`);
   return 0;
 }
@@ -1078,8 +846,6 @@ async function main(): Promise<void> {
       return process.exit(await tokenCommand(rest));
     case "etcd-snapshot":
       return process.exit(await etcdSnapshot(rest));
-    case "stand-in-record-install":
-      return recordInstall(rest);
     default:
       fail(`the stand-in does not implement ${JSON.stringify(command ?? "")}`);
   }
