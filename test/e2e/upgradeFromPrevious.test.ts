@@ -139,10 +139,38 @@ function standInPids(host: E2eHost): number[] {
     .sort((a, b) => a - b);
 }
 
+function parentPid(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+/**
+ * Host-side pids of a daemon's long-lived processes: its main process and that process's children
+ * (HAProxy's and Nginx's workers, KeepAlived's VRRP process), not what THOSE fork for a moment:
+ * KeepAlived's VRRP process forks to run the check script every second, and the fork carries the
+ * name keepalived until it execs the script (a run caught one: lb-1 keepalived 11606,11609,13855
+ * before the upgrade, 11606,11609 after).
+ */
+function daemonProcesses(host: E2eHost, comm: string): number[] {
+  const pids = host.pids(comm);
+  const named = new Set(pids);
+  return pids
+    .filter((pid) => {
+      try {
+        const parent = parentPid(pid);
+        return !named.has(parent) || !named.has(parentPid(parent));
+      } catch {
+        return false; // exited while we looked
+      }
+    })
+    .sort((a, b) => a - b);
+}
+
 interface HostState {
   /**
-   * Host-side pids of haproxy, keepalived, nginx and the K3s stand-in's processes; the stand-in's
-   * own pid as it recorded it when it became ready.
+   * Host-side pids of haproxy, keepalived, nginx (their long-lived processes) and of the K3s
+   * stand-in's processes; `k3s`: what inspect.ts daemonPids reports of K3s.
    */
   pids: Record<string, number[]>;
   /** K3s hosts: the unit's MainPID, NRestarts and ActiveState. */
@@ -155,7 +183,13 @@ async function hostStates(lab: E2eLab): Promise<Record<string, HostState>> {
   for (const name of HOSTS) {
     const host = lab.host(name);
     out[name] = {
-      pids: { ...daemonPids(host), "k3s stand-in": standInPids(host) },
+      pids: {
+        haproxy: daemonProcesses(host, "haproxy"),
+        keepalived: daemonProcesses(host, "keepalived"),
+        nginx: daemonProcesses(host, "nginx"),
+        k3s: daemonPids(host).k3s,
+        "k3s stand-in": standInPids(host),
+      },
       ...((LB_HOSTS as readonly string[]).includes(name) ? {} : { unit: await k3sUnit(host) }),
       files: treeHashes(host),
     };
