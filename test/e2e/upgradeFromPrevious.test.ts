@@ -21,7 +21,7 @@ import * as path from "path";
 import { AGENTS, LB_HOSTS, SERVERS, VIP } from "../../harness/e2e/constants";
 import { Evaluation, UpOptions, formatTimings, up } from "../../harness/e2e/executor";
 import { E2eHost } from "../../harness/e2e/host";
-import { MANAGED_PATHS, daemonPids, hostAddresses, treeHashes } from "../../harness/e2e/inspect";
+import { MANAGED_PATHS, hostAddresses, k3sPids, treeHashes } from "../../harness/e2e/inspect";
 import { keepJournalsOfFailures } from "../../harness/e2e/journals";
 import { E2eLab } from "../../harness/e2e/lab";
 import { E2eLoad, LoadSummary } from "../../harness/e2e/load";
@@ -121,24 +121,6 @@ async function k3sUnit(host: E2eHost): Promise<string> {
   return `${unit} ${shown.trim().split("\n").sort().join(" ")}`;
 }
 
-/**
- * Host-side pids of the long-running K3s stand-in processes (`/usr/local/bin/k3s server|agent`, a
- * node script whose shebang names node itself, so the kernel names the process `k3s`).
- */
-function standInPids(host: E2eHost): number[] {
-  return [...host.pids("k3s"), ...host.pids("node")]
-    .filter((pid) => {
-      try {
-        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-        const i = argv.indexOf("/usr/local/bin/k3s");
-        return i >= 0 && ["server", "agent"].includes(argv[i + 1]);
-      } catch {
-        return false; // exited
-      }
-    })
-    .sort((a, b) => a - b);
-}
-
 function parentPid(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
@@ -169,8 +151,8 @@ function daemonProcesses(host: E2eHost, comm: string): number[] {
 
 interface HostState {
   /**
-   * Host-side pids of haproxy, keepalived, nginx (their long-lived processes) and of the K3s
-   * stand-in's processes; `k3s`: what inspect.ts daemonPids reports of K3s.
+   * Host-side pids of haproxy, keepalived, nginx (their long-lived processes) and of K3s (the
+   * stand-in's `k3s server|agent` processes).
    */
   pids: Record<string, number[]>;
   /** K3s hosts: the unit's MainPID, NRestarts and ActiveState. */
@@ -187,8 +169,7 @@ async function hostStates(lab: E2eLab): Promise<Record<string, HostState>> {
         haproxy: daemonProcesses(host, "haproxy"),
         keepalived: daemonProcesses(host, "keepalived"),
         nginx: daemonProcesses(host, "nginx"),
-        k3s: daemonPids(host).k3s,
-        "k3s stand-in": standInPids(host),
+        k3s: k3sPids(host),
       },
       ...((LB_HOSTS as readonly string[]).includes(name) ? {} : { unit: await k3sUnit(host) }),
       files: treeHashes(host),
