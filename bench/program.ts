@@ -20,14 +20,8 @@ import { REPO_ROOT } from "../harness/program/stacks";
 import { ChildOptions, RunOptions, parseArgs } from "./program/options";
 import { ProgramBenchReport, RunError, TreeInfo, renderMarkdown } from "./program/report";
 import { Measurement, RunResult, TARGETS, Tree, summarize } from "./program/summary";
-import {
-  Worktree,
-  addWorktree,
-  checkoutState,
-  fileDigest,
-  programDigest,
-  resolveCommit,
-} from "./program/worktree";
+import { Worktree, addWorktree, resolveCommit } from "../harness/shared/worktree";
+import { checkoutState, fileDigest, programDigest } from "./program/checkout";
 import { DEV_STACK_FILE, SERVERS, devStackWithAgents } from "./topology";
 
 const RESULTS_DIR = path.join(REPO_ROOT, "bench", "results");
@@ -154,7 +148,12 @@ function dependencyNotes(baselineDir: string): string[] {
 async function runAll(opts: RunOptions): Promise<number> {
   const started = new Date();
   const loadavgStart = os.loadavg();
-  const baselineCommit = resolveCommit(REPO_ROOT, opts.baseline);
+  const baselineCommit = resolveCommit(
+    REPO_ROOT,
+    opts.baseline,
+    "baseline",
+    "; or name another baseline with --baseline <git ref>",
+  );
   const here = checkoutState(REPO_ROOT);
   let worktree: Worktree | null = null;
   const cleanUp = () => worktree?.remove();
@@ -168,7 +167,12 @@ async function runAll(opts: RunOptions): Promise<number> {
   process.once("SIGTERM", onSignal);
   process.once("exit", cleanUp);
   try {
-    worktree = addWorktree(REPO_ROOT, baselineCommit);
+    worktree = addWorktree(REPO_ROOT, baselineCommit, "bench-baseline");
+    for (const f of ["index.ts", DEV_STACK_FILE]) {
+      if (!fs.existsSync(path.join(worktree.dir, f))) {
+        throw new Error(`baseline ${opts.baseline} has no ${f}`);
+      }
+    }
     const programs: Record<Tree, { program: string; stackFile: string; info: TreeInfo }> = {
       baseline: {
         program: path.join(worktree.dir, "index.ts"),

@@ -5,15 +5,14 @@
  * state a `pulumi up` of it leaves, the second planned against that state by the engine model
  * (harness/engine), and the plan is printed per host: update, replace, create, delete.
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { emptyState, outputsOnCreate, stateFromRegistrations } from "../harness/engine/state";
 import { mockUp } from "../harness/program/mockDeploy";
 import { PROGRAM, StackConfig, fakeStdout, runProgram } from "../harness/program/mocks";
 import { REPO_ROOT, stackFile } from "../harness/program/stacks";
+import { addWorktree, git, resolveCommit } from "../harness/shared/worktree";
 import { OfflineConfig, offlineConfig, unpinnedNote } from "./offline-config";
 import { renderPlan } from "./plan-render";
 
@@ -27,13 +26,6 @@ interface Deployed {
   cleanup: () => void;
 }
 
-function git(args: string[]): string {
-  return execFileSync("git", ["-C", REPO_ROOT, ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
 /** The stack as `against` has it: another stack file (this program), or a git ref. */
 function deployedAt(stack: string, against: string): Deployed {
   if (fs.existsSync(against)) {
@@ -45,26 +37,22 @@ function deployedAt(stack: string, against: string): Deployed {
       cleanup: () => {},
     };
   }
-  const commit = git(["rev-parse", "--verify", `${against}^{commit}`]).trim();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-against-"));
-  git(["worktree", "add", "--detach", "--quiet", dir, commit]);
-  // The old program must load this checkout's @pulumi/pulumi, which the mocks are set on.
-  fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
-  const cleanup = () => git(["worktree", "remove", "--force", dir]);
+  const commit = resolveCommit(REPO_ROOT, against, "--against");
+  const worktree = addWorktree(REPO_ROOT, commit, "against");
   const file = path.relative(REPO_ROOT, stackFile(stack));
   let text: string | undefined;
   try {
-    text = git(["show", `${commit}:${file}`]);
+    text = git(REPO_ROOT, ["show", `${commit}:${file}`]);
   } catch {
     text = undefined; // the stack is new in the edit
   }
   const doc = text === undefined ? undefined : (parse(text) as { config?: StackConfig });
-  const project = parse(git(["show", `${commit}:Pulumi.yaml`])) as { config?: object };
+  const project = parse(git(REPO_ROOT, ["show", `${commit}:Pulumi.yaml`])) as { config?: object };
   return {
     config: doc ? { ...(doc.config ?? {}) } : undefined,
-    program: path.join(dir, "index.ts"),
+    program: worktree.program,
     knowsTrustAny: "sshTrustAnyHostKey" in (project.config ?? {}),
-    cleanup,
+    cleanup: worktree.remove,
   };
 }
 

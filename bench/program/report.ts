@@ -7,7 +7,7 @@ export interface TreeInfo {
   commit: string;
   /** Where its index.ts was evaluated from. */
   programDir: string;
-  /** sha256 over index.ts and components/** (bench/program/worktree.ts programDigest). */
+  /** sha256 over index.ts and components/** (bench/program/checkout.ts programDigest). */
   programDigest: string;
   /** sha256 of the Pulumi.dev.yaml whose config (plus the generated agents) the program got. */
   stackFileDigest: string;

@@ -23,7 +23,10 @@ export const FAKE_PRIVATE_KEY =
 
 function fakeKeyFile(): string {
   const file = path.join(os.tmpdir(), `k3sha-test-key-${process.pid}`);
-  if (!fs.existsSync(file)) fs.writeFileSync(file, FAKE_PRIVATE_KEY, { mode: 0o600 });
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(file, FAKE_PRIVATE_KEY, { mode: 0o600 });
+    process.once("exit", () => fs.rmSync(file, { force: true }));
+  }
   return file;
 }
 

@@ -74,13 +74,14 @@ function hosts(config: StackConfig, list: string): Record<string, unknown>[] {
 
 function secondKeyFile(): string {
   const file = path.join(os.tmpdir(), `k3sha-guard-key2-${process.pid}`);
-  fs.writeFileSync(
-    file,
-    "-----BEGIN OPENSSH PRIVATE KEY-----\nsecond\n-----END OPENSSH PRIVATE KEY-----\n",
-    {
-      mode: 0o600,
-    },
-  );
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(
+      file,
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nsecond\n-----END OPENSSH PRIVATE KEY-----\n",
+      { mode: 0o600 },
+    );
+    process.once("exit", () => fs.rmSync(file, { force: true }));
+  }
   return file;
 }
 

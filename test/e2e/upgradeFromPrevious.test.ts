@@ -10,14 +10,9 @@
  * runs nothing.
  *
  * The worktree's node_modules is a symlink to this checkout's, so the previous program loads the
- * same `@pulumi/pulumi` module instance the executor set its mocks on (Node resolves the symlink to
- * the real path; bench/program/worktree.ts and tools/snapshot-registrations.ts do the same).
+ * same `@pulumi/pulumi` module instance the executor set its mocks on (harness/shared/worktree.ts).
  */
 import { expect } from "chai";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { AGENTS, LB_HOSTS, SERVERS, VIP } from "../../harness/e2e/constants";
 import { Evaluation, UpOptions, formatTimings, up } from "../../harness/e2e/executor";
 import { E2eHost } from "../../harness/e2e/host";
@@ -28,6 +23,8 @@ import { E2eLoad, LoadSummary } from "../../harness/e2e/load";
 import { LabStack, labStack, stackVersion } from "../../harness/e2e/stack";
 import { PlannedChange } from "../../harness/engine/plan";
 import { REPO_ROOT } from "../../harness/program/stacks";
+import { parentPid } from "../../harness/shared/processes";
+import { Worktree, addWorktree, resolveCommit } from "../../harness/shared/worktree";
 
 /** The previous release (the old layout: components/*.ts, resources at the stack's root). */
 const PREVIOUS = "2fd9c21";
@@ -49,65 +46,6 @@ const MAY_CHANGE: Record<string, string> = {
     "KeepAlived's check script, now lb/haproxy-pair/check_haproxy.sh (comment header, URL as a parameter; same probes); nothing reloads",
 };
 
-// ---- the previous release as a program ------------------------------------------------------
-
-interface Worktree {
-  dir: string;
-  program: string;
-  /** Idempotent and synchronous (safe in an exit handler). */
-  remove(): void;
-}
-
-function git(args: string[]): string {
-  return execFileSync("git", ["-C", REPO_ROOT, ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  }).trim();
-}
-
-/** `git worktree add --detach <tmpdir> <commit>`, its node_modules a symlink to this checkout's. */
-function addWorktree(ref: string, fullCommit: string): Worktree {
-  let commit: string;
-  try {
-    commit = git(["rev-parse", "--verify", "--quiet", `${fullCommit}^{commit}`]);
-  } catch {
-    throw new Error(
-      `the previous release ${ref} (${fullCommit}) is not in this clone (${REPO_ROOT}): fetch it ` +
-        `with git fetch origin ${fullCommit}, or git fetch --unshallow origin in a shallow clone ` +
-        `(CI: actions/checkout with fetch-depth: 0)`,
-    );
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `k3sha-e2e-previous-${ref}-`));
-  const modules = path.join(dir, "node_modules");
-  let added = false;
-  let removed = false;
-  const remove = () => {
-    if (removed) return;
-    removed = true;
-    // The link first, by itself: nothing may ever walk into this checkout's node_modules.
-    try {
-      if (fs.lstatSync(modules).isSymbolicLink()) fs.unlinkSync(modules);
-    } catch {
-      /* not there */
-    }
-    try {
-      if (added) git(["worktree", "remove", "--force", dir]);
-    } catch (err) {
-      console.error(`    git worktree remove ${dir} failed: ${(err as Error).message}`);
-    }
-    if (!added) fs.rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    git(["worktree", "add", "--detach", dir, commit]);
-    added = true;
-    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), modules, "dir");
-  } catch (err) {
-    remove();
-    throw err;
-  }
-  return { dir, program: path.join(dir, "index.ts"), remove };
-}
-
 // ---- what the hosts look like ---------------------------------------------------------------
 
 /** The K3s unit a node runs: its main pid and restart count as its systemd reports them. */
@@ -119,12 +57,6 @@ async function k3sUnit(host: E2eHost): Promise<string> {
     { allowFailure: true },
   );
   return `${unit} ${shown.trim().split("\n").sort().join(" ")}`;
-}
-
-function parentPid(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
 }
 
 /**
@@ -258,7 +190,16 @@ describe(`e2e: upgrade from the previous release (${PREVIOUS}) on a converged cl
   before(async function () {
     const t0 = Date.now();
     // Before the lab boots: a missing commit fails at once, naming it and how to fetch it.
-    worktree = addWorktree(PREVIOUS, PREVIOUS_COMMIT);
+    worktree = addWorktree(
+      REPO_ROOT,
+      resolveCommit(
+        REPO_ROOT,
+        PREVIOUS_COMMIT,
+        `the previous release ${PREVIOUS}`,
+        " (CI: actions/checkout with fetch-depth: 0)",
+      ),
+      `e2e-previous-${PREVIOUS}`,
+    );
     process.once("exit", removeWorktree);
     await lab.up([stackVersion("haproxy")]);
     removeSignals = lab.teardownOnSignals();
