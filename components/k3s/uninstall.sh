@@ -8,4 +8,6 @@ else
   service=k3s-agent; uninstall=/usr/local/bin/k3s-agent-uninstall.sh
 fi
 if [ -x "$uninstall" ]; then "$uninstall" >&2; else log "no $uninstall: K3s is not installed"; fi
-rm -f /etc/rancher/k3s/config.yaml "$(restart_marker "$service")" "$K3S_HA_STATE_DIR/installed-$service"
+# The air-gap images record goes with the images, which the uninstall removed with K3s's data.
+rm -f /etc/rancher/k3s/config.yaml "$(restart_marker "$service")" "$K3S_HA_STATE_DIR/installed-$service" \
+  "$K3S_HA_STATE_DIR/airgap-images-installed"
