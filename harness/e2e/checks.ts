@@ -530,7 +530,7 @@ export async function expectRunningVersions(
 ): Promise<void> {
   for (const name of names) {
     const v = await runningVersion(lab.host(name));
-    expect(v, `${name}'s K3s stand-in`).to.deep.include({ binary: version, process: version });
+    expect(v, `${name}'s K3s`).to.deep.include({ binary: version, process: version });
   }
 }
 

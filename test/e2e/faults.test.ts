@@ -12,7 +12,8 @@
  * - an SSH session cut (and its processes killed) between the file move and the reload: the next
  *   up reloads;
  * - a reboot of a server, an agent and lb-1: every service comes back by itself, and the next up
- *   runs no host step.
+ *   runs no host step;
+ * - a destroy of the air-gapped cluster leaves the hosts clean (the air-gap files and records too).
  * Each test starts from whatever the earlier ones converged to, so one can run alone (--grep).
  * What it checks is what the hosts show (units, systemd's journal, processes and the binaries they
  * run, files) and what the cluster's API lists.
@@ -33,12 +34,13 @@ import {
 } from "../../harness/e2e/constants";
 import {
   expectAgentsJoined,
+  expectCleanHosts,
   expectMembership,
   expectNoK3sRestart,
   expectRunningVersions,
   registrationAddressOf,
 } from "../../harness/e2e/checks";
-import { Evaluation, UpOptions, up } from "../../harness/e2e/executor";
+import { Evaluation, UpOptions, destroy, up } from "../../harness/e2e/executor";
 import {
   RELOAD_BLOCKED,
   airgapSetting,
@@ -402,5 +404,11 @@ describe("e2e faults on systemd hosts: never-ready K3s, failed and cut reloads, 
     await expectAgentsJoined(lab, AGENTS, since);
 
     await expectSettled("reboot");
+  });
+
+  it("a destroy of the air-gapped cluster leaves the hosts clean: no K3s, no air-gap files or records, the distribution's configs back", async function () {
+    const deletes = await destroy(STACK);
+    expect(deletes.filter((d) => d.error).map((d) => d.error)).to.deep.equal([]);
+    await expectCleanHosts(lab);
   });
 });
