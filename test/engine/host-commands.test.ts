@@ -53,15 +53,22 @@ describe("e2e command provider stand-in: steps that run nothing", function () {
     expect(commands.records).to.deep.equal([]);
   });
 
-  it("a local Command is covered only without commands; other types are not covered", async function () {
+  it("a local Command runs nothing without commands and runs on this machine with one; other types are not covered", async function () {
     const commands = new HostCommands();
     const local = { ...base, type: "command:local:Command", preview: false };
     const { outputs } = await commands.create({ ...local, inputs: { stdin: "server 10.0.0.1" } });
     expect(outputs.stdin).to.equal("server 10.0.0.1");
-    const withCommand = commands.create({ ...local, inputs: { create: "echo hi" } });
-    await withCommand.then(
-      () => expect.fail("a local command must not run"),
-      (err: Error) => expect(err).to.be.instanceOf(NotCoveredError),
+    expect(outputs.stdout).to.equal("");
+    const ran = await commands.create({
+      ...local,
+      inputs: { create: 'read -r line; echo "got $line"', stdin: "server 10.0.0.1\n" },
+    });
+    expect(ran.outputs.stdout).to.equal("got server 10.0.0.1");
+    const failing = commands.create({ ...local, inputs: { create: "echo no >&2; exit 3" } });
+    await failing.then(
+      () => expect.fail("a local command that exits 3 must fail its step"),
+      (err: Error) =>
+        expect(err.message).to.match(/^exit status 3: running "echo no >&2; exit 3":\nno/),
     );
     const docker = commands.create({
       ...base,
