@@ -16,7 +16,7 @@ import { parse } from "yaml";
 import { E2eHost } from "./host";
 import { E2eLab } from "./lab";
 import { HOST_ADDRESSES, HOST_IF, HostName } from "./constants";
-import { pidsInPidNamespace } from "../shared/processes";
+import { parentPid, pidsInPidNamespace } from "../shared/processes";
 import { sleep } from "../shared/sh";
 
 /** Where the program writes on a host; teardown and idempotence checks look here. */
@@ -140,12 +140,34 @@ export function k3sPids(host: E2eHost): number[] {
   return pids.sort((a, b) => a - b);
 }
 
+/**
+ * Host-side pids of a daemon's long-lived processes: its main process and their direct children
+ * (HAProxy's worker, KeepAlived's VRRP child, Nginx's workers). A process named like the daemon
+ * whose parent and grandparent are too is a transient fork and is left out: KeepAlived's VRRP
+ * process forks every second to run the check script, and the fork is named keepalived until it
+ * execs (a run caught one: lb-1 keepalived 11606,11609,13855 before an up, 11606,11609 after).
+ */
+export function daemonProcesses(host: E2eHost, comm: string): number[] {
+  const pids = host.pids(comm);
+  const named = new Set(pids);
+  return pids
+    .filter((pid) => {
+      try {
+        const parent = parentPid(pid);
+        return !named.has(parent) || !named.has(parentPid(parent));
+      } catch {
+        return false; // exited while we looked
+      }
+    })
+    .sort((a, b) => a - b);
+}
+
 /** Host-side pids of the LB daemons and of K3s (`k3s server|agent`) on a host. */
 export function daemonPids(host: E2eHost): Record<string, number[]> {
   return {
-    haproxy: host.pids("haproxy").sort(),
-    keepalived: host.pids("keepalived").sort(),
-    nginx: host.pids("nginx").sort(),
+    haproxy: daemonProcesses(host, "haproxy"),
+    keepalived: daemonProcesses(host, "keepalived"),
+    nginx: daemonProcesses(host, "nginx"),
     k3s: k3sPids(host),
   };
 }

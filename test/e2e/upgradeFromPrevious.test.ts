@@ -16,14 +16,13 @@ import { expect } from "chai";
 import { AGENTS, LB_HOSTS, SERVERS, VIP } from "../../harness/e2e/constants";
 import { Evaluation, UpOptions, formatTimings, up } from "../../harness/e2e/executor";
 import { E2eHost } from "../../harness/e2e/host";
-import { MANAGED_PATHS, hostAddresses, k3sPids, treeHashes } from "../../harness/e2e/inspect";
+import { MANAGED_PATHS, daemonPids, hostAddresses, treeHashes } from "../../harness/e2e/inspect";
 import { keepJournalsOfFailures } from "../../harness/e2e/journals";
 import { E2eLab } from "../../harness/e2e/lab";
 import { E2eLoad, LoadSummary } from "../../harness/e2e/load";
 import { LabStack, labStack, stackVersion } from "../../harness/e2e/stack";
 import { PlannedChange } from "../../harness/engine/plan";
 import { REPO_ROOT } from "../../harness/program/stacks";
-import { parentPid } from "../../harness/shared/processes";
 import { Worktree, addWorktree, resolveCommit } from "../../harness/shared/worktree";
 
 /** The previous release (the old layout: components/*.ts, resources at the stack's root). */
@@ -59,28 +58,6 @@ async function k3sUnit(host: E2eHost): Promise<string> {
   return `${unit} ${shown.trim().split("\n").sort().join(" ")}`;
 }
 
-/**
- * Host-side pids of a daemon's long-lived processes: its main process and that process's children
- * (HAProxy's and Nginx's workers, KeepAlived's VRRP process), not what THOSE fork for a moment:
- * KeepAlived's VRRP process forks to run the check script every second, and the fork carries the
- * name keepalived until it execs the script (a run caught one: lb-1 keepalived 11606,11609,13855
- * before the upgrade, 11606,11609 after).
- */
-function daemonProcesses(host: E2eHost, comm: string): number[] {
-  const pids = host.pids(comm);
-  const named = new Set(pids);
-  return pids
-    .filter((pid) => {
-      try {
-        const parent = parentPid(pid);
-        return !named.has(parent) || !named.has(parentPid(parent));
-      } catch {
-        return false; // exited while we looked
-      }
-    })
-    .sort((a, b) => a - b);
-}
-
 interface HostState {
   /**
    * Host-side pids of haproxy, keepalived, nginx (their long-lived processes) and of K3s (the
@@ -98,10 +75,7 @@ async function hostStates(lab: E2eLab): Promise<Record<string, HostState>> {
     const host = lab.host(name);
     out[name] = {
       pids: {
-        haproxy: daemonProcesses(host, "haproxy"),
-        keepalived: daemonProcesses(host, "keepalived"),
-        nginx: daemonProcesses(host, "nginx"),
-        k3s: k3sPids(host),
+        ...daemonPids(host),
       },
       ...((LB_HOSTS as readonly string[]).includes(name) ? {} : { unit: await k3sUnit(host) }),
       files: treeHashes(host),
