@@ -1,83 +1,78 @@
 #!/usr/bin/env bash
-# Sets up a fresh checkout and runs `pulumi up` on a stack (default: dev).
-# State goes to a local directory backend unless PULUMI_BACKEND_URL names another (no account needed).
-# The stack's secrets are encrypted with a passphrase that Pulumi reads from a file: the one
+# Deploys a stack: scripts/up.sh <stack> (default: dev), for Pulumi.<stack>.yaml.
+#  1. installs the dependencies (npm ci) unless node_modules already matches package-lock.json;
+#  2. pins the hosts' SSH keys (npm run hostkeys) and stops, saying what to do, while any host is
+#     left unpinned, unless the stack sets sshTrustAnyHostKey: true;
+#  3. runs `pulumi up` on the stack, with the CLI, state backend and passphrase file that
+#     scripts/pulumi.sh uses for every later command (scripts/lib/pulumi-env.sh).
+# State goes to a local directory backend unless PULUMI_BACKEND_URL names another (no account
+# needed). The stack's secrets are encrypted with a passphrase Pulumi reads from a file: the one
 # PULUMI_CONFIG_PASSPHRASE_FILE names, else ~/.k3s-ha/passphrase, made on first use (random, 0600).
-# The CLI comes from the npm package `pulumi`, which fetches the pinned Pulumi release on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-# Points Pulumi at the passphrase. A non-empty PULUMI_CONFIG_PASSPHRASE or
-# PULUMI_CONFIG_PASSPHRASE_FILE in the environment is left to Pulumi. Otherwise the passphrase is
-# ~/.k3s-ha/passphrase, created with `openssl rand` under umask 077 when it does not exist, and
-# exported as PULUMI_CONFIG_PASSPHRASE_FILE. The passphrase itself is never printed, and never
-# passed on a command line or in the environment.
-use_passphrase_file() {
-  if [ -n "${PULUMI_CONFIG_PASSPHRASE:-}" ] || [ -n "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-    return 0
-  fi
-  # Pulumi prefers PULUMI_CONFIG_PASSPHRASE whenever it is set, even to an empty string.
-  unset PULUMI_CONFIG_PASSPHRASE
-  local dir="$HOME/.k3s-ha"
-  local file="$dir/passphrase"
-  if [ ! -e "$file" ]; then
-    (
-      umask 077
-      mkdir -p "$dir"
-      tmp=$(mktemp "$dir/.passphrase.XXXXXX")
-      trap 'rm -f "$tmp"' EXIT
-      openssl rand -hex 32 >"$tmp"
-      # A hard link never replaces a file: a concurrent first run keeps the passphrase it made.
-      ln "$tmp" "$file" 2>/dev/null || [ -s "$file" ]
-    )
-    {
-      echo "up.sh: created $file (mode 0600), a random passphrase that encrypts the secrets of"
-      echo "  every stack this script creates (token, SSH key, kubeconfig). Back it up: losing it"
-      echo "  loses those secrets. Other pulumi commands (stack output, preview, destroy) need"
-      echo "  export PULUMI_CONFIG_PASSPHRASE_FILE=$file"
-      echo "  A stack made with another passphrase needs that one: point the variable at it."
-    } >&2
-  fi
-  if [ ! -s "$file" ]; then
-    echo "up.sh: $file is empty; remove it to get a new passphrase, or put the stack's in it" >&2
-    return 2
-  fi
-  # Like ssh with a private key: refuse a passphrase that others can read or change.
-  case "$(ls -lLd -- "$file")" in
-    -r[w-]-------*) ;;
-    *)
-      echo "up.sh: $file is accessible to other users; run: chmod 600 $file" >&2
-      return 2
-      ;;
-  esac
-  export PULUMI_CONFIG_PASSPHRASE_FILE="$file"
-}
+K3SHA_SCRIPT=up.sh
+# shellcheck source=SCRIPTDIR/lib/pulumi-env.sh
+. scripts/lib/pulumi-env.sh
 
 stack=${1:-dev}
-pulumi_cli_version=3.265.0
-if [ ! -f "Pulumi.$stack.yaml" ]; then
-  echo "no Pulumi.$stack.yaml: copy Pulumi.dev.yaml and describe your hosts (see README.md)" >&2
+if [ "$#" -gt 1 ]; then
+  echo "usage: scripts/up.sh [stack]   (one stack name; default dev)" >&2
   exit 2
 fi
-use_passphrase_file
+if [[ ! "$stack" =~ ^[A-Za-z0-9_.-]+$ ]]; then
+  echo "up.sh: '$stack' is not a stack name (letters, digits, _ . -)" >&2
+  exit 2
+fi
+if [ ! -f "Pulumi.$stack.yaml" ]; then
+  echo "up.sh: no Pulumi.$stack.yaml: copy Pulumi.dev.yaml to Pulumi.$stack.yaml and describe your hosts (see README.md)" >&2
+  exit 2
+fi
+k3sha_passphrase create || exit 2
 
-npm ci --no-audit --no-fund
-# Pins the hosts' SSH keys first: it scans, shows each fingerprint and asks before writing
-# hostKey into the stack file. Status 1 (a pinned key differs, or bad input) stops here; status 2
-# (a host left unpinned) is left to `pulumi up`, which refuses unpinned hosts unless the stack
-# opts out with sshTrustAnyHostKey.
+if node scripts/lib/deps-current.cjs .; then
+  echo "up.sh: node_modules matches package-lock.json: no npm ci" >&2
+else
+  npm ci --no-audit --no-fund
+fi
+
+# hostkeys scans each host, shows its fingerprint and asks (on a terminal) before writing hostKey
+# into the stack file. Status 1: a pinned key differs, or bad input. Status 2: a host is left
+# unpinned, which the program refuses unless the stack opts out with sshTrustAnyHostKey.
 hostkeys_status=0
 npm run --silent hostkeys -- --stack "$stack" || hostkeys_status=$?
-if [ "$hostkeys_status" -ne 0 ] && [ "$hostkeys_status" -ne 2 ]; then
+if [ "$hostkeys_status" -eq 2 ]; then
+  trust_any=$(node -e '
+    const cfg = require("yaml").parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const v = cfg && cfg.config ? cfg.config["k3s-ha:sshTrustAnyHostKey"] : undefined;
+    console.log(v === true || v === "true" ? "yes" : "no");' "Pulumi.$stack.yaml")
+  if [ "$trust_any" != yes ]; then
+    k3sha_say "stopped before pulumi up: the hosts listed above as not pinned have no hostKey in" \
+      "  Pulumi.$stack.yaml, and the program refuses to connect to them. Pin their keys, then run" \
+      "  scripts/up.sh $stack again:" \
+      "    npm run hostkeys -- --stack $stack              (on a terminal: shows each fingerprint, asks)" \
+      "    npm run hostkeys -- --stack $stack --expect SHA256:...   (fingerprints read on each host's console)" \
+      "    npm run hostkeys -- --stack $stack --known-hosts ~/.ssh/known_hosts" \
+      "  A host that did not answer: check that it is up and that this machine reaches its SSH port." \
+      "  Or accept any host key knowingly: k3s-ha:sshTrustAnyHostKey: true in Pulumi.$stack.yaml."
+    exit 2
+  fi
+  k3sha_say "continuing with hosts unpinned: Pulumi.$stack.yaml sets sshTrustAnyHostKey: true"
+elif [ "$hostkeys_status" -ne 0 ]; then
+  k3sha_say "stopped before pulumi up: npm run hostkeys -- --stack $stack refused (above); nothing was deployed"
   exit "$hostkeys_status"
 fi
-pulumi() { npx --yes "pulumi@$pulumi_cli_version" "$@"; }
 
-if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
-  state_dir=${K3S_HA_STATE_DIR:-$HOME/.k3s-ha/state}
-  mkdir -p "$state_dir"
-  export PULUMI_BACKEND_URL="file://$state_dir"
-fi
-pulumi login "$PULUMI_BACKEND_URL"
+k3sha_backend
+k3sha_choose_cli
+k3sha_say "$K3SHA_CLI_REASON"
+k3sha_fetch_cli || exit 3
+pulumi() { "${K3SHA_PULUMI[@]}" "$@"; }
+
 pulumi stack select --create "$stack"
-pulumi up --stack "$stack"
+# On a terminal `pulumi up` shows the preview and asks; elsewhere it refuses to run without --yes.
+if [ -t 0 ] && [ -t 1 ]; then
+  pulumi up --stack "$stack"
+else
+  k3sha_say "no terminal to confirm on: running pulumi up --yes (the preview is printed first)"
+  pulumi up --yes --stack "$stack"
+fi
