@@ -65,7 +65,7 @@ export const VRRP_NICE = -20;
  * - Unicast mode checks each advert's source against the peers (check_unicast_src): without it
  *   KeepAlived accepts an advert from any address, so any host that can reach this one could send
  *   a higher priority and take the VIP. A host that spoofs a peer's address still can: see the
- *   README, "VRRP on a shared segment".
+ *   docs/security.md, "VRRP on a shared segment".
  * - VRRPv3 (RFC 5798): the only version with sub-second advertisements. A v2 and a v3 host do not
  *   understand each other's adverts, so a running pair changes version by the "hold" roll in
  *   lbScripts.ts, never one reload after the other.
