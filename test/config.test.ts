@@ -319,6 +319,10 @@ describe("validateClusterConfig", () => {
         'lbHosts[1].address: "10.10.10.52" duplicates servers[2].address',
       ]);
       const raw = devTopology();
+      raw.servers = ["fd00::32", "fd00::33", "fd00::34"].map((address, i) => ({
+        name: `server-${i + 1}`,
+        address,
+      }));
       raw.agents = [
         { name: "agent-1", address: "fd00::65" },
         { name: "agent-2", address: "fd00:0:0::0065" },
@@ -413,9 +417,9 @@ describe("validateClusterConfig", () => {
     });
 
     it("rejects a VIP whose subnet does not hold every LB host", () => {
-      expect(problemsOf({ ...devTopology(), vip: "10.10.10.106/30" })).to.deep.equal([
-        "vip: lbHosts[0].address 10.10.10.98 is outside the VIP's subnet 10.10.10.104/30; KeepAlived can only raise the VIP on an interface in that subnet",
-        "vip: lbHosts[1].address 10.10.10.99 is outside the VIP's subnet 10.10.10.104/30; KeepAlived can only raise the VIP on an interface in that subnet",
+      expect(problemsOf({ ...devTopology(), vip: "10.10.10.106/29" })).to.deep.equal([
+        "vip: lbHosts[0].address 10.10.10.98 is outside the VIP's subnet 10.10.10.104/29; KeepAlived can only raise the VIP on an interface in that subnet",
+        "vip: lbHosts[1].address 10.10.10.99 is outside the VIP's subnet 10.10.10.104/29; KeepAlived can only raise the VIP on an interface in that subnet",
       ]);
       expect(problemsOf(withHost("lbHosts", 1, { address: "10.10.20.99" }))).to.deep.equal([
         "vip: lbHosts[1].address 10.10.20.99 is outside the VIP's subnet 10.10.10.0/24; KeepAlived can only raise the VIP on an interface in that subnet",
@@ -524,7 +528,7 @@ describe("validateClusterConfig", () => {
         'vrrpInterface: "eth1 up" is not a valid interface name: contains a space (only letters, digits, "_", "." and "-")',
       ]);
       expect(problemsOf({ ...devTopology(), vrrpInterface: "eth1:0" })).to.deep.equal([
-        'vrrpInterface: "eth1:0" is not a valid interface name: contains ":" (only letters, digits, "_", "." and "-")',
+        'vrrpInterface: "eth1:0" is an alias label (the ifconfig name of a second address on eth1), not an interface: KeepAlived adds the VIP to the interface itself; use "eth1"',
       ]);
       expect(problemsOf({ ...devTopology(), vrrpInterface: "enp0s31f6.100000" })).to.deep.equal([
         'vrrpInterface: "enp0s31f6.100000" is not a valid interface name: is 16 characters long (Linux allows at most 15)',
@@ -621,10 +625,10 @@ describe("validateClusterConfig", () => {
       ]);
     });
 
-    it("warns about a plain-http install script without a checksum", () => {
+    it("refuses a plain-http install script without a checksum", () => {
       const raw = { ...devTopology(), installScriptUrl: "http://mirror.lan/k3s.sh" };
-      expect(validateClusterConfig(raw).warnings).to.deep.equal([
-        "installScriptUrl: plain http without installScriptSha256: anyone on the path can change the script that runs as root",
+      expect(problemsOf(raw)).to.deep.equal([
+        `installScriptUrl: "http://mirror.lan/k3s.sh" is plain http and installScriptSha256 is not set: anyone on the path could change the script, which runs as root on every K3s host; use https, or set installScriptSha256 to the script's sha256 (sha256sum on a copy you checked)`,
       ]);
       const pinned = { ...raw, installScriptSha256: "0".repeat(64) };
       expect(validateClusterConfig(pinned).warnings).to.deep.equal([]);

@@ -16,6 +16,8 @@ import { readLoadBalancerSection } from "../lb/section";
 import { checkUniqueHosts } from "../host/hostEntry";
 import { checkServerCount, readNodeList } from "../k3s/nodesSection";
 import { readLbHostList } from "../lb/hostsSection";
+import { checkNodeAddressFamily } from "../k3s/addressFamily";
+import { checkSshPort } from "./sshPortCollisions";
 
 export interface ValidateOptions {
   /**
@@ -85,6 +87,12 @@ export function validateClusterConfig<A = string>(
     trustAnyHostKey,
   );
   const loadBalancer = readLoadBalancerSection(p, raw, lbHosts, allHosts);
+  checkNodeAddressFamily(p, [...servers.refs, ...agents.refs]);
+  checkSshPort(p, ssh.port, {
+    servers: servers.count > 0,
+    agents: agents.count > 0,
+    lbKind: loadBalancer?.kind,
+  });
   if (p.errors.length > 0) throw new ConfigError(p.errors);
   if (!k3s || !loadBalancer) {
     throw new Error("validateClusterConfig: a section was incomplete without reporting why");

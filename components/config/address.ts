@@ -90,13 +90,26 @@ export function networkOf(cidr: Cidr): string {
 }
 
 /**
- * Why the CIDR's own address cannot be used as a VIP inside its subnet (the IPv4 network or
- * broadcast address), or undefined.
+ * Why `address` (the CIDR's own address by default) cannot be a host's or a VIP's inside the
+ * CIDR's subnet, or undefined: the IPv4 network or broadcast address, or the IPv6 subnet-router
+ * anycast address (RFC 4291 2.6.1), which routers answer. /31 and /32 (RFC 3021) and /127 and /128
+ * (RFC 6164) have none.
  */
-export function reservedInSubnet(cidr: Cidr): string | undefined {
-  if (cidr.address.parsed.kind() !== "ipv4" || cidr.prefixLength > 30) return undefined;
+export function reservedInSubnet(
+  cidr: Cidr,
+  address: IpAddress = cidr.address,
+): string | undefined {
+  if (!cidrContains(cidr, address)) return undefined;
   const text = `${cidr.address.text}/${cidr.prefixLength}`;
-  const own = cidr.address.canonical;
+  const own = address.canonical;
+  if (cidr.address.parsed.kind() === "ipv6") {
+    if (cidr.prefixLength > 126) return undefined;
+    const network = ipaddr.IPv6.networkAddressFromCIDR(text).toNormalizedString();
+    return network === own
+      ? `the subnet-router anycast address of ${networkOf(cidr)} (RFC 4291: routers answer it)`
+      : undefined;
+  }
+  if (cidr.prefixLength > 30) return undefined;
   if (ipaddr.IPv4.networkAddressFromCIDR(text).toNormalizedString() === own) {
     return `the network address of ${networkOf(cidr)}`;
   }

@@ -67,6 +67,18 @@ const RULES: FlagRule[] = [
     instead:
       "the secret stack output kubeconfig: the program keeps /etc/rancher/k3s/k3s.yaml at 0600",
   },
+  {
+    names: ["https-listen-port", "bind-address"],
+    carriesSecret: false,
+    instead:
+      "nothing: the load balancers reach every server at its address on port 6443, and the program checks each server at 127.0.0.1:6443",
+  },
+  {
+    names: ["disable-etcd", "disable-apiserver", "disable-agent"],
+    carriesSecret: false,
+    instead:
+      "nothing: every server runs etcd, the apiserver and a kubelet (the program waits for each server's etcd, /readyz and Ready node); split server roles are not supported",
+  },
   { names: ["tls-san"], carriesSecret: false, instead: "extraTlsSans" },
   { names: ["node-name"], carriesSecret: false, instead: "the host's name in servers / agents" },
   { names: ["node-ip"], carriesSecret: false, instead: "the host's address in servers / agents" },

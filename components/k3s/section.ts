@@ -15,8 +15,17 @@ export interface K3sDefaults {
   installScriptUrl: string;
 }
 
-/** A K3s release tag, e.g. v1.27.3+k3s1 or v1.30.0-rc1+k3s1. */
-const K3S_VERSION = /^v\d+\.\d+\.\d+(-rc\d+)?\+k3s\d+$/;
+/**
+ * A K3s release tag, e.g. v1.27.3+k3s1 or v1.30.0-rc1+k3s1: the installer downloads
+ * releases/download/<INSTALL_K3S_VERSION>/ (k3s-io/k3s install.sh download_hash), and no tag has
+ * a leading zero or counts from 0.
+ */
+const NUMBER = "(?:0|[1-9][0-9]*)";
+const K3S_VERSION = new RegExp(
+  `^v${NUMBER}\\.${NUMBER}\\.${NUMBER}(?:-rc[1-9][0-9]*)?\\+k3s[1-9][0-9]*$`,
+);
+/** The only INSTALL_K3S_MIRROR value the China mirror's script reads (it tests `= cn`). */
+const CHINA_MIRROR = "cn";
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 function readVersion(p: Problems, value: unknown): string | undefined {
   const path = "k3sVersion";
@@ -130,10 +139,20 @@ export function readK3sSection(
       `only the China mirror's install script (${CHINA_MIRROR_INSTALL_SCRIPT_URL}) reads INSTALL_K3S_MIRROR; make sure the script at installScriptUrl does`,
     );
   }
-  if (installScriptUrl.startsWith("http:") && installScriptSha256 === undefined) {
-    p.warn(
+  if (
+    mirrorUsed &&
+    installScriptUrl === CHINA_MIRROR_INSTALL_SCRIPT_URL &&
+    installMirror !== CHINA_MIRROR
+  ) {
+    p.error(
+      "installMirror",
+      `${show(installMirror, "installMirror")} does nothing: the China mirror's install script reads only INSTALL_K3S_MIRROR=${CHINA_MIRROR}; set it to ${CHINA_MIRROR}, or remove installMirror`,
+    );
+  }
+  if (!raw.airgap && installScriptUrl.startsWith("http:") && installScriptSha256 === undefined) {
+    p.error(
       "installScriptUrl",
-      "plain http without installScriptSha256: anyone on the path can change the script that runs as root",
+      `${show(installScriptUrl, "installScriptUrl")} is plain http and installScriptSha256 is not set: anyone on the path could change the script, which runs as root on every K3s host; use https, or set installScriptSha256 to the script's sha256 (sha256sum on a copy you checked)`,
     );
   }
   if (version === undefined) return undefined;

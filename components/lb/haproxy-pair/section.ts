@@ -21,7 +21,7 @@ import {
   readPriority,
   rejectOtherKind,
 } from "../settings";
-import { interfaceNameProblem } from "./linuxInterface";
+import { interfaceNameProblem, vrrpInterfaceProblem } from "./linuxInterface";
 
 const VIP_EXAMPLE = "10.10.10.100/24";
 
@@ -48,9 +48,12 @@ export function advertIntervalProblem(ms: number): string | undefined {
 export function readInterface(p: Problems, value: unknown): string | undefined {
   const path = "vrrpInterface";
   const name = readString(p, path, value, "a network interface name");
-  const problem = name === undefined ? undefined : interfaceNameProblem(name);
-  if (problem) p.error(path, `${show(name, path)} is not a valid interface name: ${problem}`);
-  return problem ? undefined : name;
+  if (name === undefined) return undefined;
+  const carrier = vrrpInterfaceProblem(name);
+  const problem = interfaceNameProblem(name);
+  if (carrier) p.error(path, carrier);
+  else if (problem) p.error(path, `${show(name, path)} is not a valid interface name: ${problem}`);
+  return carrier || problem ? undefined : name;
 }
 
 /** Below the floor a starved host's peer may take the VIP (see VRRP_ADVERT_INTERVAL_FLOOR_MS). */
@@ -80,6 +83,26 @@ function readPriorities(p: Problems, hosts: LbHostList): LbHostConfig[] {
   return result;
 }
 
+/** The two LB hosts and the VIP need three usable addresses: at most a /29 (IPv4) or /126 (IPv6). */
+const VIP_PREFIX = {
+  ipv4: { min: 8, max: 29, example: 24 },
+  ipv6: { min: 8, max: 126, example: 64 },
+} as const;
+
+/** Why the VIP's prefix length makes no subnet for the LB hosts and the VIP, or undefined. */
+function vipPrefixProblem(vip: Cidr): string | undefined {
+  const { min, max, example } = VIP_PREFIX[vip.address.parsed.kind()];
+  const bounds = `from /${min} to /${max} for ${vip.address.parsed.kind() === "ipv4" ? "IPv4" : "IPv6"}`;
+  const fix = `give the VIP the prefix length of the LB hosts' network, e.g. ${vip.address.text}/${example}`;
+  if (vip.prefixLength > max) {
+    return `has prefix length /${vip.prefixLength}, a subnet with no room for the two LB hosts beside the VIP (${bounds}); ${fix}`;
+  }
+  if (vip.prefixLength < min) {
+    return `has prefix length /${vip.prefixLength}, wider than any one network (${bounds}): KeepAlived would route all of ${networkOf(vip)} through vrrpInterface; ${fix}`;
+  }
+  return undefined;
+}
+
 function readVip(p: Problems, value: unknown, refs: HostRef[]): Cidr | undefined {
   const path = "vip";
   const text = readRequiredString(p, path, value, `a virtual IP in CIDR form, e.g. ${VIP_EXAMPLE}`);
@@ -89,9 +112,9 @@ function readVip(p: Problems, value: unknown, refs: HostRef[]): Cidr | undefined
     p.error(path, `${show(text, path)} ${vip}`);
     return undefined;
   }
-  const unreachable = clusterAddressProblem(vip.address);
-  if (unreachable) {
-    p.error(path, `${show(text, path)} ${unreachable}`);
+  const unusable = clusterAddressProblem(vip.address) ?? vipPrefixProblem(vip);
+  if (unusable) {
+    p.error(path, `${show(text, path)} ${unusable}`);
     return undefined;
   }
   const reserved = reservedInSubnet(vip);
@@ -107,13 +130,24 @@ function readVip(p: Problems, value: unknown, refs: HostRef[]): Cidr | undefined
   return reserved ? undefined : vip;
 }
 
-function checkVipSubnet(p: Problems, vip: Cidr, lbRefs: HostRef[]): void {
+/** The LB hosts must be in the VIP's subnet, and no host on it may have its reserved addresses. */
+function checkVipSubnet(p: Problems, vip: Cidr, lbRefs: HostRef[], allRefs: HostRef[]): void {
   for (const ref of lbRefs) {
     if (ref.address && !cidrContains(vip, ref.address)) {
       p.error(
         "vip",
         `${ref.path}.address ${ref.address.text} is outside the VIP's subnet ${networkOf(vip)}; ` +
           "KeepAlived can only raise the VIP on an interface in that subnet",
+      );
+    }
+  }
+  for (const ref of allRefs) {
+    const reserved = ref.address && reservedInSubnet(vip, ref.address);
+    if (ref.address && reserved) {
+      p.error(
+        `${ref.path}.address`,
+        `${ref.address.text} is ${reserved}; no host on the VIP's subnet can have it: ` +
+          "correct the address, or the prefix length of vip",
       );
     }
   }
@@ -130,7 +164,7 @@ export function readHaproxyPair(
   checkHostCount(p, hosts, "haproxy", 2);
   const lbHosts = readPriorities(p, hosts);
   const vip = readVip(p, vipValue, allRefs);
-  if (vip) checkVipSubnet(p, vip, hosts.refs);
+  if (vip) checkVipSubnet(p, vip, hosts.refs, allRefs);
   if (!vip) return undefined;
   return {
     kind: "haproxy",
