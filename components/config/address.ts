@@ -43,12 +43,19 @@ export function parseIpAddress(text: string): IpAddress | string {
 /**
  * Why a cluster host or VIP cannot have this address, though a host can (a bastion may sit on
  * loopback behind a tunnel), or undefined: every host must reach the others at it, and K3s takes
- * an IPv4-mapped IPv6 address for an IPv6 one.
+ * an IPv4-mapped IPv6 address for an IPv6 one. The kubelet refuses loopback and link-local node
+ * IPs (kubernetes pkg/kubelet/kubelet_node_status.go, validateNodeIP).
  */
 export function clusterAddressProblem(address: IpAddress): string | undefined {
   const range = address.parsed.range();
   if (range === "loopback") {
     return "is a loopback address: the other hosts cannot reach this host there";
+  }
+  if (range === "linkLocal") {
+    return (
+      "is link-local (169.254.0.0/16, fe80::/10): it reaches no further than one link, and the " +
+      "kubelet refuses it as a node IP; use the host's address on the cluster's network"
+    );
   }
   if (range === "ipv4Mapped") {
     const v4 = (address.parsed as ipaddr.IPv6).toIPv4Address().toString();

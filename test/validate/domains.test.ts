@@ -300,6 +300,23 @@ describe("validate/domains", () => {
     });
   });
 
+  describe("addresses: link-local ones serve no cluster", () => {
+    const why =
+      "is link-local (169.254.0.0/16, fe80::/10): it reaches no further than one link, and the kubelet refuses it as a node IP; use the host's address on the cluster's network";
+
+    it("refuses link-local host addresses and VIPs, IPv4 and IPv6", () => {
+      const raw = haproxyStack();
+      raw.agents = [host("agent-1", "169.254.10.1")];
+      expect(problemsOf(raw)).to.deep.equal([`agents[0].address: "169.254.10.1" ${why}`]);
+      const v6 = ipv6Stack();
+      v6.agents = [host("agent-1", "fe80::1")];
+      expect(problemsOf(v6)).to.deep.equal([`agents[0].address: "fe80::1" ${why}`]);
+      expect(problemsOf({ ...ipv6Stack(), vip: "fe80::100/64" })).to.deep.equal([
+        `vip: "fe80::100/64" ${why}`,
+      ]);
+    });
+  });
+
   describe("servers and agents: one address family", () => {
     it("refuses an agent of the other family, naming the family to use", () => {
       const raw = haproxyStack();
