@@ -36,17 +36,20 @@ function get(map: YAMLMap, key: string): unknown {
   return map.get(key);
 }
 
-/** The file's parsed document, or undefined when it holds nothing (kubectl reads that as empty). */
+/**
+ * The file's parsed document, or undefined when it holds no document (empty, or comments only).
+ * kubectl reads both, and a null document, as a kubeconfig without entries.
+ */
 function parseKubeconfig(text: string, shown: string): Document.Parsed | undefined {
   const refuse = (why: string) =>
     new KubeconfigError(`${shown} ${why}: refused, nothing was written`);
   const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs)) return undefined;
+  if (!Array.isArray(docs) || docs.length === 0) return undefined;
   const place = yamlErrorPlace(docs);
   if (place !== undefined) throw refuse(`is not valid YAML (${place})`);
   if (docs.length > 1) throw refuse("holds more than one YAML document: not a kubeconfig");
   const doc = docs[0];
-  if (doc.contents === null) return doc;
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return doc;
   if (!isMap(doc.contents)) throw refuse("is not a kubeconfig (its top level is not a mapping)");
   const root = doc.contents as YAMLMap<unknown, unknown>;
   const keys = root.items.map((pair) => (isScalar(pair.key) ? pair.key.value : undefined));
@@ -175,10 +178,14 @@ export function mergeKubeconfig(
       root.set("current-context", name);
     }
   }
-  const text = doc.toString({
+  let text = doc.toString({
     lineWidth: 0,
     indentSeq: indentsSequences(parsed, existing ?? ""),
   });
+  // A file of comments only parses to no document: keep them above the new one.
+  if (!parsed && existing !== undefined && existing.trim() !== "") {
+    text = `${existing.replace(/\n*$/, "\n")}${text}`;
+  }
   const current = isMap(doc.contents) ? doc.contents.get("current-context") : undefined;
   return { text, replaced, currentContext: typeof current === "string" ? current : undefined };
 }

@@ -364,6 +364,25 @@ describe("npm run kubeconfig: the stack's kubeconfig for kubectl", function () {
     expect(fresh.out).not.to.include("current context left");
   });
 
+  it("--merge into an empty ~/.kube/config, or one of comments only, adds the entries and makes ours current", async () => {
+    box.deploy("dev");
+    fs.mkdirSync(box.kube, { mode: 0o700 });
+    const config = path.join(box.kube, "config");
+    for (const text of ["", "# my clusters\n\n"]) {
+      fs.writeFileSync(config, text, { mode: 0o600 });
+      const run = await box.run(["--stack", "dev", "--merge"]);
+      expect(run.code, run.err).to.equal(EXIT_OK);
+      const merged = fs.readFileSync(config, "utf8");
+      expect(
+        merged.startsWith(
+          `${text.trimEnd()}${text ? "\n" : ""}apiVersion: v1\nclusters:\n- cluster:`,
+        ),
+      ).to.equal(true);
+      expect(box.read(config)["current-context"]).to.equal("dev");
+      expect(box.read(config).contexts.map((c) => c.name)).to.deep.equal(["dev"]);
+    }
+  });
+
   it("--use-context switches the current context; --context names the entries", async () => {
     box.deploy("dev");
     fs.mkdirSync(box.kube, { mode: 0o700 });
