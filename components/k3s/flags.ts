@@ -119,3 +119,50 @@ export function refusedFragmentKey(name: string): string | undefined {
   if (!rule || rule.inFragment) return undefined;
   return `${name} is set by the program; use ${rule.instead}`;
 }
+
+/**
+ * Flags only `k3s server` defines (k3s-io/k3s pkg/cli/cmds/server.go; agent.go defines the agent's
+ * set): `k3s agent` given one stops with "flag provided but not defined".
+ */
+const SERVER_ONLY = new Set([
+  "advertise-address",
+  "advertise-port",
+  "cluster-cidr",
+  "cluster-dns",
+  "cluster-domain",
+  "default-local-storage-path",
+  "disable",
+  "disable-cloud-controller",
+  "disable-controller-manager",
+  "disable-helm-controller",
+  "disable-kube-proxy",
+  "disable-network-policy",
+  "disable-scheduler",
+  "egress-selector-mode",
+  "embedded-registry",
+  "flannel-backend",
+  "flannel-external-ip",
+  "flannel-ipv6-masq",
+  "service-cidr",
+  "service-node-port-range",
+  "servicelb-namespace",
+  "supervisor-metrics",
+  "system-default-registry",
+]);
+const SERVER_ONLY_PREFIXES = [
+  "etcd-",
+  "datastore-",
+  "kube-apiserver-arg",
+  "kube-controller-manager-arg",
+  "kube-scheduler-arg",
+  "kube-cloud-controller-manager-arg",
+  "secrets-encryption",
+];
+
+/** Why an agent's extra argument may not set this flag, or undefined. */
+export function serverOnlyFlag(name: string): string | undefined {
+  if (!SERVER_ONLY.has(name) && !SERVER_ONLY_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+    return undefined;
+  }
+  return `--${name} is a K3s server flag: k3s agent stops with "flag provided but not defined"; move it to extraServerArgs`;
+}

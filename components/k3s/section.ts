@@ -5,7 +5,7 @@ import { indexPath, show } from "../config/display";
 import { readArray, readRequiredString, readString } from "../config/fields";
 import { Problems } from "../config/problems";
 import { shellSafetyProblem } from "../config/shellWord";
-import { flagName, refusedExtraFlag } from "./flags";
+import { flagName, refusedExtraFlag, serverOnlyFlag } from "./flags";
 
 /** The China mirror's copy of the install script: the one that reads INSTALL_K3S_MIRROR. */
 export const CHINA_MIRROR_INSTALL_SCRIPT_URL =
@@ -98,7 +98,11 @@ function readArgs(p: Problems, path: string, value: unknown): string[] {
       return;
     }
     const flag = flagName(item);
-    const refused = flag === undefined ? undefined : refusedExtraFlag(flag);
+    const refused =
+      flag === undefined
+        ? undefined
+        : (refusedExtraFlag(flag) ??
+          (path === "extraAgentArgs" ? serverOnlyFlag(flag) : undefined));
     if (refused) {
       p.error(itemPath, refused);
       return;

@@ -260,6 +260,33 @@ describe("validate/domains", () => {
       ]);
     });
 
+    it("refuses server-only flags among the agents' arguments, where k3s agent would stop", () => {
+      const flags = [
+        "--disable=traefik",
+        "--cluster-cidr=10.42.0.0/16",
+        "--etcd-expose-metrics",
+        "--kube-apiserver-arg=v=2",
+      ];
+      const move = `is a K3s server flag: k3s agent stops with "flag provided but not defined"; move it to extraServerArgs`;
+      expect(problemsOf({ ...haproxyStack(), extraAgentArgs: flags })).to.deep.equal([
+        `extraAgentArgs[0]: --disable ${move}`,
+        `extraAgentArgs[1]: --cluster-cidr ${move}`,
+        `extraAgentArgs[2]: --etcd-expose-metrics ${move}`,
+        `extraAgentArgs[3]: --kube-apiserver-arg ${move}`,
+      ]);
+      const both = [
+        "--node-external-ip=203.0.113.5",
+        "--kubelet-arg=max-pods=200",
+        "--disable-apiserver-lb",
+      ];
+      expect(
+        accepted({ ...haproxyStack(), extraServerArgs: flags, extraAgentArgs: both }).k3s,
+      ).to.deep.include({
+        extraServerArgs: flags,
+        extraAgentArgs: both,
+      });
+    });
+
     it("refuses them in the secret config fragment too", () => {
       const problems = problemsOf(haproxyStack(), {
         serverSecretConfig: "https-listen-port: 7443\n",
