@@ -42,6 +42,7 @@
  * | Command with no `create` never dials; no `delete`, nothing      | pulumi-command commandController.go Create/Delete                      | test/engine/host-commands.test.ts |
  * | local record Commands (no command) run nothing                  | pulumi-command local/commandController.go                             | host-commands.test.ts; every e2e up |
  * | Delete runs the OLD state's delete, connection and stdin        | commandController.go Delete (req.State)                               | haproxy.test.ts 5 |
+ * | stack outputs: kept after a successful up, the previous ones after a failed one, none after a destroy | nodejs runtime/stack.ts (outputs registered once the exports resolve); stack/stack_output.go | test/engine/cli.test.ts; test/e2e/quickstart.test.ts |
  * | CopyToRemote: SFTP copy; update copies only on a changed asset or remotePath; no delete | remote/copyController.go Create/Update/sftpCopy | faults.test.ts (air gap); test/engine/host-commands.test.ts |
  *
  * Not covered: CopyToRemote of a text asset or an archive, docker types (a clear "not covered" error), a
@@ -181,6 +182,8 @@ export async function up(stackConfig: StackConfig, opts: UpOptions = {}): Promis
   });
   const result = await deployment.finish(evaluation.programErrors[0]);
   const ran = commands.records;
+  const failed = !result.ok || evaluation.programErrors.length > 0 || deployment.isTerminated;
+  if (!failed) keepStackOutputs(stack, evaluation.outputs);
   return {
     stack,
     resources: evaluation.resources,
@@ -219,10 +222,24 @@ export async function destroy(
   });
   for (const w of deployment.warnings) console.log(indent(`warning: ${w}`));
   const result = await deployment.finish();
+  if (result.ok) keepStackOutputs(stack, undefined);
   if (!result.ok && !commands.records.some((r) => r.error)) {
     throw new Error(`destroy of ${stack} failed: ${result.errors.join("\n")}`);
   }
   return commands.records;
+}
+
+/**
+ * The program's stack outputs kept in the state after an up that succeeded (the root stack
+ * resource's RegisterResourceOutputs, which the SDK sends once the program's exports resolve;
+ * nodejs runtime/stack.ts), dropped by a destroy that deleted everything. A failed up keeps the
+ * previous ones.
+ */
+function keepStackOutputs(stack: string, outputs: Record<string, unknown> | undefined): void {
+  const state = readStack(stack);
+  if (outputs === undefined) delete state.outputs;
+  else state.outputs = JSON.parse(JSON.stringify(outputs)) as Record<string, unknown>;
+  writeStack(state);
 }
 
 function indent(text: string): string {

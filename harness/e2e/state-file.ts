@@ -9,10 +9,16 @@ import { StackState, loadState, saveState } from "../engine/state";
 import { E2E_DIR } from "./constants";
 
 export const STATE_DIR = path.join(E2E_DIR, "state");
+let stateDir = STATE_DIR;
+
+/** Where the state files go from now on (the `pulumi` stand-in: its backend's directory). */
+export function useStateDir(dir: string): void {
+  stateDir = dir;
+}
 
 export function stateFile(stack: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(stack)) throw new Error(`bad stack name ${JSON.stringify(stack)}`);
-  return path.join(STATE_DIR, `${stack}.json`);
+  return path.join(stateDir, `${stack}.json`);
 }
 
 export function readStack(stack: string): StackState {

@@ -50,6 +50,8 @@ export class SnapshotManager {
       stack: this.base.stack,
       resources: structuredClone(resources),
       pendingOperations: structuredClone(pendingOperations),
+      // The stack's outputs change only when the program's run ends (executor.ts).
+      ...(this.base.outputs !== undefined && { outputs: structuredClone(this.base.outputs) }),
     });
   }
 }

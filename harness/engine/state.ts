@@ -56,6 +56,11 @@ export interface StackState {
   stack: string;
   resources: StateResource[];
   pendingOperations: PendingOperation[];
+  /**
+   * The program's stack outputs (the root stack resource's outputs in the real checkpoint), in
+   * the recorded form: a secret is `{ secret: value }`. Absent before the first successful up.
+   */
+  outputs?: Record<string, unknown>;
 }
 
 export function emptyState(stack: string): StackState {
@@ -70,6 +75,7 @@ export function loadState(file: string, stack: string): StackState {
     stack: state.stack ?? stack,
     resources: state.resources ?? [],
     pendingOperations: state.pendingOperations ?? [],
+    ...(state.outputs !== undefined && { outputs: state.outputs }),
   };
 }
 
