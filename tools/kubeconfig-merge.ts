@@ -1,9 +1,21 @@
 /**
  * Puts one cluster, user and context, all under one name, into a kubeconfig's text: replaces the
  * entries of that name where they are, appends them otherwise, and leaves every other entry, key
- * and comment as the yaml library's Document keeps them. Pure; errors never quote the file.
+ * and comment as it was: byte for byte when the edit can be made on the text
+ * (kubeconfig-splice.ts), else as the yaml library's Document keeps them (comments and order
+ * kept, spacing normalised). Pure; errors never quote the file.
  */
-import { Document, isMap, isScalar, isSeq, parseAllDocuments, YAMLMap, YAMLSeq } from "yaml";
+import { isDeepStrictEqual } from "util";
+import {
+  Document,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  parseDocument,
+  YAMLMap,
+  YAMLSeq,
+} from "yaml";
 import {
   ClusterEntries,
   KubeconfigError,
@@ -11,6 +23,7 @@ import {
   ListKey,
   yamlErrorPlace,
 } from "./kubeconfig-entries";
+import { spliceEntries } from "./kubeconfig-splice";
 
 export interface MergeOptions {
   /** Set current-context to the name: always, or only when the file names none. */
@@ -143,6 +156,15 @@ export function mergeKubeconfig(
   );
   const replaced = LISTS.some((key) => namedItem(key) !== undefined);
 
+  const indentSeq = indentsSequences(parsed, existing ?? "");
+  const current = root?.get("current-context");
+  const setCurrent =
+    options.currentContext === "set" || typeof current !== "string" || current === "";
+  const spliced =
+    root && existing !== undefined
+      ? spliceEntries(existing, name, values, setCurrent, indentSeq)
+      : undefined;
+
   let doc: Document;
   if (!root) {
     // kubectl's own layout for a new file: keys in this order, lists not indented.
@@ -173,19 +195,19 @@ export function mergeKubeconfig(
         root.set(key, doc.createNode([values[key]]));
       }
     }
-    const current = root.get("current-context");
-    if (options.currentContext === "set" || typeof current !== "string" || current === "") {
-      root.set("current-context", name);
-    }
+    if (setCurrent) root.set("current-context", name);
   }
-  let text = doc.toString({
-    lineWidth: 0,
-    indentSeq: indentsSequences(parsed, existing ?? ""),
-  });
+  let text = doc.toString({ lineWidth: 0, indentSeq });
+  // The text edit keeps the rest of the file byte for byte; it is used when it reads back as
+  // the same kubeconfig as the printer's whole-file output.
+  if (spliced !== undefined) {
+    const back = parseDocument(spliced);
+    if (back.errors.length === 0 && isDeepStrictEqual(back.toJS(), doc.toJS())) text = spliced;
+  }
   // A file of comments only parses to no document: keep them above the new one.
   if (!parsed && existing !== undefined && existing.trim() !== "") {
     text = `${existing.replace(/\n*$/, "\n")}${text}`;
   }
-  const current = isMap(doc.contents) ? doc.contents.get("current-context") : undefined;
-  return { text, replaced, currentContext: typeof current === "string" ? current : undefined };
+  const after: unknown = isMap(doc.contents) ? doc.contents.get("current-context") : undefined;
+  return { text, replaced, currentContext: typeof after === "string" ? after : undefined };
 }

@@ -308,6 +308,91 @@ describe("npm run kubeconfig: the stack's kubeconfig for kubectl", function () {
     expect(fs.readFileSync(config, "utf8")).to.equal(merged);
   });
 
+  it("--merge into a hand-written file (indented lists, flow maps, comments, quotes) changes no byte outside its own entries", async () => {
+    const hand = [
+      "# hand-written",
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "  - name: prod",
+      "    cluster:",
+      "      server: https://prod.example.com:6443   # three spaces",
+      "      certificate-authority-data: 'UFJPRC1DQQ=='",
+      "users:",
+      "  - name: prod-admin",
+      "    user:",
+      "      exec:",
+      "        apiVersion: client.authentication.k8s.io/v1beta1",
+      '        args: ["eks", "get-token", "--cluster-name", "prod"]',
+      "        command: aws",
+      "contexts:",
+      "  - name: prod",
+      "    context: {cluster: prod, user: prod-admin}",
+      "current-context: prod",
+      "",
+    ].join("\n");
+    const stack = box.deploy("dev");
+    fs.mkdirSync(box.kube, { mode: 0o700 });
+    const config = path.join(box.kube, "config");
+    fs.writeFileSync(config, hand, { mode: 0o600 });
+    const run = await box.run(["--stack", "dev", "--merge", "--use-context"]);
+    expect(run.code, run.err).to.equal(EXIT_OK);
+    const expected = hand
+      .replace(
+        "'UFJPRC1DQQ=='\n",
+        [
+          "'UFJPRC1DQQ=='",
+          "  - cluster:",
+          `      certificate-authority-data: ${stack.ca}`,
+          `      server: ${API}`,
+          "    name: dev",
+          "",
+        ].join("\n"),
+      )
+      .replace(
+        "        command: aws\n",
+        [
+          "        command: aws",
+          "  - name: dev",
+          "    user:",
+          `      client-certificate-data: ${stack.cert}`,
+          `      client-key-data: ${stack.key}`,
+          "",
+        ].join("\n"),
+      )
+      .replace(
+        "user: prod-admin}\ncurrent-context: prod",
+        "user: prod-admin}\n  - context:\n      cluster: dev\n      user: dev\n    name: dev\ncurrent-context: dev",
+      );
+    expect(fs.readFileSync(config, "utf8")).to.equal(expected);
+
+    // A redeploy: new credentials, replaced where they are.
+    const next = box.deploy("dev");
+    expect((await box.run(["--stack", "dev", "--merge"])).code).to.equal(EXIT_OK);
+    expect(fs.readFileSync(config, "utf8")).to.equal(
+      expected
+        .replace(stack.ca, next.ca)
+        .replace(stack.cert, next.cert)
+        .replace(stack.key, next.key),
+    );
+  });
+
+  it("--merge into a file with empty lists adds ours and keeps the rest", async () => {
+    box.deploy("dev");
+    fs.mkdirSync(box.kube, { mode: 0o700 });
+    const config = path.join(box.kube, "config");
+    const text = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n# end\n";
+    fs.writeFileSync(config, text, { mode: 0o600 });
+    const run = await box.run(["--stack", "dev", "--merge"]);
+    expect(run.code, run.err).to.equal(EXIT_OK);
+    const after = box.read(config);
+    expect(after.clusters.map((c) => c.name)).to.deep.equal(["dev"]);
+    expect(after.contexts.map((c) => c.name)).to.deep.equal(["dev"]);
+    expect(after.users.map((c) => c.name)).to.deep.equal(["dev"]);
+    expect(after["current-context"]).to.equal("dev");
+    expect(fs.readFileSync(config, "utf8")).to.include("# end");
+  });
+
   it("--merge after a redeploy replaces only its own entries, where they are, keeping their namespace", async () => {
     box.deploy("dev");
     fs.mkdirSync(box.kube, { mode: 0o700 });
