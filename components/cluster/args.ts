@@ -118,6 +118,8 @@ export interface K3sHaClusterArgs {
   k3s: K3sArgs;
   /** The K3s servers with embedded etcd, in join order: the first starts the cluster. Use 3. */
   servers: NodeArgs[];
+  /** Accept 2 servers, which tolerate no server failure (refused without it; default false). */
+  allowTwoServers?: boolean;
   /** The agents; they join through the load balancer's registration address. */
   agents?: NodeArgs[];
   /** The load-balancer tier. */

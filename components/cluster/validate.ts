@@ -18,6 +18,8 @@ import { checkServerCount, readNodeList } from "../k3s/nodesSection";
 import { readLbHostList } from "../lb/hostsSection";
 import { checkNodeAddressFamily } from "../k3s/addressFamily";
 import { checkSshPort } from "./sshPortCollisions";
+import { checkPodNetworks } from "../k3s/podNetworks";
+import { parseIpAddress } from "../config/address";
 
 export interface ValidateOptions {
   /**
@@ -31,6 +33,8 @@ export interface ValidateOptions {
    * deploy-time pass, which validates the resolved values with the same rules.
    */
   isDeferred?: (value: unknown) => boolean;
+  /** The stack being validated, for the commands problems suggest (`npm run hostkeys -- --stack dev`). */
+  stack?: string;
 }
 
 /** `lbHosts[1].priority` -> `loadBalancer.hosts[1].priority`, by the key table. */
@@ -62,10 +66,13 @@ export function validateClusterConfig<A = string>(
     drainTimeoutSeconds: defaultOf("drainTimeoutSeconds"),
     agentBatchSize: defaultOf("agentBatchSize"),
   });
-  const servers = readNodeList(p, "servers", raw.servers);
-  if (isAbsent(raw.servers) || Array.isArray(raw.servers)) checkServerCount(p, servers.count);
-  const agents = readNodeList(p, "agents", raw.agents);
-  const lbHosts = readLbHostList(p, raw.lbHosts);
+  const servers = readNodeList(p, "servers", raw.servers, ssh.port);
+  const allowTwo =
+    readBool(p, "allowTwoServers", raw.allowTwoServers) ?? defaultOf("allowTwoServers");
+  if (isAbsent(raw.servers) || Array.isArray(raw.servers))
+    checkServerCount(p, servers.count, allowTwo);
+  const agents = readNodeList(p, "agents", raw.agents, ssh.port);
+  const lbHosts = readLbHostList(p, raw.lbHosts, ssh.port);
   const allHosts = [...servers.refs, ...agents.refs, ...lbHosts.refs];
   checkUniqueHosts(p, allHosts);
   const trustAnyHostKey =
@@ -79,15 +86,26 @@ export function validateClusterConfig<A = string>(
             {
               path: "sshBastion",
               name: `the bastion ${ssh.bastion.host}`,
-              pinned: ssh.bastion.hostKey !== undefined,
+              // Set, valid or not: an invalid key is reported on its own.
+              pinned: !isAbsent((raw.sshBastion as { hostKey?: unknown }).hostKey),
             },
           ]
         : []),
     ],
     trustAnyHostKey,
+    { stack: options.stack, args: options.paths === "args" },
   );
   const loadBalancer = readLoadBalancerSection(p, raw, lbHosts, allHosts);
   checkNodeAddressFamily(p, [...servers.refs, ...agents.refs]);
+  const vipAddress =
+    loadBalancer?.kind === "haproxy" ? parseIpAddress(loadBalancer.vip) : undefined;
+  checkPodNetworks(
+    p,
+    k3s?.extraServerArgs ?? [],
+    secrets.serverSecretConfig,
+    allHosts,
+    typeof vipAddress === "object" ? vipAddress : undefined,
+  );
   checkSshPort(p, ssh.port, {
     servers: servers.count > 0,
     agents: agents.count > 0,

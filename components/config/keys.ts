@@ -159,6 +159,13 @@ export const STACK_KEYS = {
       "Day 2: agents install and upgrade this many at a time, batch after batch; 0 = all at once",
     arg: "upgrade.agentBatchSize",
   },
+  allowTwoServers: {
+    type: "boolean",
+    default: false,
+    description:
+      "Accept 2 servers, which tolerate no server failure and stop the cluster twice as often as 1 (etcd needs a majority up: 3 servers tolerate 1); refused without it",
+    arg: "allowTwoServers",
+  },
   servers: {
     type: "structured",
     description:

@@ -39,12 +39,14 @@ function readAddress(p: Problems, path: string, value: unknown): IpAddress | und
 /**
  * Reads the fields every host has; `host` is set only when all of them are valid. An address or
  * host key known only at deploy time (Problems.isDeferred) is kept as given: the deploy-time pass
- * checks it, with the same rules.
+ * checks it, with the same rules. A hostKey pasted as a known_hosts line must name this address
+ * (and `sshPort`).
  */
 export function readHost(
   p: Problems,
   path: string,
   raw: RawObject,
+  sshPort?: number,
 ): { ref: HostRef; host?: HostConfig } {
   const errorsBefore = p.errors.length;
   const name = readName(p, childPath(path, "name"), raw.name);
@@ -54,7 +56,12 @@ export function readHost(
     : readAddress(p, childPath(path, "address"), raw.address);
   const hostKey = p.isDeferred(raw.hostKey)
     ? (raw.hostKey as string)
-    : readHostKey(p, childPath(path, "hostKey"), raw.hostKey);
+    : readHostKey(
+        p,
+        childPath(path, "hostKey"),
+        raw.hostKey,
+        address && { host: address.text, port: sshPort },
+      );
   const ref = {
     path,
     name,
@@ -71,6 +78,19 @@ export function readHost(
   return { ref, host };
 }
 
+/** A K3s server and a load-balancer host on one address would both need port 6443 there. */
+function duplicateAddress(shown: string, path: string, first: string): string {
+  const lists = [path, first].map((x) => x.replace(/\[.*$/, "")).sort();
+  if (lists[0] !== "lbHosts" || lists[1] !== "servers")
+    return `${shown} duplicates ${first}.address`;
+  return (
+    `${shown} is also ${first}.address: a load balancer cannot run on a K3s server, since both listen on port 6443 there ` +
+    "(the load balancer for the API, K3s's API server itself); put the load balancer on another machine " +
+    "(with one machine to spare, lbKind: nginx on it), or, with none, use a VIP the servers hold themselves " +
+    "(kube-vip, which this program does not set up)"
+  );
+}
+
 /** Names become Kubernetes node names and addresses identify hosts: both must be unique. */
 export function checkUniqueHosts(p: Problems, refs: HostRef[]): void {
   const names = new Map<string, string>();
@@ -84,7 +104,7 @@ export function checkUniqueHosts(p: Problems, refs: HostRef[]): void {
     if (ref.address !== undefined) {
       const first = addresses.get(ref.address.canonical);
       const shown = show(ref.address.text);
-      if (first) p.error(`${ref.path}.address`, `${shown} duplicates ${first}.address`);
+      if (first) p.error(`${ref.path}.address`, duplicateAddress(shown, ref.path, first));
       else addresses.set(ref.address.canonical, ref.path);
     }
   }

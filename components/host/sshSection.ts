@@ -4,7 +4,7 @@ import type { RawClusterConfig } from "../config/keys";
 import { show } from "../config/display";
 import { readInt, readObject, readRequiredString, readString } from "../config/fields";
 import { Problems } from "../config/problems";
-import { hostKeyProblem, hostProblem, userNameProblem } from "./sshValues";
+import { KeyFor, hostProblem, readHostKeyText, userNameProblem } from "./sshValues";
 
 export interface SshDefaults {
   user: string;
@@ -20,11 +20,21 @@ export function readUser(p: Problems, path: string, value: unknown): string | un
   return problem ? undefined : user;
 }
 
-export function readHostKey(p: Problems, path: string, value: unknown): string | undefined {
+/** A pinned host key; a known_hosts line is taken when its host part names `to`. */
+export function readHostKey(
+  p: Problems,
+  path: string,
+  value: unknown,
+  to?: KeyFor,
+): string | undefined {
   const hostKey = readString(p, path, value, "a public host key as in known_hosts");
-  const problem = hostKey === undefined ? undefined : hostKeyProblem(hostKey);
-  if (problem) p.error(path, problem);
-  return problem ? undefined : hostKey?.trim();
+  if (hostKey === undefined) return undefined;
+  const read = readHostKeyText(hostKey, to);
+  if ("problem" in read) {
+    p.error(path, read.problem);
+    return undefined;
+  }
+  return read.key;
 }
 
 function readPrivateKeyPath(p: Problems, value: unknown): string | undefined {
@@ -51,7 +61,8 @@ function readBastion(
   if (hostIssue) p.error(`${path}.host`, `${show(host, `${path}.host`)} ${hostIssue}`);
   const user = readUser(p, `${path}.user`, raw.user) ?? defaults.user;
   const port = readInt(p, `${path}.port`, raw.port, 1, 65535) ?? defaults.port;
-  const hostKey = readHostKey(p, `${path}.hostKey`, raw.hostKey);
+  const to = host === undefined || hostIssue ? undefined : { host, port };
+  const hostKey = readHostKey(p, `${path}.hostKey`, raw.hostKey, to);
   if (host === undefined || hostIssue) return undefined;
   return hostKey === undefined ? { host, user, port } : { host, user, port, hostKey };
 }

@@ -1,5 +1,6 @@
 /** SSH user names, host names and pinned host keys. */
 import { firstBadChar } from "../config/display";
+import { createHmac } from "crypto";
 import { parseIpAddress } from "../config/address";
 
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
@@ -58,4 +59,78 @@ export function hostKeyProblem(line: string): string | undefined {
   const embedded = nameLength > 0 ? blob.subarray(4, 4 + nameLength).toString("latin1") : "";
   if (embedded !== type) return `has key data that does not decode to a key of type ${type}`;
   return undefined;
+}
+
+/** The host a pinned key is for: its address (or the bastion's name) and SSH port. */
+export interface KeyFor {
+  host: string;
+  port?: number;
+}
+
+/** The name a known_hosts entry holds for host:port (OpenSSH writes [host]:port off port 22). */
+function knownHostsName(host: string, port: number | undefined): string[] {
+  return port === undefined || port === 22 ? [host] : [`[${host}]:${port}`];
+}
+
+function sameHost(a: string, b: string): boolean {
+  const x = parseIpAddress(a);
+  const y = parseIpAddress(b);
+  if (typeof x !== "string" && typeof y !== "string") return x.canonical === y.canonical;
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** Whether one comma-separated entry of a known_hosts host field names `to`. */
+function entryMatches(entry: string, to: KeyFor): boolean {
+  const hashed = /^\|1\|([A-Za-z0-9+/=]+)\|([A-Za-z0-9+/=]+)$/.exec(entry);
+  if (hashed) {
+    return knownHostsName(to.host, to.port).some(
+      (name) =>
+        createHmac("sha1", Buffer.from(hashed[1], "base64")).update(name).digest("base64") ===
+        hashed[2],
+    );
+  }
+  if (entry.startsWith("!") || /[*?]/.test(entry)) return false;
+  const bracketed = /^\[(.+)\]:(\d+)$/.exec(entry);
+  const host = bracketed ? bracketed[1] : entry;
+  const port = bracketed ? Number(bracketed[2]) : 22;
+  return sameHost(host, to.host) && port === (to.port ?? 22);
+}
+
+/**
+ * A pinned host key as the provider takes it ("<type> <base64> [comment]"), from the value a stack
+ * holds: that form, or a known_hosts line ("<hosts> <type> <base64> [comment]", hosts plain,
+ * [host]:port or hashed) whose host part names `to` (the key is taken, the host part left out).
+ * A line for another host, or one whose host part cannot be checked, is a problem, never a key.
+ */
+export function readHostKeyText(text: string, to?: KeyFor): { key: string } | { problem: string } {
+  const fields = text.trim().split(/\s+/);
+  const isKnownHostsLine =
+    fields.length >= 3 &&
+    !(HOST_KEY_TYPES as readonly string[]).includes(fields[0]) &&
+    (HOST_KEY_TYPES as readonly string[]).includes(fields[1]);
+  if (fields[0].startsWith("@") && !/PRIVATE KEY/.test(text)) {
+    return {
+      problem: `is a known_hosts line marked ${fields[0]}, not a host's own key; put the host's public key here ("ssh-ed25519 AAAA...")`,
+    };
+  }
+  if (!isKnownHostsLine) {
+    const problem = hostKeyProblem(text);
+    return problem ? { problem } : { key: text.trim() };
+  }
+  const [hosts, type, data] = fields;
+  const key = `${type} ${data}`;
+  const keyIssue = hostKeyProblem(key);
+  if (keyIssue) return { problem: keyIssue };
+  const hostPart = `"${hosts} "`;
+  if (to === undefined) {
+    return {
+      problem: `is a known_hosts line; remove the host part ${hostPart} so that it starts with "${type} "`,
+    };
+  }
+  if (hosts.split(",").some((entry) => entryMatches(entry, to))) return { key };
+  const target = knownHostsName(to.host, to.port)[0];
+  const named = hosts.startsWith("|1|") ? "a hashed host name that is not" : `${hosts}, not`;
+  return {
+    problem: `is a known_hosts line for ${named} ${target}: pin ${target}'s own key (npm run hostkeys, or the line \`ssh-keygen -F ${target}\` prints), never another host's`,
+  };
 }

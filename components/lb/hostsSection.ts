@@ -7,7 +7,7 @@ import { LbHostList } from "./settings";
 
 const LB_HOST_KEYS = ["name", "address", "priority", "hostKey"] as const;
 
-export function readLbHostList(p: Problems, value: unknown): LbHostList {
+export function readLbHostList(p: Problems, value: unknown, sshPort?: number): LbHostList {
   const listPath = "lbHosts";
   const list = readArray(p, listPath, value, "an array of hosts {name, address, ...}") ?? [];
   const result: LbHostList = { count: list.length, entries: [], refs: [] };
@@ -15,7 +15,7 @@ export function readLbHostList(p: Problems, value: unknown): LbHostList {
     const path = indexPath(listPath, i);
     const raw = readObject(p, path, item, "a host object {name, address, ...}", LB_HOST_KEYS);
     if (!raw) return;
-    const { ref, host } = readHost(p, path, raw);
+    const { ref, host } = readHost(p, path, raw, sshPort);
     result.refs.push(ref);
     result.entries.push({ path, host, priority: raw.priority });
   });

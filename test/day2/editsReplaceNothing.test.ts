@@ -172,7 +172,11 @@ const EDITS: Edit[] = [
   {
     what: "remove a server",
     base: () => DEV,
-    edit: (c) => ({ ...c, "k3s-ha:servers": hosts(c, "servers").slice(0, 2) }),
+    edit: (c) => ({
+      ...c,
+      "k3s-ha:servers": hosts(c, "servers").slice(0, 2),
+      "k3s-ha:allowTwoServers": true, // 2 servers are refused without it
+    }),
     deletes: [
       "server-3-agent-token",
       "server-3-config",

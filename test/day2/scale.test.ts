@@ -110,7 +110,11 @@ describe("day 2 under mocks: scaling out and in", function () {
     let two: ProgramRun;
     before(async () => {
       two = await runProgram(
-        devStack({ "k3s-ha:servers": devHosts("servers").slice(0, 2) }),
+        // 2 servers tolerate no failure: refused unless the stack opts in.
+        devStack({
+          "k3s-ha:servers": devHosts("servers").slice(0, 2),
+          "k3s-ha:allowTwoServers": true,
+        }),
         SECRET_KEYS,
         "scale",
       );
