@@ -98,11 +98,7 @@ function readArgs(p: Problems, path: string, value: unknown): string[] {
       return;
     }
     const flag = flagName(item);
-    const refused =
-      flag === undefined
-        ? undefined
-        : (refusedExtraFlag(flag) ??
-          (path === "extraAgentArgs" ? serverOnlyFlag(flag) : undefined));
+    const refused = flag === undefined ? undefined : refusedExtraFlag(flag);
     if (refused) {
       p.error(itemPath, refused);
       return;
@@ -110,6 +106,12 @@ function readArgs(p: Problems, path: string, value: unknown): string[] {
     const unsafe = shellSafetyProblem(item, itemPath);
     if (unsafe) {
       p.error(itemPath, unsafe);
+      return;
+    }
+    const serverOnly =
+      flag !== undefined && path === "extraAgentArgs" ? serverOnlyFlag(flag) : undefined;
+    if (serverOnly) {
+      p.error(itemPath, serverOnly);
       return;
     }
     args.push(item);

@@ -344,6 +344,49 @@ describe("validate/domains", () => {
     });
   });
 
+  describe("K3s's pod and Service networks: no cluster address inside them", () => {
+    const when = "(K3s reads it only when the cluster is first created)";
+
+    it("refuses a host inside K3s's default cluster-cidr or service-cidr", () => {
+      const raw = haproxyStack();
+      raw.agents = [host("agent-1", "10.42.0.7"), host("agent-2", "10.43.200.1")];
+      expect(problemsOf(raw)).to.deep.equal([
+        `agents[0].address: 10.42.0.7 is inside 10.42.0.0/16, the pods' network (K3s's default --cluster-cidr): every node would route it to pods, not to this address; set --cluster-cidr=<a range no host uses> in extraServerArgs, e.g. --cluster-cidr=10.52.0.0/16 ${when}`,
+        `agents[1].address: 10.43.200.1 is inside 10.43.0.0/16, the Services' network (K3s's default --service-cidr): every node would route it to Services, not to this address; set --service-cidr=<a range no host uses> in extraServerArgs, e.g. --service-cidr=10.53.0.0/16 ${when}`,
+      ]);
+    });
+
+    it("checks the networks extraServerArgs sets instead, in either form, and their syntax", () => {
+      const raw = haproxyStack();
+      raw.agents = [host("agent-1", "10.42.0.7")];
+      accepted({ ...raw, extraServerArgs: ["--cluster-cidr", "10.52.0.0/16"] });
+      expect(
+        problemsOf({
+          ...raw,
+          extraServerArgs: ["--cluster-cidr=10.52.0.0/16", "--service-cidr=10.10.10.96/30"],
+        }),
+      ).to.deep.equal(
+        ["lbHosts[0].address: 10.10.10.98", "lbHosts[1].address: 10.10.10.99"].map(
+          (at) =>
+            `${at} is inside 10.10.10.96/30, the Services' network (its --service-cidr in extraServerArgs): every node would route it to Services, not to this address; give --service-cidr a range no host uses ${when}`,
+        ),
+      );
+      expect(
+        problemsOf({ ...haproxyStack(), extraServerArgs: ["--cluster-cidr=10.52.0.0"] }),
+      ).to.deep.equal([
+        'extraServerArgs[0]: --cluster-cidr "10.52.0.0" has no prefix length (expected a CIDR such as 10.10.10.100/24)',
+      ]);
+    });
+
+    it("leaves a network the secret server fragment sets to the fragment", () => {
+      const raw = haproxyStack();
+      raw.agents = [host("agent-1", "10.42.0.7")];
+      expect(problemsOf(raw, { serverSecretConfig: "cluster-cidr: 10.52.0.0/16\n" })).to.deep.equal(
+        [],
+      );
+    });
+  });
+
   describe("servers and agents: one address family", () => {
     it("refuses an agent of the other family, naming the family to use", () => {
       const raw = haproxyStack();

@@ -1,0 +1,91 @@
+/**
+ * K3s's pod and Service networks (--cluster-cidr, --service-cidr) against the cluster's own
+ * addresses: a host or VIP inside one is routed to pods or Services by every node (flannel's and
+ * kube-proxy's rules), so the nodes can no longer reach it.
+ */
+import { Cidr, IpAddress, cidrContains, networkOf, parseCidr } from "../config/address";
+import { indexPath, show } from "../config/display";
+import { Problems } from "../config/problems";
+import type { HostRef } from "../host/hostEntry";
+
+/** K3s's IPv4 defaults (docs.k3s.io/cli/server, Networking). */
+const NETWORKS = [
+  {
+    flag: "cluster-cidr",
+    what: "the pods' network",
+    target: "pods",
+    fallback: "10.42.0.0/16",
+    example: "10.52.0.0/16",
+  },
+  {
+    flag: "service-cidr",
+    what: "the Services' network",
+    target: "Services",
+    fallback: "10.43.0.0/16",
+    example: "10.53.0.0/16",
+  },
+] as const;
+
+/** The value of `--flag=value` or `--flag value` among the arguments, with the path it came from. */
+function flagValue(args: string[], flag: string): { value: string; path: string } | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--?([a-z0-9-]+)(?:=(.*))?$/.exec(args[i]);
+    if (!m || m[1] !== flag) continue;
+    const path = indexPath("extraServerArgs", i);
+    if (m[2] !== undefined) return { value: m[2], path };
+    if (i + 1 < args.length)
+      return { value: args[i + 1], path: indexPath("extraServerArgs", i + 1) };
+  }
+  return undefined;
+}
+
+function parseCidrs(p: Problems, flag: string, value: string, path: string): Cidr[] {
+  const cidrs: Cidr[] = [];
+  for (const text of value.split(",")) {
+    const cidr = parseCidr(text);
+    if (typeof cidr === "string") p.error(path, `--${flag} ${show(text, path)} ${cidr}`);
+    else cidrs.push(cidr);
+  }
+  return cidrs;
+}
+
+export function checkPodNetworks(
+  p: Problems,
+  extraServerArgs: string[],
+  serverSecretConfig: string | undefined,
+  hosts: HostRef[],
+  vip: IpAddress | undefined,
+): void {
+  for (const { flag, what, target, fallback, example } of NETWORKS) {
+    const given = flagValue(extraServerArgs, flag);
+    // Set in the secret fragment (unusual, but K3s reads it there): its value is not ours to show.
+    if (
+      !given &&
+      serverSecretConfig !== undefined &&
+      new RegExp(`^\\s*${flag}\\s*:`, "m").test(serverSecretConfig)
+    ) {
+      continue;
+    }
+    const cidrs = given
+      ? parseCidrs(p, flag, given.value, given.path)
+      : [parseCidr(fallback) as Cidr];
+    const source = given ? `its --${flag} in extraServerArgs` : `K3s's default --${flag}`;
+    const fix = given
+      ? `give --${flag} a range no host uses`
+      : `set --${flag}=<a range no host uses> in extraServerArgs, e.g. --${flag}=${example}`;
+    const addresses = [
+      ...hosts.flatMap((ref) =>
+        ref.address ? [{ path: `${ref.path}.address`, address: ref.address }] : [],
+      ),
+      ...(vip ? [{ path: "vip", address: vip }] : []),
+    ];
+    for (const { path, address } of addresses) {
+      const inside = cidrs.find((cidr) => cidrContains(cidr, address));
+      if (!inside) continue;
+      p.error(
+        path,
+        `${address.text} is inside ${networkOf(inside)}, ${what} (${source}): every node would route it to ${target}, not to this address; ${fix} (K3s reads it only when the cluster is first created)`,
+      );
+    }
+  }
+}
