@@ -37,6 +37,15 @@ export function readTarget(file: string, shown: string): Target {
 
 /** Writes `text` over the target; refuses when the file changed since it was read. */
 export function writeTarget(target: Target, text: string, shown: string): void {
+  try {
+    replace(target, text, shown);
+  } catch (err) {
+    if (err instanceof KubeconfigError) throw err;
+    throw new KubeconfigError(`cannot write ${shown}: ${(err as Error).message}`);
+  }
+}
+
+function replace(target: Target, text: string, shown: string): void {
   const dir = path.dirname(target.file);
   if (!fs.existsSync(dir)) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -34,6 +34,8 @@ export interface MergeResult {
   text: string;
   /** Whether entries of that name were there before (and are replaced). */
   replaced: boolean;
+  /** The server the cluster of that name had before, when it had one. */
+  previousServer?: string;
   /** current-context after the merge. */
   currentContext: string | undefined;
 }
@@ -155,6 +157,10 @@ export function mergeKubeconfig(
     typeof oldNamespace === "string" ? oldNamespace : undefined,
   );
   const replaced = LISTS.some((key) => namedItem(key) !== undefined);
+  const oldCluster = namedItem("clusters");
+  const oldClusterBody =
+    oldCluster && (oldCluster.list.items[oldCluster.index] as YAMLMap).get("cluster");
+  const previousServer: unknown = isMap(oldClusterBody) ? oldClusterBody.get("server") : undefined;
 
   const indentSeq = indentsSequences(parsed, existing ?? "");
   const current = root?.get("current-context");
@@ -209,5 +215,10 @@ export function mergeKubeconfig(
     text = `${existing.replace(/\n*$/, "\n")}${text}`;
   }
   const after: unknown = isMap(doc.contents) ? doc.contents.get("current-context") : undefined;
-  return { text, replaced, currentContext: typeof after === "string" ? after : undefined };
+  return {
+    text,
+    replaced,
+    ...(typeof previousServer === "string" && { previousServer }),
+    currentContext: typeof after === "string" ? after : undefined,
+  };
 }

@@ -207,6 +207,9 @@ function run(options: Options, entries: ClusterEntries, io: KubeconfigIo): void 
     writeTarget(target, result.text, shown);
     const mode = (target.mode ?? 0o600).toString(8).padStart(4, "0");
     io.out(`${result.replaced ? "replaced" : "added"} the ${what} in ${shown} (mode ${mode})`);
+    if (result.previousServer !== undefined && result.previousServer !== entries.cluster.server) {
+      io.out(`note: the cluster ${name} it replaced had the server ${result.previousServer}`);
+    }
   }
   if (target.mode !== undefined && (target.mode & 0o077) !== 0) {
     io.out(

@@ -410,6 +410,7 @@ describe("npm run kubeconfig: the stack's kubeconfig for kubectl", function () {
     const run = await box.run(["--stack", "dev", "--merge"]);
     expect(run.code, run.err).to.equal(EXIT_OK);
     expect(run.out).to.include("replaced the cluster, user and context dev");
+    expect(run.out).not.to.include("note: the cluster dev it replaced");
     const after = box.read(config);
     expect(after.clusters.map((c) => c.name)).to.deep.equal(["prod", "dev"]);
     expect(after.users.map((u) => u.name)).to.deep.equal(["prod-admin", "dev"]);
@@ -421,6 +422,22 @@ describe("npm run kubeconfig: the stack's kubeconfig for kubectl", function () {
     expect(fs.readFileSync(config, "utf8").startsWith(OTHER.split("\ncontexts:")[0])).to.equal(
       true,
     );
+  });
+
+  it("--merge over someone else's entries of the same name replaces them and names the server they had", async () => {
+    box.deploy("dev");
+    fs.mkdirSync(box.kube, { mode: 0o700 });
+    const config = path.join(box.kube, "config");
+    fs.writeFileSync(config, OTHER.replace(/name: prod$/gm, "name: dev"), { mode: 0o600 });
+    const run = await box.run(["--stack", "dev", "--merge"]);
+    expect(run.code, run.err).to.equal(EXIT_OK);
+    expect(run.out).to.include("replaced the cluster, user and context dev");
+    expect(run.out).to.include(
+      "note: the cluster dev it replaced had the server https://prod.example.com:6443",
+    );
+    const after = box.read(config);
+    expect(after.clusters.map((c) => c.cluster.server)).to.deep.equal([API]);
+    expect(after.users.map((u) => u.name)).to.deep.equal(["prod-admin", "dev"]);
   });
 
   it("--merge writes the first file of $KUBECONFIG and keeps its mode; a new ~/.kube/config is 0600 with our context current", async () => {
@@ -439,6 +456,14 @@ describe("npm run kubeconfig: the stack's kubeconfig for kubectl", function () {
     expect(run.out).to.include(`note: ${first} can be read by other users`);
     expect(fs.readFileSync(second, "utf8")).to.equal(OTHER);
     expect(fs.existsSync(box.kube)).to.equal(false);
+
+    // A relative entry is relative to where npm was started.
+    const relative = await box.run(["--stack", "dev", "--merge"], {
+      KUBECONFIG: "relative.yaml",
+      INIT_CWD: box.dir,
+    });
+    expect(relative.code, relative.err).to.equal(EXIT_OK);
+    expect(box.read(path.join(box.dir, "relative.yaml"))["current-context"]).to.equal("dev");
 
     const fresh = await box.run(["--stack", "dev", "--merge"]);
     expect(fresh.code, fresh.err).to.equal(EXIT_OK);
