@@ -33,6 +33,8 @@ export interface ValidateOptions {
    * deploy-time pass, which validates the resolved values with the same rules.
    */
   isDeferred?: (value: unknown) => boolean;
+  /** The stack being validated, for the commands problems suggest (`npm run hostkeys -- --stack dev`). */
+  stack?: string;
 }
 
 /** `lbHosts[1].priority` -> `loadBalancer.hosts[1].priority`, by the key table. */
@@ -64,10 +66,13 @@ export function validateClusterConfig<A = string>(
     drainTimeoutSeconds: defaultOf("drainTimeoutSeconds"),
     agentBatchSize: defaultOf("agentBatchSize"),
   });
-  const servers = readNodeList(p, "servers", raw.servers);
-  if (isAbsent(raw.servers) || Array.isArray(raw.servers)) checkServerCount(p, servers.count);
-  const agents = readNodeList(p, "agents", raw.agents);
-  const lbHosts = readLbHostList(p, raw.lbHosts);
+  const servers = readNodeList(p, "servers", raw.servers, ssh.port);
+  const allowTwo =
+    readBool(p, "allowTwoServers", raw.allowTwoServers) ?? defaultOf("allowTwoServers");
+  if (isAbsent(raw.servers) || Array.isArray(raw.servers))
+    checkServerCount(p, servers.count, allowTwo);
+  const agents = readNodeList(p, "agents", raw.agents, ssh.port);
+  const lbHosts = readLbHostList(p, raw.lbHosts, ssh.port);
   const allHosts = [...servers.refs, ...agents.refs, ...lbHosts.refs];
   checkUniqueHosts(p, allHosts);
   const trustAnyHostKey =
@@ -81,12 +86,14 @@ export function validateClusterConfig<A = string>(
             {
               path: "sshBastion",
               name: `the bastion ${ssh.bastion.host}`,
-              pinned: ssh.bastion.hostKey !== undefined,
+              // Set, valid or not: an invalid key is reported on its own.
+              pinned: !isAbsent((raw.sshBastion as { hostKey?: unknown }).hostKey),
             },
           ]
         : []),
     ],
     trustAnyHostKey,
+    { stack: options.stack, args: options.paths === "args" },
   );
   const loadBalancer = readLoadBalancerSection(p, raw, lbHosts, allHosts);
   checkNodeAddressFamily(p, [...servers.refs, ...agents.refs]);
