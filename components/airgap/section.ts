@@ -3,7 +3,7 @@
  * sha256 of each. Pure: whether the files exist (and match) is checked where files are read.
  */
 import type { AirgapConfig } from "../config/types";
-import type { RawClusterConfig } from "../config/keys";
+import { RawClusterConfig, defaultOf } from "../config/keys";
 import { childPath, show } from "../config/display";
 import {
   isAbsent,
@@ -98,8 +98,10 @@ export function readAirgapSection(p: Problems, raw: RawClusterConfig): AirgapCon
   if (sums && imagesTarball === undefined && !isAbsent(sums.images)) {
     p.error(childPath(sumsPath, "images"), "set airgap.imagesTarball too, or remove this sum");
   }
-  for (const key of ["installScriptSha256", "installMirror"] as const) {
-    if (!isAbsent(raw[key]))
+  const urlSet =
+    !isAbsent(raw.installScriptUrl) && raw.installScriptUrl !== defaultOf("installScriptUrl");
+  for (const key of ["installScriptUrl", "installScriptSha256", "installMirror"] as const) {
+    if (key === "installScriptUrl" ? urlSet : !isAbsent(raw[key]))
       p.warn(key, "ignored with airgap: the install script comes from airgap.installScript");
   }
   if (p.errors.length > errorsBefore || !k3sBinary || !installScript || !k3s || !installSum) {

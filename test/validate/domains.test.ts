@@ -198,6 +198,24 @@ describe("validate/domains", () => {
       accepted({ ...haproxyStack(), installScriptUrl: "https://mirror.example.com/install.sh" });
     });
 
+    it("with airgap, a plain-http URL is not fetched: a warning says it is ignored", () => {
+      const airgap = {
+        k3sBinary: "/srv/k3s/k3s",
+        installScript: "/srv/k3s/install.sh",
+        sha256: { k3s: sha, installScript: sha },
+      };
+      const config = accepted({
+        ...haproxyStack(),
+        airgap,
+        installScriptUrl: "http://10.10.10.5/install.sh",
+      });
+      expect(config.warnings).to.deep.equal([
+        "installScriptUrl: ignored with airgap: the install script comes from airgap.installScript",
+      ]);
+      const plain = accepted({ ...haproxyStack(), airgap, installScriptUrl: "https://get.k3s.io" });
+      expect(plain.warnings).to.deep.equal([]);
+    });
+
     it("refuses the schemes curl would also fetch (file, ftp, scp)", () => {
       for (const url of ["file:///tmp/install.sh", "ftp://mirror/install.sh", "scp://h/x.sh"]) {
         expect(problemsOf({ ...haproxyStack(), installScriptUrl: url })).to.deep.equal([
