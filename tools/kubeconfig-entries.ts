@@ -81,7 +81,9 @@ export function readStackKubeconfig(text: string): ClusterEntries {
     throw new KubeconfigError(`${what} came back as [secret]: it was read without --show-secrets`);
   }
   const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs)) throw new KubeconfigError(`${what} is empty`);
+  if (!Array.isArray(docs) || docs.length === 0) {
+    throw new KubeconfigError(`${what} holds no YAML document`);
+  }
   const place = yamlErrorPlace(docs);
   if (place !== undefined) throw new KubeconfigError(`${what} is not valid YAML (${place})`);
   const doc = docs[0];

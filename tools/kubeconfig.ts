@@ -42,7 +42,8 @@ export interface KubeconfigIo {
 const USAGE = `usage: npm run kubeconfig -- --stack <stack> [--merge [--use-context]] [--context <name>]
   (no option)        write ~/.kube/<stack>.yaml (0600): cluster, user and context <stack>
   --merge            merge them into ~/.kube/config, or the first file in $KUBECONFIG,
-                     replacing only the entries named <stack>; current-context is kept
+                     replacing only the entries named <stack>; the current context is
+                     kept (set to <stack> when the file has none)
   --use-context      with --merge: also make <stack> the current context
   --context <name>   name the cluster, user and context <name> instead of <stack>`;
 
@@ -126,16 +127,23 @@ function runPulumi(script: string, args: string[], io: KubeconfigIo): Promise<Pu
     });
     const out: Buffer[] = [];
     let stderr = "";
+    let shown = 0;
+    const showLines = (all: boolean) => {
+      const end = all ? stderr.length : stderr.lastIndexOf("\n") + 1;
+      if (end > shown) io.err(stderr.slice(shown, end).replace(/\n$/, ""));
+      shown = Math.max(shown, end);
+    };
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => {
       stderr += chunk;
-      io.err(chunk.replace(/\n$/, ""));
+      showLines(false);
     });
     child.on("error", (spawnError) => resolve({ code: null, stdout: "", stderr, spawnError }));
-    child.on("close", (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr }),
-    );
+    child.on("close", (code) => {
+      showLines(true);
+      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr });
+    });
   });
 }
 
