@@ -75,8 +75,19 @@ export function readStackHosts(text: string): StackHosts {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new Error(`not valid YAML: ${doc.errors[0].message}`);
   const config = record(record(doc.toJS())?.config) ?? {};
-  const get = (key: string) => config[`${NS}:${key}`];
   const errors: string[] = [];
+  // As the Pulumi CLI reads a stack file (see tools/stack-file.ts): `sshUser` is `k3s-ha:sshUser`.
+  const spellings = new Map<string, string>();
+  const spelling = (key: string): string => {
+    const known = spellings.get(key);
+    if (known !== undefined) return known;
+    const written = [`${NS}:${key}`, key, `${NS}:config:${key}`].filter((k) => k in config);
+    if (written.length > 1)
+      errors.push(`${written.join(" and ")}: the same key set twice; keep one`);
+    spellings.set(key, written[0] ?? `${NS}:${key}`);
+    return written[0] ?? `${NS}:${key}`;
+  };
+  const get = (key: string) => config[spelling(key)];
   const skipped: string[] = [];
   const userValue = get("sshUser");
   const user = typeof userValue === "string" && userValue !== "" ? userValue : defaultOf("sshUser");
@@ -101,7 +112,7 @@ export function readStackHosts(text: string): StackHosts {
         port: readPort(b.port, "sshBastion.port", errors) ?? defaultOf("sshPort"),
         user: typeof b.user === "string" && b.user !== "" ? b.user : user,
         field: "sshBastion.hostKey",
-        entryPath: ["config", `${NS}:sshBastion`],
+        entryPath: ["config", spelling("sshBastion")],
         after: "host",
         ...(pinned !== undefined && { pinned }),
       };
@@ -129,7 +140,7 @@ export function readStackHosts(text: string): StackHosts {
         address: entry.address,
         port,
         field: `${path}.hostKey`,
-        entryPath: ["config", `${NS}:${key}`, i],
+        entryPath: ["config", spelling(key), i],
         after: "address",
         ...(pinned !== undefined && { pinned }),
       });

@@ -17,6 +17,8 @@ export interface OfflineConfig {
   secretKeys: string[];
   /** Hosts (and the bastion) without a pinned hostKey. */
   unpinned: string[];
+  /** Whether the preview set sshTrustAnyHostKey itself (the stack did not). */
+  trustAnyAdded: boolean;
   cleanup: () => void;
 }
 
@@ -48,8 +50,9 @@ export const MASK = "[secret]";
 export function offlineConfig(raw: StackConfig, programKnowsTrustAny = true): OfflineConfig {
   const config: StackConfig = { ...raw };
   const unpinned = unpinnedHosts(config);
-  if (unpinned.length > 0 && config[TRUST_ANY] === undefined && programKnowsTrustAny)
-    config[TRUST_ANY] = true;
+  const trustAnyAdded =
+    unpinned.length > 0 && config[TRUST_ANY] === undefined && programKnowsTrustAny;
+  if (trustAnyAdded) config[TRUST_ANY] = true;
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(config)) {
     if (typeof value === "object" && value !== null && "secure" in value) {
@@ -67,6 +70,7 @@ export function offlineConfig(raw: StackConfig, programKnowsTrustAny = true): Of
     config,
     secretKeys,
     unpinned,
+    trustAnyAdded,
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }

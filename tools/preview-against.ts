@@ -14,6 +14,7 @@ import { PROGRAM, StackConfig, fakeStdout, runProgram } from "../harness/program
 import { REPO_ROOT, stackFile } from "../harness/program/stacks";
 import { addWorktree, git, resolveCommit } from "../harness/shared/worktree";
 import { OfflineConfig, offlineConfig, unpinnedNote } from "./offline-config";
+import { parseStackFile, readStackFile } from "./stack-file";
 import { renderPlan } from "./plan-render";
 
 interface Deployed {
@@ -29,9 +30,8 @@ interface Deployed {
 /** The stack as `against` has it: another stack file (this program), or a git ref. */
 function deployedAt(stack: string, against: string): Deployed {
   if (fs.existsSync(against)) {
-    const doc = parse(fs.readFileSync(against, "utf8")) as { config?: StackConfig };
     return {
-      config: { ...(doc.config ?? {}) },
+      config: readStackFile(against),
       program: PROGRAM,
       knowsTrustAny: true,
       cleanup: () => {},
@@ -46,10 +46,10 @@ function deployedAt(stack: string, against: string): Deployed {
   } catch {
     text = undefined; // the stack is new in the edit
   }
-  const doc = text === undefined ? undefined : (parse(text) as { config?: StackConfig });
+  const config = text === undefined ? undefined : parseStackFile(text, `${against}:${file}`);
   const project = parse(git(REPO_ROOT, ["show", `${commit}:Pulumi.yaml`])) as { config?: object };
   return {
-    config: doc ? { ...(doc.config ?? {}) } : undefined,
+    config,
     program: worktree.program,
     knowsTrustAny: "sshTrustAnyHostKey" in (project.config ?? {}),
     cleanup: worktree.remove,
@@ -82,9 +82,7 @@ export async function renderPlanAgainst(stack: string, against: string): Promise
         outputsOnCreate(r, fakeStdout(r.name)),
       );
     }
-    const edit = offlineConfig(
-      (parse(fs.readFileSync(stackFile(stack), "utf8")) as { config?: StackConfig }).config ?? {},
-    );
+    const edit = offlineConfig(readStackFile(stackFile(stack)));
     configs.push(edit);
     const { plan } = await mockUp(state, edit.config, {
       stack,

@@ -12,9 +12,19 @@ import {
 } from "../harness/program/mocks";
 import { stepDependencies } from "../harness/program/graph";
 import { hostOf } from "../harness/program/queries";
-import { loadStackConfig } from "../harness/program/stacks";
+import { stackFile } from "../harness/program/stacks";
 import { unwrapCommandLine } from "../harness/program/scripts";
+import { K3S_AGENT_TOKEN_PATH } from "../components/k3s/configYaml";
+import { TRUST_ANY_HOST_KEY, TRUST_ANY_WARNING } from "../components/host/hostKeysRequired";
 import { MASK, offlineConfig, unpinnedNote } from "./offline-config";
+import { StackFileError, readStackFile } from "./stack-file";
+
+/** Steps that make a file on the host from nothing the stack holds, by their script's first line. */
+const MADE_ON_HOST: Record<string, string> = {
+  "# k3s-ha: k3s/generate-agent-token.sh":
+    `generates ${K3S_AGENT_TOKEN_PATH} (mode 0600) on the host when it has none: a random agent ` +
+    "token (the stack sets no agentToken), kept on later runs, never shown",
+};
 
 /**
  * Where a step writes its stdin: the script's "Writes stdin to:" line, with its `$name`s taken from
@@ -55,9 +65,13 @@ function describeStep(
   const create = unwrapCommandLine(r.inputs.create as string);
   const target = fileWritten(create);
   const stdin = r.inputs.stdin;
+  const made = MADE_ON_HOST[create.split("\n", 1)[0]];
+  if (made) lines.push(`      ${made}`);
   if (target) {
     lines.push(`      writes ${target}:`);
-    lines.push(isSecretValue(stdin) ? `        ${MASK}` : indent(String(stdin), "        | "));
+    if (isSecretValue(stdin)) lines.push(`        ${MASK}`);
+    else if (typeof stdin === "string") lines.push(indent(stdin, "        | "));
+    else lines.push("        (no content: the step sends none)");
   }
   if (typeof r.inputs.delete === "string") lines.push("      on delete: undoes the step");
   if (r.inputs.logging === "none")
@@ -77,10 +91,35 @@ function describeDocker(run: ProgramRun): string[] {
     });
 }
 
-export async function renderOfflinePreview(stack: string): Promise<string> {
-  const { config, secretKeys, unpinned, cleanup } = offlineConfig(loadStackConfig(stack));
+/**
+ * Runs `evaluate` with the program's warnings (pulumi.log.warn, which prints them through
+ * console.warn when no engine is attached) collected instead of printed.
+ */
+async function collectingWarnings<T>(evaluate: () => Promise<T>): Promise<[T, string[]]> {
+  const warnings: string[] = [];
+  const original = console.warn;
+  const prefix = "warning: [runtime] ";
+  console.warn = (...args: unknown[]) => {
+    const text = args.map(String).join(" ");
+    if (text.startsWith(prefix)) warnings.push(text.slice(prefix.length));
+    else original(...args);
+  };
   try {
-    const run = await runProgram(config, secretKeys, stack);
+    return [await evaluate(), warnings];
+  } finally {
+    console.warn = original;
+  }
+}
+
+export async function renderOfflinePreview(stack: string): Promise<string> {
+  const { config, secretKeys, unpinned, trustAnyAdded, cleanup } = offlineConfig(
+    readStackFile(stackFile(stack)),
+  );
+  try {
+    const [run, all] = await collectingWarnings(() => runProgram(config, secretKeys, stack));
+    // The preview set sshTrustAnyHostKey itself (the note says so): its warning is not the user's.
+    const ours = `${TRUST_ANY_HOST_KEY}: ${TRUST_ANY_WARNING} `;
+    const warnings = all.filter((w) => !(trustAnyAdded && w.startsWith(ours)));
     const deps = stepDependencies(run);
     const commands = run.resources.filter((r) => r.type === "command:remote:Command");
     const hostOfStep = new Map(commands.map((c) => [c.name, hostOf(c)]));
@@ -104,6 +143,7 @@ export async function renderOfflinePreview(stack: string): Promise<string> {
       }
     }
     const out = [
+      ...warnings.map((w) => `warning: ${w}`),
       ...unpinnedNote(stack, unpinned),
       `stack ${stack}: API endpoint ${String(run.outputs.apiEndpoint)}, ` +
         `registration address ${String(run.outputs.registrationAddress)}, ` +
@@ -150,7 +190,8 @@ async function main() {
 
 if (require.main === module) {
   main().catch((err: Error) => {
-    console.error(err.name === "ConfigError" ? err.message : err);
+    const known = err instanceof StackFileError || err.name === "ConfigError";
+    console.error(known ? err.message : err);
     process.exit(1);
   });
 }

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify, parse } from "yaml";
@@ -51,6 +52,87 @@ describe("preview:offline", function () {
     } finally {
       fs.rmSync(file);
     }
+  });
+
+  describe("what it says of the stack (issue 17)", () => {
+    const stack = `issuetest${process.pid}`;
+    const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+    const devText = () => fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8");
+    afterEach(() => fs.rmSync(file, { force: true }));
+
+    /** The preview's CLI as `npm run preview:offline` runs it. */
+    function cli(name: string): { status: number | null; stdout: string; stderr: string } {
+      const r = spawnSync(
+        process.execPath,
+        ["-r", "./harness/register.cjs", "tools/preview-offline.ts", "--stack", name],
+        { cwd: REPO_ROOT, encoding: "utf8" },
+      );
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    }
+
+    it("says server-1 generates the agent token when the stack sets none, never showing a content", async () => {
+      const text = await renderOfflinePreview("dev");
+      expect(text).to.contain(
+        "  - server-1-agent-token\n" +
+          "      generates /etc/rancher/k3s/agent-token (mode 0600) on the host when it has none: a random agent token (the stack sets no agentToken), kept on later runs, never shown\n" +
+          "      on delete: undoes the step\n" +
+          "      handles a secret: output hidden, nothing logged\n",
+      );
+      expect(text).to.not.contain("undefined");
+    });
+
+    it("warns about sshTrustAnyHostKey only when the stack sets it itself", async () => {
+      const warned: unknown[] = [];
+      const original = console.warn;
+      console.warn = (...args: unknown[]) => warned.push(args);
+      let text: string;
+      try {
+        text = await renderOfflinePreview("dev");
+      } finally {
+        console.warn = original;
+      }
+      expect(text).to.not.contain("sshTrustAnyHostKey");
+      expect(warned).to.deep.equal([]);
+      fs.writeFileSync(
+        file,
+        devText().replace("config:\n", "config:\n  k3s-ha:sshTrustAnyHostKey: true\n"),
+      );
+      const set = await renderOfflinePreview(stack);
+      expect(set.split("\n")[0]).to.equal(
+        "warning: sshTrustAnyHostKey: SSH accepts any host key for 8 host(s) (server-1, server-2, server-3, agent-1, agent-2, agent-3, lb-1, lb-2): a machine in the middle would receive the cluster token",
+      );
+    });
+
+    it("reads a key without the k3s-ha: prefix as the project's, as pulumi does", async () => {
+      fs.writeFileSync(file, devText().replace("k3s-ha:sshUser: root", 'sshUser: "deploy user"'));
+      const error = await renderOfflinePreview(stack).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).to.equal(
+        'invalid stack configuration:\n  - sshUser: "deploy user" is not a valid user name: contains a space (only letters, digits, "_", "." and "-")',
+      );
+    });
+
+    it("exits 1 with one line naming a missing stack file, no stack trace", () => {
+      const r = cli("nosuchstack");
+      expect(r.status).to.equal(1);
+      expect(r.stdout).to.equal("");
+      const lines = r.stderr.trimEnd().split("\n");
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(
+        /^Pulumi\.nosuchstack\.yaml: no such stack file; stacks here: (.+, )?dev, (.+, )?staging(, .+)? \(create one by copying Pulumi\.dev\.yaml\)$/,
+      );
+    });
+
+    it("exits 1 with the file, line and column of a YAML error", () => {
+      fs.writeFileSync(file, "config:\n  k3s-ha:sshUser: root\n  k3s-ha:sshUser: ubuntu\n");
+      const r = cli(stack);
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.equal(
+        `Pulumi.${stack}.yaml:3:3: not valid YAML: Map keys must be unique\n`,
+      );
+    });
   });
 
   describe("--against: what an edit does to a deployed stack", () => {
