@@ -14,6 +14,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { rewriteKubeconfigServer } from "../../components/cluster/kubeconfig";
 import { EXIT_FAILED, EXIT_OK, REPO_ROOT, runKubeconfig } from "../../tools/kubeconfig";
+import { readStackKubeconfig } from "../../tools/kubeconfig-entries";
 
 /**
  * The real CLI's behaviour, in pulumi/pulumi pkg/cmd/pulumi/stack/stack_output.go
@@ -652,4 +653,47 @@ describe("npm run kubeconfig: the stack's kubeconfig for kubectl", function () {
       "dev",
     ]);
   });
+});
+
+describe("readStackKubeconfig: what the tool takes from the output", () => {
+  it("takes the current context's cluster and user, as K3s names them or as the program does", () => {
+    const raw = k3sKubeconfig("Q0E=", "Q0VSVA==", "S0VZ");
+    expect(readStackKubeconfig(raw)).to.deep.equal({
+      cluster: { "certificate-authority-data": "Q0E=", server: "https://127.0.0.1:6443" },
+      user: { "client-certificate-data": "Q0VSVA==", "client-key-data": "S0VZ" },
+    });
+    const program = rewriteKubeconfigServer(raw, API, "lab");
+    expect(readStackKubeconfig(program).cluster.server).to.equal(API);
+    const two = rewriteKubeconfigServer(
+      raw.replace(
+        "contexts:\n",
+        "contexts:\n- context:\n    cluster: x\n    user: x\n  name: other\n",
+      ),
+      API,
+      "lab",
+    );
+    expect(readStackKubeconfig(two).user["client-key-data"]).to.equal("S0VZ");
+  });
+
+  for (const [what, text, message] of [
+    ["empty", "\n", "is empty"],
+    ["comments only", "# nothing\n", "holds no YAML document"],
+    ["read without --show-secrets", "[secret]\n", "came back as [secret]"],
+    ["a list", "- S0VZ\n", "is not a kubeconfig (one YAML mapping)"],
+    [
+      "a context naming a missing user",
+      k3sKubeconfig("Q0E=", "Q0VSVA==", "S0VZ").replace(
+        "- name: default\n  user:",
+        "- name: x\n  user:",
+      ),
+      "has no user named default",
+    ],
+  ]) {
+    it(`refuses an output that is ${what}, quoting nothing of it`, () => {
+      expect(() => readStackKubeconfig(text))
+        .to.throw(message)
+        .with.property("message")
+        .that.does.not.include("S0VZ");
+    });
+  }
 });
