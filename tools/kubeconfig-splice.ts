@@ -66,9 +66,12 @@ export function spliceEntries(
       edits.push({ start: value.range[0], end: value.range[1], text: stringify(name).trimEnd() });
     }
   }
+  // A file with Windows line ends gets them in our lines too.
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
   let out = text;
   for (const edit of edits.sort((a, b) => b.start - a.start)) {
-    out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
+    const lines = edit.text.replace(/\r?\n/g, eol);
+    out = out.slice(0, edit.start) + lines + out.slice(edit.end);
   }
   return out;
 }

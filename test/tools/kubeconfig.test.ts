@@ -307,6 +307,11 @@ describe("npm run kubeconfig: the stack's kubeconfig for kubectl", function () {
     const again = await box.run(["--stack", "dev", "--merge"]);
     expect(again.code).to.equal(EXIT_OK);
     expect(fs.readFileSync(config, "utf8")).to.equal(merged);
+
+    // The same file with Windows line ends: ours get them too.
+    fs.writeFileSync(config, OTHER.replace(/\n/g, "\r\n"));
+    expect((await box.run(["--stack", "dev", "--merge"])).code).to.equal(EXIT_OK);
+    expect(fs.readFileSync(config, "utf8")).to.equal(expected.replace(/\n/g, "\r\n"));
   });
 
   it("--merge into a hand-written file (indented lists, flow maps, comments, quotes) changes no byte outside its own entries", async () => {
