@@ -6,6 +6,7 @@ import { Expectations, hasExpectations, isExpected } from "./hostkeys-expect";
 import { PublicKey, fingerprint, parseAuthorizedKey, preferredKey, sameKey } from "./hostkeys-keys";
 import { ScanOutcome } from "./hostkeys-scan";
 import { StackHost } from "./hostkeys-stack";
+import { readHostKeyText } from "../components/host/sshValues";
 
 export type Status =
   /** The stack pins this very key. */
@@ -30,10 +31,14 @@ export interface Row {
   expected?: boolean;
 }
 
-/** The stack's pinned key: undefined when none, a string when it is not a valid key. */
+/**
+ * The stack's pinned key: undefined when none, a string when it is not a valid key. A known_hosts
+ * line is read as the program reads it (its host part must name this host and port).
+ */
 export function pinnedKey(host: StackHost): PublicKey | string | undefined {
   if (host.pinned === undefined) return undefined;
-  const key = parseAuthorizedKey(host.pinned);
+  const read = readHostKeyText(host.pinned, { host: host.address, port: host.port });
+  const key = "problem" in read ? read.problem : parseAuthorizedKey(read.key);
   return typeof key === "string" ? `${host.field} ${key}` : key;
 }
 

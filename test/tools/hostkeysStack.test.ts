@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { readStackHosts, withHostKeys } from "../../tools/hostkeys-stack";
+import { pinnedKey } from "../../tools/hostkeys-plan";
+import { authorizedForm } from "../../tools/hostkeys-keys";
 import { fakeHostKey } from "../../harness/program/stacks";
 
 /** A stack file written without the k3s-ha: prefix, which the Pulumi CLI reads as the project's keys. */
@@ -43,5 +45,21 @@ describe("hostkeys: the stack file's hosts", () => {
     expect(stack.errors).to.deep.equal([
       "k3s-ha:sshUser and sshUser: the same key set twice; keep one",
     ]);
+  });
+
+  it("reads a pinned known_hosts line as the program does: taken for its own host, refused for another", () => {
+    const key = fakeHostKey("server-1");
+    const pinnedAs = (line: string) => {
+      const text = UNPREFIXED.replace(
+        "      address: 10.10.10.50\n",
+        `      address: 10.10.10.50\n      hostKey: "${line}"\n`,
+      );
+      return pinnedKey(readStackHosts(text).hosts[0]);
+    };
+    const taken = pinnedAs(`[10.10.10.50]:2222 ${key} root@server-1`);
+    expect(typeof taken === "object" && authorizedForm(taken)).to.equal(key);
+    expect(pinnedAs(`10.10.10.50 ${key}`)).to.equal(
+      "servers[0].hostKey is a known_hosts line for 10.10.10.50, not [10.10.10.50]:2222: pin [10.10.10.50]:2222's own key (npm run hostkeys, or the line `ssh-keygen -F [10.10.10.50]:2222` prints), never another host's",
+    );
   });
 });
