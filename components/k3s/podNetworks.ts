@@ -8,21 +8,24 @@ import { indexPath, show } from "../config/display";
 import { Problems } from "../config/problems";
 import type { HostRef } from "../host/hostEntry";
 
-/** K3s's IPv4 defaults (docs.k3s.io/cli/server, Networking). */
+/**
+ * K3s's defaults (docs.k3s.io/cli/server, Networking), IPv6 ones when the servers' node IPs are
+ * IPv6 only (k3s pkg/cli/server/server.go, run: "configure ClusterIPRanges").
+ */
 const NETWORKS = [
   {
     flag: "cluster-cidr",
     what: "the pods' network",
     target: "pods",
-    fallback: "10.42.0.0/16",
-    example: "10.52.0.0/16",
+    fallback: { ipv4: "10.42.0.0/16", ipv6: "fd00:42::/56" },
+    example: { ipv4: "10.52.0.0/16", ipv6: "fd00:52::/56" },
   },
   {
     flag: "service-cidr",
     what: "the Services' network",
     target: "Services",
-    fallback: "10.43.0.0/16",
-    example: "10.53.0.0/16",
+    fallback: { ipv4: "10.43.0.0/16", ipv6: "fd00:43::/112" },
+    example: { ipv4: "10.53.0.0/16", ipv6: "fd00:53::/112" },
   },
 ] as const;
 
@@ -56,6 +59,8 @@ export function checkPodNetworks(
   hosts: HostRef[],
   vip: IpAddress | undefined,
 ): void {
+  const server = hosts.find((ref) => ref.path.startsWith("servers[") && ref.address);
+  const family = server?.address?.parsed.kind() ?? "ipv4";
   for (const { flag, what, target, fallback, example } of NETWORKS) {
     const given = flagValue(extraServerArgs, flag);
     // Set in the secret fragment (unusual, but K3s reads it there): its value is not ours to show.
@@ -68,11 +73,11 @@ export function checkPodNetworks(
     }
     const cidrs = given
       ? parseCidrs(p, flag, given.value, given.path)
-      : [parseCidr(fallback) as Cidr];
+      : [parseCidr(fallback[family]) as Cidr];
     const source = given ? `its --${flag} in extraServerArgs` : `K3s's default --${flag}`;
     const fix = given
       ? `give --${flag} a range no host uses`
-      : `set --${flag}=<a range no host uses> in extraServerArgs, e.g. --${flag}=${example}`;
+      : `set --${flag}=<a range no host uses> in extraServerArgs, e.g. --${flag}=${example[family]}`;
     const addresses = [
       ...hosts.flatMap((ref) =>
         ref.address ? [{ path: `${ref.path}.address`, address: ref.address }] : [],

@@ -374,6 +374,15 @@ describe("validate/domains", () => {
       ]);
     });
 
+    it("takes K3s's IPv6 defaults when the servers are IPv6", () => {
+      const raw = ipv6Stack();
+      raw.agents = [host("agent-1", "fd00:42::7"), host("agent-2", "fd00:43::8")];
+      expect(problemsOf(raw)).to.deep.equal([
+        `agents[0].address: fd00:42::7 is inside fd00:42::/56, the pods' network (K3s's default --cluster-cidr): every node would route it to pods, not to this address; set --cluster-cidr=<a range no host uses> in extraServerArgs, e.g. --cluster-cidr=fd00:52::/56 ${when}`,
+        `agents[1].address: fd00:43::8 is inside fd00:43::/112, the Services' network (K3s's default --service-cidr): every node would route it to Services, not to this address; set --service-cidr=<a range no host uses> in extraServerArgs, e.g. --service-cidr=fd00:53::/112 ${when}`,
+      ]);
+    });
+
     it("checks the networks extraServerArgs sets instead, in either form, and their syntax", () => {
       const raw = haproxyStack();
       raw.agents = [host("agent-1", "10.42.0.7")];
