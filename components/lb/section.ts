@@ -30,6 +30,6 @@ export function readLoadBalancerSection(
     nginxImage: readImage(p, raw.nginxImage),
   };
   if (kind === "haproxy") return readHaproxyPair(p, raw.vip, settings, hosts, allRefs);
-  if (kind === "nginx") return readNginx(p, raw.vip, settings, hosts);
+  if (kind === "nginx") return readNginx(p, raw.vip, settings, hosts, allRefs);
   return undefined;
 }

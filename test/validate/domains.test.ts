@@ -414,6 +414,26 @@ describe("validate/domains", () => {
     });
   });
 
+  describe("nginxMode docker: Docker's default bridge network", () => {
+    it("warns about a server or the Nginx host inside 172.17.0.0/16, and only in docker mode", () => {
+      const raw = nginxStack();
+      raw.servers = [
+        host("server-1", "172.17.0.50"),
+        host("server-2", "10.10.10.51"),
+        host("server-3", "10.10.10.52"),
+      ];
+      raw.agents = [host("agent-1", "172.17.5.1")];
+      raw.lbHosts = [host("lb-1", "172.17.200.1")];
+      const why = (address: string) =>
+        `${address} is inside Docker's default bridge network 172.17.0.0/16: with nginxMode docker it is unreachable from the Nginx host unless that host's Docker uses another bridge network ("bip" in /etc/docker/daemon.json)`;
+      expect(accepted({ ...raw, nginxMode: "docker" }).warnings).to.deep.equal([
+        `servers[0].address: ${why("172.17.0.50")}`,
+        `lbHosts[0].address: ${why("172.17.200.1")}`,
+      ]);
+      expect(accepted(raw).warnings).to.deep.equal([]);
+    });
+  });
+
   describe("servers and agents: one address family", () => {
     it("refuses an agent of the other family, naming the family to use", () => {
       const raw = haproxyStack();

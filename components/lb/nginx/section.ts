@@ -1,10 +1,12 @@
 /** The single Nginx stream proxy's settings: its one host, the mode and the Docker image. */
+import { Cidr, cidrContains, networkOf, parseCidr } from "../../config/address";
 import { show } from "../../config/display";
 import { isAbsent, readString } from "../../config/fields";
 import { defaultOf } from "../../config/keys";
 import { Problems } from "../../config/problems";
 import { shellSafetyProblem } from "../../config/shellWord";
 import type { NginxLbConfig } from "../../config/types";
+import type { HostRef } from "../../host/hostEntry";
 import {
   KindSettings,
   LbHostList,
@@ -31,11 +33,31 @@ export function readImage(p: Problems, value: unknown): string | undefined {
   return image;
 }
 
+/** Docker's default bridge network (docs.docker.com, "Default bridge network"; daemon.json bip). */
+const DOCKER_BRIDGE = parseCidr("172.17.0.0/16") as Cidr;
+
+/**
+ * The container reaches the servers from Docker's bridge, and the Nginx host holds that bridge's
+ * route: an address inside it is taken for a container's, unless that host's Docker uses another
+ * network, which the program cannot see.
+ */
+function warnDockerBridge(p: Problems, refs: HostRef[]): void {
+  for (const ref of refs) {
+    if (!/^(servers|lbHosts)\[/.test(ref.path) || !ref.address) continue;
+    if (!cidrContains(DOCKER_BRIDGE, ref.address)) continue;
+    p.warn(
+      `${ref.path}.address`,
+      `${ref.address.text} is inside Docker's default bridge network ${networkOf(DOCKER_BRIDGE)}: with nginxMode docker it is unreachable from the Nginx host unless that host's Docker uses another bridge network ("bip" in /etc/docker/daemon.json)`,
+    );
+  }
+}
+
 export function readNginx(
   p: Problems,
   vipValue: unknown,
   settings: KindSettings,
   hosts: LbHostList,
+  allRefs: HostRef[],
 ): NginxLbConfig {
   if (!isAbsent(vipValue)) {
     p.error(
@@ -51,6 +73,7 @@ export function readNginx(
     }
   }
   const mode = settings.nginxMode ?? defaultOf("nginxMode");
+  if (mode === "docker") warnDockerBridge(p, allRefs);
   const image = settings.nginxImage ?? defaultOf("nginxImage");
   if (mode !== "docker" && image !== defaultOf("nginxImage")) {
     p.error("nginxImage", 'applies only to nginxMode "docker"');
