@@ -33,6 +33,7 @@ import { Row, classifyKnown, classifyScanned, pinnedKey, plan } from "./hostkeys
 import { renderRefusals, renderTable, renderUnexpected } from "./hostkeys-report";
 import { BastionAccess, ScanTarget, scanHostKeys } from "./hostkeys-scan";
 import { StackHost, StackHosts, readStackHosts, withHostKeys } from "./hostkeys-stack";
+import { StackFileError, parseStackFile, readStackText } from "./stack-file";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
@@ -267,9 +268,11 @@ async function run(options: Options, io: HostkeysIo): Promise<number> {
   const { file, shown } = options;
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = readStackText(file);
+    parseStackFile(text, shown); // the YAML and its keys, as every tool reports them
   } catch (err) {
-    throw new UsageError(`cannot read ${shown}: ${(err as Error).message}`);
+    if (err instanceof StackFileError) throw new UsageError(err.message);
+    throw err;
   }
   let stack: StackHosts;
   try {

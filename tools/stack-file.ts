@@ -12,8 +12,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { LineCounter, isMap, parseDocument } from "yaml";
-import { PROJECT_NAMESPACE } from "../components/cluster/stackConfig";
 import type { StackConfig } from "../harness/program/mocks";
+
+/** Pulumi.yaml's name (test/stackFiles.test.ts holds it so), the namespace of the program's keys. */
+const PROJECT_NAMESPACE = "k3s-ha";
 
 export class StackFileError extends Error {
   constructor(message: string) {
@@ -84,11 +86,10 @@ function shown(file: string): string {
     : relative;
 }
 
-/** Reads a stack file; a missing or unreadable file is a one-line error naming it. */
-export function readStackFile(file: string): StackConfig {
-  let text: string;
+/** A stack file's text; a missing or unreadable file is a one-line error naming it. */
+export function readStackText(file: string): string {
   try {
-    text = fs.readFileSync(file, "utf8");
+    return fs.readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
@@ -106,5 +107,9 @@ export function readStackFile(file: string): StackConfig {
     }
     throw new StackFileError(`${shown(file)}: cannot read it (${code ?? (err as Error).message})`);
   }
-  return parseStackFile(text, shown(file));
+}
+
+/** Reads a stack file's config; problems are one-line errors naming the file. */
+export function readStackFile(file: string): StackConfig {
+  return parseStackFile(readStackText(file), shown(file));
 }

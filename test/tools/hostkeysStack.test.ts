@@ -1,7 +1,11 @@
 import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { readStackHosts, withHostKeys } from "../../tools/hostkeys-stack";
 import { pinnedKey } from "../../tools/hostkeys-plan";
 import { authorizedForm } from "../../tools/hostkeys-keys";
+import { EXIT_REFUSED, runHostkeys } from "../../tools/hostkeys";
 import { fakeHostKey } from "../../harness/program/stacks";
 
 /** A stack file written without the k3s-ha: prefix, which the Pulumi CLI reads as the project's keys. */
@@ -61,5 +65,30 @@ describe("hostkeys: the stack file's hosts", () => {
     expect(pinnedAs(`10.10.10.50 ${key}`)).to.equal(
       "servers[0].hostKey is a known_hosts line for 10.10.10.50, not [10.10.10.50]:2222: pin [10.10.10.50]:2222's own key (npm run hostkeys, or the line `ssh-keygen -F [10.10.10.50]:2222` prints), never another host's",
     );
+  });
+
+  it("names a missing or malformed stack file in one line, as preview:offline does", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k3sha-hostkeys-file-"));
+    try {
+      const file = path.join(dir, "Pulumi.prod.yaml");
+      const run = async () => {
+        const out: string[] = [];
+        const code = await runHostkeys(["--file", file], { out: (t) => out.push(t), env: {} });
+        return { code, out };
+      };
+      expect(await run()).to.deep.equal({
+        code: EXIT_REFUSED,
+        out: [
+          `${file}: no such stack file; stacks here: none (create one by copying Pulumi.dev.yaml)`,
+        ],
+      });
+      fs.writeFileSync(file, "config:\n  k3s-ha:sshUser: a\n  k3s-ha:sshUser: b\n");
+      expect(await run()).to.deep.equal({
+        code: EXIT_REFUSED,
+        out: [`${file}:3:3: not valid YAML: Map keys must be unique`],
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
