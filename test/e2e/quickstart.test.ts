@@ -22,7 +22,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, parseDocument } from "yaml";
-import { expectAgentsJoined, expectK3sRunning, expectMembership } from "../../harness/e2e/checks";
+import {
+  expectAgentsJoined,
+  expectCleanHosts,
+  expectK3sRunning,
+  expectMembership,
+} from "../../harness/e2e/checks";
 import {
   AGENTS,
   CONTROLLER_NS,
@@ -293,5 +298,39 @@ describe("e2e: the README's Quickstart, as a user runs it", function () {
     expect(fs.statSync(path.join(kube, "config")).mode & 0o777).to.equal(0o600);
     const user = merged.users.find((u) => u.name === STACK)?.user ?? {};
     for (const secret of Object.values(user)) expect(r.stdout + r.stderr).to.not.include(secret);
+  });
+
+  it("later: scripts/pulumi.sh preview shows no change; destroy needs --yes off a terminal, then empties the hosts", async function () {
+    const preview = await run(["bash", "scripts/pulumi.sh", "preview", "--stack", STACK]);
+    expect(preview.status, show(preview)).to.equal(0);
+    expect(preview.stdout).to.match(
+      /\+ 0 to create, ~ 0 to update, \+- 0 to replace, - 0 to delete/,
+    );
+
+    const refused = await run(["bash", "scripts/pulumi.sh", "destroy", "--stack", STACK]);
+    expect(refused.status).to.equal(255);
+    expect(refused.stderr).to.equal(
+      "error: --yes or --skip-preview must be passed in to proceed when running in non-interactive mode\n",
+    );
+    const destroyed = await run([
+      "bash",
+      "scripts/pulumi.sh",
+      "destroy",
+      "--yes",
+      "--stack",
+      STACK,
+    ]);
+    expect(destroyed.status, show(destroyed)).to.equal(0);
+    await expectCleanHosts(lab);
+    const outputs = await run([
+      "bash",
+      "scripts/pulumi.sh",
+      "stack",
+      "output",
+      "--json",
+      "--stack",
+      STACK,
+    ]);
+    expect(outputs.stdout).to.equal("{}\n");
   });
 });

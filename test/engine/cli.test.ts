@@ -114,6 +114,20 @@ describe("the pulumi CLI stand-in", function () {
     expect(r.stdout).to.equal("");
   });
 
+  it("on a terminal, up asks first and does nothing unless the answer is yes", () => {
+    const command = `printf 'no\\n' | script -qec '${CLI} up --stack dev' /dev/null`;
+    const r = spawnSync("bash", ["-c", command], {
+      cwd: dir,
+      env,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(r.status, r.stdout + r.stderr).to.equal(255);
+    expect(r.stdout).to.include("Do you want to perform this update? [yes/no]");
+    expect(r.stdout).to.include("confirmation declined, not proceeding with the update");
+    expect(r.stdout).to.not.include("Resources:\r\n");
+  });
+
   it("a wrong passphrase fails up and stack output with the real message", () => {
     fs.writeFileSync(path.join(dir, "wrong"), "wrong horse\n");
     for (const args of [
