@@ -111,7 +111,7 @@ k3sha_choose_cli() {
 k3sha_cli_alternatives() {
   k3sha_say "Either install the CLI with the official installer, then run this again (a pulumi" \
     "  v3.$K3SHA_PULUMI_MIN_MINOR or later on PATH is used):" \
-    "    curl -fsSL https://get.pulumi.com | sh" \
+    "    curl -fsSL https://get.pulumi.com | sh   (into ~/.pulumi/bin, on PATH in a new shell)" \
     "  or, on a machine without internet access, take the release tarball" \
     "  pulumi-v$K3SHA_PULUMI_VERSION-linux-x64.tar.gz (https://github.com/pulumi/pulumi/releases) from a" \
     "  machine that has it, unpack it and put its pulumi/ directory on PATH."

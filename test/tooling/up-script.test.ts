@@ -471,7 +471,7 @@ describe("scripts/*.sh pass shellcheck", () => {
 const ALTERNATIVES = [
   "up.sh: Either install the CLI with the official installer, then run this again (a pulumi",
   "up.sh:   v3.200 or later on PATH is used):",
-  "up.sh:     curl -fsSL https://get.pulumi.com | sh",
+  "up.sh:     curl -fsSL https://get.pulumi.com | sh   (into ~/.pulumi/bin, on PATH in a new shell)",
   "up.sh:   or, on a machine without internet access, take the release tarball",
   "up.sh:   pulumi-v3.265.0-linux-x64.tar.gz (https://github.com/pulumi/pulumi/releases) from a",
   "up.sh:   machine that has it, unpack it and put its pulumi/ directory on PATH.",
