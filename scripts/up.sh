@@ -76,3 +76,5 @@ else
   k3sha_say "no terminal to confirm on: running pulumi up --yes (the preview is printed first)"
   pulumi up --yes --stack "$stack"
 fi
+k3sha_say "next: npm run kubeconfig -- --stack $stack --merge   (context $stack in ~/.kube/config)" \
+  "  and for any later Pulumi command: scripts/pulumi.sh <command> --stack $stack"

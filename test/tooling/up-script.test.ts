@@ -161,6 +161,9 @@ describe("scripts/up.sh", () => {
       "up.sh:   scripts/pulumi.sh stack output apiEndpoint --stack <stack>",
     );
     expect(run.stdout + run.stderr).to.not.include(passphrase);
+    expect(run.stderr).to.match(
+      /up\.sh: next: npm run kubeconfig -- --stack dev --merge {3}\(context dev in ~\/\.kube\/config\)\nup\.sh: {3}and for any later Pulumi command: scripts\/pulumi\.sh <command> --stack dev\n$/,
+    );
 
     expect(argsOf(run)).to.deep.equal([
       ["npm", "run --silent hostkeys -- --stack dev"],
