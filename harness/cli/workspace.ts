@@ -119,7 +119,13 @@ export function stackConfig(
   const config: StackConfig = {};
   const secretKeys: string[] = [];
   for (const [raw, value] of Object.entries(file.config)) {
-    const key = parseKey(raw);
+    // sdk/go/common/workspace/loaders.go stackConfigNamespacedWithProject: a key without a colon
+    // is the project's. Written both ways, the real CLI keeps whichever its map iteration (random
+    // order) writes last; the stand-in refuses instead.
+    const key = raw.includes(":") ? parseKey(raw) : `${project.name}:${raw}`;
+    if (key in config) {
+      throw new CliError(`${key} is set twice in the stack file (once without its namespace)`);
+    }
     if (value && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
       const secure = value.secure;
       if (typeof secure !== "string") throw new CliError(`${key}: secure value is not a string`);

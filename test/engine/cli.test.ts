@@ -183,22 +183,26 @@ describe("the pulumi CLI stand-in", function () {
       'error: unknown command "refresh" for "pulumi" (not in this stand-in)\n',
     );
     expect(pulumi(["up", "--frobnicate"]).stderr).to.equal("error: unknown flag: --frobnicate\n");
-    const unprefixed = fs
-      .readFileSync(stackFile("dev"), "utf8")
-      .replace("config:\n", "config:\n  sshUser: ubuntu\n");
-    fs.writeFileSync(stackFile("dev"), unprefixed);
-    const r = pulumi(["preview", "-s", "dev"]);
-    expect(r.status).to.equal(255);
-    expect(r.stderr).to.equal(
-      "error: could not parse sshUser as a configuration key (configuration keys should be of the form `<namespace>:<name>`)\n",
-    );
+  });
+
+  it("reads a key without a namespace as the project's; refuses one written both ways", () => {
+    const original = fs.readFileSync(stackFile("dev"), "utf8");
+    const withConfig = (lines: string) =>
+      fs.writeFileSync(stackFile("dev"), original.replace("config:\n", `config:\n${lines}`));
+    withConfig("  greeting: hey\n  k3s-ha:greeting: hi\n");
+    const twice = pulumi(["preview", "-s", "dev"]);
+    expect([twice.status, twice.stderr]).to.deep.equal([
+      255,
+      "error: k3s-ha:greeting is set twice in the stack file (once without its namespace)\n",
+    ]);
+    withConfig("  greeting: hey\n");
+    const bare = pulumi(["up", "--yes", "-s", "dev"]);
+    expect(bare.status, bare.stderr).to.equal(0);
+    expect(pulumi(["stack", "output", "greeting", "-s", "dev"]).stdout).to.equal("hey\n");
+    fs.writeFileSync(stackFile("dev"), original);
   });
 
   it("destroy --yes empties the stack and its outputs", () => {
-    fs.writeFileSync(
-      stackFile("dev"),
-      fs.readFileSync(stackFile("dev"), "utf8").replace("  sshUser: ubuntu\n", ""),
-    );
     const r = pulumi(["destroy", "--yes", "-s", "dev"]);
     expect(r.status, r.stderr).to.equal(0);
     expect(pulumi(["stack", "output", "--json", "-s", "dev"]).stdout).to.equal("{}\n");
