@@ -14,8 +14,8 @@ import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../../harness/program/stacks";
 
-/** The lines of a Markdown file outside fenced code blocks, with inline code spans blanked. */
-function proseLines(text: string): string[] {
+/** The lines of a Markdown file outside fenced code blocks. */
+function outsideFences(text: string): string[] {
   const out: string[] = [];
   let fence: string | undefined;
   for (const line of text.split("\n")) {
@@ -28,9 +28,16 @@ function proseLines(text: string): string[] {
       fence = open[1];
       continue;
     }
-    out.push(line.replace(/(`+)[\s\S]*?\1/g, (m) => " ".repeat(m.length)));
+    out.push(line);
   }
   return out;
+}
+
+/** The lines of a Markdown file outside fenced code blocks, with inline code spans blanked. */
+function proseLines(text: string): string[] {
+  return outsideFences(text).map((line) =>
+    line.replace(/(`+)[\s\S]*?\1/g, (m) => " ".repeat(m.length)),
+  );
 }
 
 /** A heading's text as GitHub renders it (links by their text, code and emphasis marks gone). */
@@ -53,17 +60,7 @@ function slug(text: string): string {
 export function anchorsOf(text: string): Set<string> {
   const seen = new Map<string, number>();
   const anchors = new Set<string>();
-  let fence: string | undefined;
-  for (const line of text.split("\n")) {
-    const open = /^ {0,3}(`{3,}|~{3,})/.exec(line);
-    if (fence !== undefined) {
-      if (open && open[1][0] === fence[0] && open[1].length >= fence.length) fence = undefined;
-      continue;
-    }
-    if (open) {
-      fence = open[1];
-      continue;
-    }
+  for (const line of outsideFences(text)) {
     const heading = /^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!heading) continue;
     const base = slug(headingText(heading[1]));
