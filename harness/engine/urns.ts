@@ -130,3 +130,9 @@ export class EngineUrns {
     };
   }
 }
+
+/** The engine's URN of each recorded registration of one run (registration order), by recorded URN. */
+export function engineUrnsOf(resources: readonly RecordedResource[]): Map<string, string> {
+  const urns = new EngineUrns();
+  return new Map(resources.map((r) => [r.urn, urns.translate(r).urn]));
+}

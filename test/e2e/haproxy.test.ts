@@ -21,6 +21,7 @@ import { E2eLab } from "../../harness/e2e/lab";
 import { ProcSampler } from "../../harness/e2e/proc-sampler";
 import { readStack } from "../../harness/e2e/state-file";
 import { LabStack, labStack, stackVersion } from "../../harness/e2e/stack";
+import { engineUrnsOf } from "../../harness/engine/urns";
 
 const HOSTS_CONFIGURED = [...SERVERS, "agent-1", "agent-2", "agent-3", ...LB_HOSTS] as const;
 const STACK = "haproxy";
@@ -99,7 +100,7 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
     const planned = (first.plan?.changes ?? []).map((c) => `${c.op} ${c.name}`).sort();
     expect(planned).to.deep.equal(first.changes.map((c) => `${c.op} ${c.name}`).sort());
     expect(first.state.resources.map((r) => r.urn).sort()).to.deep.equal(
-      first.resources.map((r) => r.urn).sort(),
+      [...engineUrnsOf(first.resources).values()].sort(),
     );
     expect(fs.statSync(first.stateFile).mode & 0o777, "the state file is private").to.equal(0o600);
   });
@@ -191,8 +192,11 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
     expect(interrupted.steps.map((s) => s.name)).to.not.include("server-3-install");
     // A failed create leaves nothing in the state; the provider answered: no pending operation.
     const state = readStack(STACK);
+    const interruptedUrns = engineUrnsOf(interrupted.resources);
     expect(state.resources.map((r) => r.urn)).to.not.include.members(
-      interrupted.resources.filter((r) => r.name === "server-2-install").map((r) => r.urn),
+      interrupted.resources
+        .filter((r) => r.name === "server-2-install")
+        .map((r) => interruptedUrns.get(r.urn)!),
     );
     expect(state.pendingOperations).to.deep.equal([]);
 
@@ -217,7 +221,9 @@ describe("e2e: dev stack (HAProxy + KeepAlived) over SSH", function () {
     expect(killed.interrupted).to.equal(true);
     // Every step in flight when the CLI died (server-2's install and whatever ran beside it)
     // is a pending create, and none of them is in the state.
-    const install = killed.resources.find((r) => r.name === "server-2-install")!;
+    const recorded = killed.resources.find((r) => r.name === "server-2-install")!;
+    // Steps and the state carry the engine's URNs (harness/engine/urns.ts), not the recorder's.
+    const install = { urn: engineUrnsOf(killed.resources).get(recorded.urn)! };
     const inFlight = killed.steps.filter((s) => s.interrupted).map((s) => s.urn);
     expect(inFlight).to.include(install.urn);
     const state = readStack(STACK);
