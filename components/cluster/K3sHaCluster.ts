@@ -18,6 +18,7 @@ import { FORMER_SERVER_TYPE } from "../k3s/serverSteps";
 import { LbBackend } from "../lb/backends";
 import { HaproxyLbPair } from "../lb/haproxy-pair/haproxyLbPair";
 import { NginxLb } from "../lb/nginx/nginxLb";
+import { registrationAddressOf } from "../lb/registrationAddress";
 import type { K3sHaClusterArgs } from "./args";
 import { rewriteKubeconfigServer } from "./kubeconfig";
 import { prepareCluster } from "./prepare";
@@ -30,11 +31,6 @@ export const K3S_HA_CLUSTER_TYPE = "k3s-ha:index:K3sHaCluster";
 export interface ClusterHost {
   name: string;
   address: string;
-}
-
-/** The address agents and clients use: the VIP, or the Nginx host. */
-function registrationAddressOf(c: ClusterConfig): string {
-  return c.loadBalancer.kind === "haproxy" ? c.loadBalancer.vip : c.loadBalancer.hosts[0].address;
 }
 
 /**
@@ -109,6 +105,9 @@ export class K3sHaCluster extends pulumi.ComponentResource {
         tlsSans: tlsSansOf,
         ...(secrets.serverSecretConfig !== undefined && {
           secretConfig: secrets.serverSecretConfig,
+        }),
+        ...(secrets.registryCredentials !== undefined && {
+          registryCredentials: secrets.registryCredentials,
         }),
       });
       const componentOpts = (local: string, formerType?: string) => ({
@@ -195,6 +194,9 @@ export class K3sHaCluster extends pulumi.ComponentResource {
             token: server1.agentJoinToken,
             ...(secrets.agentSecretConfig !== undefined && {
               secretConfig: secrets.agentSecretConfig,
+            }),
+            ...(secrets.registryCredentials !== undefined && {
+              registryCredentials: secrets.registryCredentials,
             }),
             tokenAfter,
             registrationGate: gate,

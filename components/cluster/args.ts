@@ -84,6 +84,30 @@ export interface K3sArgs {
   extraAgentArgs?: string[];
   /** More names for the servers' certificate besides the registration address. */
   extraTlsSans?: string[];
+  /** Where the installer downloads the binary and its sha256 list (its GITHUB_URL); https only. */
+  releasesUrl?: string;
+  /** registries.yaml without credentials: {mirrors, configs} (credentials: `secrets.registryCredentials`). */
+  registries?: {
+    mirrors?: Record<string, { endpoint?: string[]; rewrite?: Record<string, string> }>;
+    configs?: Record<
+      string,
+      {
+        tls?: {
+          cert_file?: string;
+          key_file?: string;
+          ca_file?: string;
+          insecure_skip_verify?: boolean;
+        };
+      }
+    >;
+  };
+  /** HTTP(S) proxy for K3s and its installer; NO_PROXY gets the cluster's own addresses unless noProxyDefaults is false. */
+  proxy?: {
+    httpProxy?: string;
+    httpsProxy?: string;
+    noProxy?: string[];
+    noProxyDefaults?: boolean;
+  };
   /** Install from local files (on the machine running Pulumi) instead of downloading. */
   airgap?: {
     k3sBinary: string;
@@ -102,6 +126,8 @@ export interface SecretArgs {
   serverSecretConfig?: pulumi.Input<string>;
   /** A YAML mapping of secret K3s agent settings (e.g. vpn-auth). */
   agentSecretConfig?: pulumi.Input<string>;
+  /** A YAML mapping of registry to {username, password}, {auth} or {identity_token}. */
+  registryCredentials?: pulumi.Input<string>;
 }
 
 export interface UpgradeArgs {

@@ -16,6 +16,7 @@ import type { ClusterConfig, StackSecrets } from "../config/types";
 import { SshSettings } from "../host/connection";
 import { isDeferred } from "../host/inputs";
 import { checkTokens } from "../k3s/joinTokens";
+import { checkRegistryCredentials } from "../k3s/registries";
 import { checkSecretConfigs } from "../k3s/secretConfig";
 import type { K3sHaClusterArgs, SecretArgs } from "./args";
 import { ValidateOptions, argPath, validateClusterConfig } from "./validate";
@@ -93,6 +94,7 @@ function checkSecrets(secrets: StackSecrets, options: ValidateOptions): void {
   const p = new Problems(options.paths === "args" ? argPath : undefined);
   checkTokens(p, secrets);
   checkSecretConfigs(p, secrets);
+  checkRegistryCredentials(p, secrets.registryCredentials);
   if (p.errors.length > 0) throw new ConfigError(p.errors);
 }
 
@@ -113,7 +115,13 @@ export function prepareCluster(args: K3sHaClusterArgs): PreparedCluster {
   };
   const raw = rawFromArgs(args);
   const secrets = args.secrets ?? {};
-  const secretKeys = ["token", "agentToken", "serverSecretConfig", "agentSecretConfig"] as const;
+  const secretKeys = [
+    "token",
+    "agentToken",
+    "serverSecretConfig",
+    "agentSecretConfig",
+    "registryCredentials",
+  ] as const;
   const plainSecrets: StackSecrets = {};
   const laterSecrets: (typeof secretKeys)[number][] = [];
   for (const key of secretKeys) {

@@ -90,6 +90,7 @@ export function secretsFrom(written: Record<string, string>): StackSecrets {
     "agentToken",
     "serverSecretConfig",
     "agentSecretConfig",
+    "registryCredentials",
   ];
   for (const key of checked) {
     const value = values[`${PROJECT_NAMESPACE}:${key}`];

@@ -20,6 +20,8 @@ import { checkNodeAddressFamily } from "../k3s/addressFamily";
 import { checkSshPort } from "./sshPortCollisions";
 import { checkPodNetworks } from "../k3s/podNetworks";
 import { parseIpAddress } from "../config/address";
+import { checkProxyCoverage } from "../k3s/proxy";
+import { checkRegistryCredentials } from "../k3s/registries";
 
 export interface ValidateOptions {
   /**
@@ -56,6 +58,7 @@ export function validateClusterConfig<A = string>(
   const p = new Problems(options.paths === "args" ? argPath : undefined, options.isDeferred);
   checkTokens(p, secrets);
   checkSecretConfigs(p, secrets);
+  checkRegistryCredentials(p, secrets.registryCredentials);
   reportUnknownKeys(p, "", raw, RAW_KEYS, false);
   const ssh = readSshSection(p, raw, { user: defaultOf("sshUser"), port: defaultOf("sshPort") });
   const k3s = readK3sSection(p, raw, { installScriptUrl: defaultOf("installScriptUrl") });
@@ -97,6 +100,7 @@ export function validateClusterConfig<A = string>(
   );
   const loadBalancer = readLoadBalancerSection(p, raw, lbHosts, allHosts);
   checkNodeAddressFamily(p, [...servers.refs, ...agents.refs]);
+  checkProxyCoverage(p, k3s?.proxy, [...servers.refs, ...agents.refs]);
   const vipAddress =
     loadBalancer?.kind === "haproxy" ? parseIpAddress(loadBalancer.vip) : undefined;
   checkPodNetworks(

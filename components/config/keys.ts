@@ -89,6 +89,13 @@ export const STACK_KEYS = {
     description: "INSTALL_K3S_MIRROR passed to the installer (e.g. cn)",
     arg: "k3s.installMirror",
   },
+  k3sReleasesUrl: {
+    type: "string",
+    default: "",
+    description:
+      "Where the installer downloads the K3s binary and its sha256 list (its GITHUB_URL: <url>/download/<version>/k3s); default GitHub's releases",
+    arg: "k3s.releasesUrl",
+  },
   vip: {
     type: "string",
     default: "",
@@ -203,6 +210,18 @@ export const STACK_KEYS = {
     description: "More names for the servers' certificate besides the registration address",
     arg: "k3s.extraTlsSans",
   },
+  registries: {
+    type: "structured",
+    description:
+      "Private registries for registries.yaml: {mirrors, configs} as K3s reads them, without credentials (registryCredentials)",
+    arg: "k3s.registries",
+  },
+  proxy: {
+    type: "structured",
+    description:
+      "HTTP proxy for K3s and its installer {httpProxy, httpsProxy, noProxy, noProxyDefaults}",
+    arg: "k3s.proxy",
+  },
   airgap: {
     type: "structured",
     description:
@@ -233,6 +252,12 @@ export const STACK_KEYS = {
     type: "secret",
     description: "YAML fragment of secret K3s agent settings (config.yaml.d drop-in, 0600)",
     arg: "secrets.agentSecretConfig",
+  },
+  registryCredentials: {
+    type: "secret",
+    description:
+      "YAML mapping of registry to {username, password}, {auth} or {identity_token}, for registries.yaml",
+    arg: "secrets.registryCredentials",
   },
 } as const satisfies Record<string, KeySpec>;
 

@@ -64,6 +64,40 @@ export interface K3sConfig {
   extraTlsSans: string[];
   /** Install from local files copied over SSH instead of downloading (hosts without internet). */
   airgap?: AirgapConfig;
+  /**
+   * Where the installer downloads the K3s binary and its sha256 list (its GITHUB_URL:
+   * `<releasesUrl>/download/<version>/k3s`); absent: GitHub's releases.
+   */
+  releasesUrl?: string;
+  /** Private registry mirrors and TLS for registries.yaml (credentials come from a secret). */
+  registries?: RegistriesConfig;
+  /** HTTP(S) proxy for K3s and its installer. */
+  proxy?: ProxyConfig;
+}
+
+/** registries.yaml without credentials (K3s docs: Private Registry Configuration). */
+export interface RegistriesConfig {
+  mirrors: Record<string, { endpoint: string[]; rewrite?: Record<string, string> }>;
+  configs: Record<
+    string,
+    {
+      tls?: {
+        cert_file?: string;
+        key_file?: string;
+        ca_file?: string;
+        insecure_skip_verify?: boolean;
+      };
+    }
+  >;
+}
+
+export interface ProxyConfig {
+  httpProxy?: string;
+  httpsProxy?: string;
+  /** NO_PROXY entries as given. */
+  noProxy: string[];
+  /** Add the cluster's networks, domain, node and registration addresses to NO_PROXY. */
+  noProxyDefaults: boolean;
 }
 
 /** Local files (on the machine running Pulumi) for an air-gapped install, with their sha256 sums. */
@@ -133,4 +167,5 @@ export interface StackSecrets {
   agentToken?: string;
   serverSecretConfig?: string;
   agentSecretConfig?: string;
+  registryCredentials?: string;
 }

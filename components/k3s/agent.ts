@@ -16,7 +16,10 @@ import {
 } from "./configYaml";
 import { fileReason, k3sFileStep } from "./k3sFile";
 import { membershipStep } from "./membership";
-import { installK3sScript, uninstallK3sScript } from "./scripts";
+import { installScriptFor } from "./installScript";
+import { K3S_REGISTRIES_PATH } from "./registries";
+import { registriesContent } from "./registriesFile";
+import { uninstallK3sScript } from "./scripts";
 import { drainAgentForUpgradeScript } from "./upgradeScripts";
 
 export const AGENT_TYPE = "k3s-ha:k3s:Agent";
@@ -36,6 +39,8 @@ export interface AgentArgs {
   token: pulumi.Input<string>;
   /** Secret K3s settings (a YAML fragment) for config.yaml.d. */
   secretConfig?: pulumi.Input<string>;
+  /** Registry credentials (a YAML mapping) for registries.yaml. */
+  registryCredentials?: pulumi.Input<string>;
   /** Steps that must finish before the token file is rewritten (the token rotation). */
   tokenAfter: pulumi.Resource[];
   /** The step proving the registration address answers; the agent installs only after it. */
@@ -94,8 +99,22 @@ export class Agent extends pulumi.ComponentResource {
       }),
     );
     const config = file("config", K3S_CONFIG_PATH, configText, false, preflight);
+    const registriesFile = registriesContent(
+      cluster.shape.k3s.registries,
+      args.registryCredentials,
+    );
+    const registries =
+      registriesFile &&
+      file(
+        "registries",
+        K3S_REGISTRIES_PATH,
+        registriesFile.content,
+        registriesFile.secret,
+        preflight,
+      );
     const before: pulumi.Resource[] = [token, config, args.registrationGate];
     if (secretConfig) before.push(secretConfig);
+    if (registries) before.push(registries);
     before.push(...args.installAfter);
     if (airgapSteps) before.push(airgapSteps.verified);
     const upgrade = cluster.shape.upgrade;
@@ -126,7 +145,7 @@ export class Agent extends pulumi.ComponentResource {
       {
         connection,
         sudo,
-        create: installK3sScript("agent", k3s, k3s.extraAgentArgs, {
+        create: installScriptFor(cluster, "agent", {
           nodeName: node.name,
           secretConfig: args.secretConfig !== undefined,
           ...(airgap && { airgap: { imagesFile: imagesFileName(airgap) } }),
@@ -139,6 +158,9 @@ export class Agent extends pulumi.ComponentResource {
           ...(args.secretConfig === undefined
             ? []
             : [fileReason("secret-config", args.secretConfig, true)]),
+          ...(registriesFile === undefined
+            ? []
+            : [fileReason("registries.yaml", registriesFile.content, registriesFile.secret)]),
         ],
       },
       install.opts,

@@ -24,6 +24,7 @@ import {
   serverAirgap,
   serverConfig,
   serverInstall,
+  serverRegistriesFile,
   serverSecretConfigFile,
   serverTokenFile,
 } from "./serverSteps";
@@ -107,6 +108,8 @@ export class BootstrapServer extends pulumi.ComponentResource {
     }
     const secretConfig = serverSecretConfigFile(host, rotated);
     if (secretConfig) files.push({ ...secretConfig, beforeSnapshot: true });
+    const registries = serverRegistriesFile(host, preflight);
+    if (registries) files.push({ ...registries, beforeSnapshot: true });
     const config = serverConfig(host, args.token !== undefined, rotated);
 
     const snapshot = host.step("etcd-snapshot", {

@@ -16,11 +16,14 @@
 # Parameters: role (server|agent); version; exec (INSTALL_K3S_EXEC: the role and the extra
 # arguments); node (the Kubernetes node name); drain_timeout (servers: drain within this many
 # seconds before an upgrade, "" for no drain); secret_config (true when the stack has a secret
-# config fragment); airgap (true: install from the verified air-gap files) with images_file (the
-# images tarball's name, "" for none); else install_script_url, install_script_sha256 ("" for no
-# check) and install_mirror ("" for none).
-: "${role:?}" "${version:?}" "${exec:?}" "${node:?}" "${airgap:?}" "${secret_config:?}"
-: "${drain_timeout?}" "${images_file?}" "${install_script_url?}" "${install_script_sha256?}" "${install_mirror?}"
+# config fragment); registries (true when the stack has registries); proxy_set (true when the stack
+# has a proxy) with proxy_http, proxy_https and proxy_none ("" when unset); airgap (true: install
+# from the verified air-gap files) with images_file (the images tarball's name, "" for none); else
+# install_script_url, install_script_sha256 ("" for no check), install_mirror ("" for none) and
+# releases_url (the installer's GITHUB_URL, "" for its default).
+: "${role:?}" "${version:?}" "${exec:?}" "${node:?}" "${airgap:?}" "${secret_config:?}" "${registries:?}" "${proxy_set:?}"
+: "${drain_timeout?}" "${images_file?}" "${install_script_url?}" "${install_script_sha256?}" "${install_mirror?}" "${releases_url?}"
+: "${proxy_http?}" "${proxy_https?}" "${proxy_none?}"
 
 ready_timeout=300
 if [ "$role" = server ]; then service=k3s; else service=k3s-agent; fi
@@ -40,6 +43,19 @@ if [ "$secret_config" != true ] && [ -e "$secret_fragment" ]; then
   state_touch "$marker"; rm -f "$secret_fragment"
   log "$service: $secret_fragment is no longer configured; removed, $service restarts"
 fi
+# registries.yaml the stack no longer has, when the program wrote it (its header): removed here, in
+# order, for the same reason.
+registries_file=/etc/rancher/k3s/registries.yaml
+if [ "$registries" != true ] && [ -e "$registries_file" ] && [ "$(head -n 1 "$registries_file")" = "$K3S_HA_MANAGED_HEADER" ]; then
+  state_touch "$marker"; rm -f "$registries_file"
+  log "$service: $registries_file is no longer configured; removed, $service restarts"
+fi
+# The proxy the installer last wrote into the service's env file (install.sh create_env_file copies
+# the proxy variables of its environment there); the installer runs again when it changed.
+proxy_state=$K3S_HA_STATE_DIR/installed-$service-proxy
+proxy_want=""
+if [ "$proxy_set" = true ]; then proxy_want="HTTP_PROXY=$proxy_http HTTPS_PROXY=$proxy_https NO_PROXY=$proxy_none"; fi
+proxy_recorded=$(cat "$proxy_state" 2>/dev/null) || proxy_recorded=""
 recorded=$(cat "$state" 2>/dev/null) || recorded=""
 running=false
 if svc_running "$service"; then running=true; fi
@@ -51,6 +67,7 @@ if [ -z "$recorded" ] && [ "$installed" = "$version" ] && [ "$running" = true ];
 # ready (the record is older than what is wanted).
 reinstall=false
 if [ "$installed" != "$version" ] || [ "${recorded#* }" != "$exec" ]; then reinstall=true; fi
+if [ "$proxy_want" != "$proxy_recorded" ]; then reinstall=true; fi
 restart=$reinstall
 if [ "$running" != true ] || [ -e "$marker" ] || [ "$recorded" != "$want" ]; then restart=true; fi
 if [ "$restart" = true ] && [ "$running" = true ] && [ "$role" = server ]; then
@@ -60,6 +77,8 @@ fi
 if [ "$reinstall" = true ]; then
   if [ -z "$installed" ]; then
     log "installing K3s $version on $node"
+  elif [ "$installed" = "$version" ] && [ "$proxy_want" != "$proxy_recorded" ]; then
+    log "re-running the K3s installer on $node for its changed proxy settings"
   elif [ "$installed" = "$version" ]; then
     log "re-running the K3s installer on $node for its changed arguments"
   else
@@ -67,6 +86,16 @@ if [ "$reinstall" = true ]; then
   fi
   if [ -n "$drain_timeout" ] && [ -n "$installed" ] && [ "$installed" != "$version" ] && [ "$running" = true ]; then
     drain_for_upgrade "$node" "$version" "$drain_timeout" || exit 1
+  fi
+  # A subshell: with a proxy in the stack (now or before), the download and the installer see
+  # exactly the stack's (the installer writes it into the env file, and a removed one leaves it);
+  # the local checks after it do not.
+  (
+  if [ -n "$proxy_want" ] || [ -n "$proxy_recorded" ]; then
+    unset HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy
+    if [ -n "$proxy_http" ]; then export HTTP_PROXY="$proxy_http" http_proxy="$proxy_http"; fi
+    if [ -n "$proxy_https" ]; then export HTTPS_PROXY="$proxy_https" https_proxy="$proxy_https"; fi
+    if [ -n "$proxy_none" ]; then export NO_PROXY="$proxy_none" no_proxy="$proxy_none"; fi
   fi
   if [ "$airgap" = true ]; then
     # The verified binary and images go in place; the verified installer runs without download. An
@@ -101,12 +130,11 @@ if [ "$reinstall" = true ]; then
       echo "$install_script_sha256  $installer" | sha256sum -c - >/dev/null 2>&1 || {
         log "install script from $install_script_url does not match installScriptSha256"; exit 1; }
     fi
-    if [ -n "$install_mirror" ]; then
-      INSTALL_K3S_MIRROR="$install_mirror" INSTALL_K3S_SKIP_START=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" sh "$installer" >&2
-    else
-      INSTALL_K3S_SKIP_START=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" sh "$installer" >&2
-    fi
+    if [ -n "$install_mirror" ]; then export INSTALL_K3S_MIRROR="$install_mirror"; fi
+    if [ -n "$releases_url" ]; then export GITHUB_URL="$releases_url"; fi
+    INSTALL_K3S_SKIP_START=true INSTALL_K3S_VERSION="$version" INSTALL_K3S_EXEC="$exec" sh "$installer" >&2
   fi
+  )
 fi
 if [ "$restart" = true ]; then
   svc_restart_bounded "$service" "$ready_timeout" || { log "$(svc_failure_hint "$service")"; exit 1; }
@@ -126,4 +154,5 @@ if [ "$role" = server ]; then
   log "k3s server $node ready, running $version"
 fi
 printf '%s\n' "$want" | state_write "$state"
+if [ -n "$proxy_want" ]; then printf '%s\n' "$proxy_want" | state_write "$proxy_state"; else rm -f "$proxy_state"; fi
 rm -f "$marker"

@@ -13,6 +13,7 @@ import {
   serverAirgap,
   serverConfig,
   serverInstall,
+  serverRegistriesFile,
   serverSecretConfigFile,
   serverTokenFile,
 } from "./serverSteps";
@@ -44,6 +45,8 @@ export class JoiningServer extends pulumi.ComponentResource {
     ];
     const secretConfig = serverSecretConfigFile(host, tokenAfter);
     if (secretConfig) files.push(secretConfig);
+    const registries = serverRegistriesFile(host, preflight);
+    if (registries) files.push(registries);
     const config = serverConfig(host, true, preflight);
     this.ready = serverInstall(
       host,

@@ -30,7 +30,10 @@ const NETWORKS = [
 ] as const;
 
 /** The value of `--flag=value` or `--flag value` among the arguments, with the path it came from. */
-function flagValue(args: string[], flag: string): { value: string; path: string } | undefined {
+export function flagValue(
+  args: string[],
+  flag: string,
+): { value: string; path: string } | undefined {
   for (let i = 0; i < args.length; i++) {
     const m = /^--?([a-z0-9-]+)(?:=(.*))?$/.exec(args[i]);
     if (!m || m[1] !== flag) continue;
@@ -93,4 +96,15 @@ export function checkPodNetworks(
       );
     }
   }
+}
+
+/**
+ * The pod and Service networks K3s uses (each flag's ranges, else its default for the servers'
+ * address family), as written; for NO_PROXY.
+ */
+export function clusterNetworks(extraServerArgs: string[], family: "ipv4" | "ipv6"): string[] {
+  return NETWORKS.flatMap(({ flag, fallback }) => {
+    const given = flagValue(extraServerArgs, flag);
+    return given ? given.value.split(",") : [fallback[family]];
+  });
 }

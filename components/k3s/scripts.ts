@@ -1,6 +1,7 @@
 /** Chooses and parameterises the K3s host scripts (the `.sh` files beside this module). Pure. */
 import type { K3sConfig } from "../config/types";
 import { K3S_HA_STATE_DIR, hostScript } from "../host/script";
+import type { ProxyEnvironment } from "./proxy";
 
 export type K3sRole = "server" | "agent";
 
@@ -44,6 +45,10 @@ export interface InstallOptions {
   airgap?: { imagesFile?: string };
   /** Whether the stack has a secret config fragment; without one a stale drop-in is removed. */
   secretConfig?: boolean;
+  /** Whether the stack has registries; without them a registries.yaml the program wrote is removed. */
+  registries?: boolean;
+  /** The proxy variables the installer writes into the service's env file. */
+  proxy?: ProxyEnvironment;
 }
 
 /** Installs, upgrades or restarts K3s as install.sh describes. */
@@ -60,11 +65,17 @@ export function installK3sScript(
     node: options.nodeName,
     drain_timeout: role === "server" ? (options.drainTimeoutSeconds ?? "") : "",
     secret_config: options.secretConfig === true,
+    registries: options.registries === true,
+    proxy_set: options.proxy !== undefined,
+    proxy_http: options.proxy?.HTTP_PROXY ?? "",
+    proxy_https: options.proxy?.HTTPS_PROXY ?? "",
+    proxy_none: options.proxy?.NO_PROXY ?? "",
     airgap: options.airgap !== undefined,
     images_file: options.airgap?.imagesFile ?? "",
     install_script_url: options.airgap ? "" : k3s.installScriptUrl,
     install_script_sha256: options.airgap ? "" : (k3s.installScriptSha256 ?? ""),
     install_mirror: options.airgap ? "" : (k3s.installMirror ?? ""),
+    releases_url: options.airgap ? "" : (k3s.releasesUrl ?? ""),
   });
 }
 

@@ -1,4 +1,4 @@
-/** The K3s install settings: version, install script, mirror and extra arguments. */
+/** The K3s install settings: version, install script, mirrors, registries, proxy and extra arguments. */
 import type { K3sConfig } from "../config/types";
 import type { RawClusterConfig } from "../config/keys";
 import { indexPath, show } from "../config/display";
@@ -6,6 +6,8 @@ import { readArray, readRequiredString, readString } from "../config/fields";
 import { Problems } from "../config/problems";
 import { shellSafetyProblem } from "../config/shellWord";
 import { flagName, refusedExtraFlag, serverOnlyFlag } from "./flags";
+import { readProxy } from "./proxy";
+import { readRegistries } from "./registries";
 
 /** The China mirror's copy of the install script: the one that reads INSTALL_K3S_MIRROR. */
 export const CHINA_MIRROR_INSTALL_SCRIPT_URL =
@@ -42,8 +44,7 @@ function readVersion(p: Problems, value: unknown): string | undefined {
   return version;
 }
 
-function readInstallScriptUrl(p: Problems, value: unknown): string | undefined {
-  const path = "installScriptUrl";
+function readUrl(p: Problems, path: string, value: unknown): string | undefined {
   const text = readString(p, path, value, "an http(s) URL");
   if (text === undefined) return undefined;
   let url: URL;
@@ -68,6 +69,29 @@ function readInstallScriptUrl(p: Problems, value: unknown): string | undefined {
     return undefined;
   }
   return text;
+}
+
+function readInstallScriptUrl(p: Problems, value: unknown): string | undefined {
+  return readUrl(p, "installScriptUrl", value);
+}
+
+/**
+ * The installer's GITHUB_URL: it fetches `<url>/download/<version>/sha256sum-<arch>.txt` and
+ * `<url>/download/<version>/k3s` (k3s-io/k3s install.sh download_hash, download_binary) and checks
+ * the one against the other, so both come from here: https only.
+ */
+function readReleasesUrl(p: Problems, value: unknown): string | undefined {
+  const path = "k3sReleasesUrl";
+  const url = readUrl(p, path, value);
+  if (url === undefined) return undefined;
+  if (url.startsWith("http:")) {
+    p.error(
+      path,
+      `${show(url, path)} is plain http: the installer checks the binary against a sha256 list from the same place, so anyone on the path could change both; serve the mirror over https`,
+    );
+    return undefined;
+  }
+  return url.replace(/\/+$/, "");
 }
 
 function readSha256(p: Problems, value: unknown): string | undefined {
@@ -129,6 +153,15 @@ export function readK3sSection(
     readInstallScriptUrl(p, raw.installScriptUrl) ?? defaults.installScriptUrl;
   const installScriptSha256 = readSha256(p, raw.installScriptSha256);
   const installMirror = readShellToken(p, "installMirror", raw.installMirror);
+  const releasesUrl = readReleasesUrl(p, raw.k3sReleasesUrl);
+  if (releasesUrl !== undefined && raw.airgap) {
+    p.error(
+      "k3sReleasesUrl",
+      "does nothing with airgap (the binary comes from airgap.k3sBinary); remove one of the two",
+    );
+  }
+  const registries = readRegistries(p, raw);
+  const proxy = readProxy(p, raw);
   const extraServerArgs = readArgs(p, "extraServerArgs", raw.extraServerArgs);
   const extraAgentArgs = readArgs(p, "extraAgentArgs", raw.extraAgentArgs);
   // Only the China mirror's copy of the install script reads INSTALL_K3S_MIRROR; get.k3s.io
@@ -167,6 +200,9 @@ export function readK3sSection(
     installScriptUrl,
     ...(installScriptSha256 !== undefined && { installScriptSha256 }),
     ...(installMirror !== undefined && { installMirror }),
+    ...(releasesUrl !== undefined && { releasesUrl }),
+    ...(registries !== undefined && { registries }),
+    ...(proxy !== undefined && { proxy }),
     extraServerArgs,
     extraAgentArgs,
   };

@@ -19,7 +19,10 @@ import {
   renderServerConfig,
 } from "./configYaml";
 import { fileReason, k3sFileStep } from "./k3sFile";
-import { installK3sScript, uninstallK3sScript } from "./scripts";
+import { installScriptFor } from "./installScript";
+import { K3S_REGISTRIES_PATH } from "./registries";
+import { registriesContent } from "./registriesFile";
+import { uninstallK3sScript } from "./scripts";
 
 /** Type tokens of the two server shapes, and the one both had before they were split. */
 export const BOOTSTRAP_SERVER_TYPE = "k3s-ha:k3s:BootstrapServer";
@@ -38,6 +41,8 @@ export interface ServerArgs {
   tlsSans: (cluster: ClusterConfig) => string[];
   /** Secret K3s settings (a YAML fragment) for config.yaml.d. */
   secretConfig?: pulumi.Input<string>;
+  /** Registry credentials (a YAML mapping) for registries.yaml. */
+  registryCredentials?: pulumi.Input<string>;
 }
 
 /** A file step and what its change means for the install step. */
@@ -146,6 +151,24 @@ export function serverSecretConfigFile(host: ServerHost, after: pulumi.Resource[
     : host.file("secret-config", K3S_SECRET_CONFIG_PATH, fragment, true, after);
 }
 
+/** registries.yaml, when the stack has registries (0600; a secret with credentials). */
+export function serverRegistriesFile(host: ServerHost, after: pulumi.Resource[]) {
+  const file = registriesContent(
+    host.args.cluster.shape.k3s.registries,
+    host.args.registryCredentials,
+  );
+  return file === undefined
+    ? undefined
+    : host.file(
+        "registries",
+        K3S_REGISTRIES_PATH,
+        file.content,
+        file.secret,
+        after,
+        "registries.yaml",
+      );
+}
+
 /**
  * The install step: installs or upgrades the pinned K3s and restarts it when a file it reads
  * changed (the re-run reasons); it ends only when the server answers ready.
@@ -163,7 +186,7 @@ export function serverInstall(
     {
       connection: host.connection,
       sudo: host.sudo,
-      create: installK3sScript("server", k3s, k3s.extraServerArgs, {
+      create: installScriptFor(host.args.cluster, "server", {
         nodeName: host.node.name,
         secretConfig: host.args.secretConfig !== undefined,
         ...(upgrade.drainBeforeUpgrade && { drainTimeoutSeconds: upgrade.drainTimeoutSeconds }),
