@@ -25,6 +25,7 @@ const SECRET_KEYS = [
   "k3s-ha:agentToken",
   "k3s-ha:serverSecretConfig",
   "k3s-ha:agentSecretConfig",
+  "k3s-ha:registryCredentials",
 ];
 const FRAGMENT = "etcd-s3-secret-key: guard-s3-secret\n";
 const NEXT_VERSION = "v1.27.7+k3s1";
@@ -89,6 +90,13 @@ const DEV = testStackConfig("dev");
 const keyPath = (c: StackConfig) => ({ "k3s-ha:sshPrivateKeyPath": c["k3s-ha:sshPrivateKeyPath"] });
 const DEV_TOKENS = { ...DEV, "k3s-ha:token": TOKEN, "k3s-ha:agentToken": AGENT_TOKEN };
 const STAGING = testStackConfig("staging");
+const REGISTRIES_AND_PROXY = {
+  "k3s-ha:registries": {
+    mirrors: { "docker.io": { endpoint: ["https://registry.example.com:5000"] } },
+  },
+  "k3s-ha:registryCredentials": "registry.example.com:5000:\n  username: u\n  password: p\n",
+  "k3s-ha:proxy": { httpsProxy: "http://proxy.example.com:3128", noProxy: ["10.10.10.0/24"] },
+};
 const STAGING_DOCKER = { ...STAGING, "k3s-ha:nginxMode": "docker" };
 
 interface Edit {
@@ -238,6 +246,38 @@ const EDITS: Edit[] = [
     what: "switch VRRP to unicast",
     base: () => DEV,
     edit: (c) => ({ ...c, "k3s-ha:vrrpUnicast": true }),
+  },
+  {
+    what: "change vrrpAdvertIntervalMs (250 to 500)",
+    base: () => DEV,
+    edit: (c) => ({ ...c, "k3s-ha:vrrpAdvertIntervalMs": 500 }),
+  },
+  {
+    what: "set registries with credentials and a proxy",
+    base: () => DEV,
+    edit: (c) => ({ ...c, ...REGISTRIES_AND_PROXY }),
+  },
+  {
+    what: "change the registry mirror and the proxy",
+    base: () => ({ ...DEV, ...REGISTRIES_AND_PROXY }),
+    edit: (c) => ({
+      ...c,
+      "k3s-ha:registries": { mirrors: { "*": { endpoint: ["https://mirror.example.com"] } } },
+      "k3s-ha:proxy": { httpsProxy: "http://proxy-2.example.com:3128", noProxy: ["10.10.10.0/24"] },
+    }),
+  },
+  {
+    what: "remove registries and the proxy",
+    base: () => ({ ...DEV, ...REGISTRIES_AND_PROXY }),
+    edit: (c) => without(c, "registries", "registryCredentials", "proxy"),
+    deletes: ["server-1", "server-2", "server-3", "agent-1", "agent-2", "agent-3"].map(
+      (n) => `${n}-registries`,
+    ),
+  },
+  {
+    what: "set k3sReleasesUrl",
+    base: () => DEV,
+    edit: (c) => ({ ...c, "k3s-ha:k3sReleasesUrl": "https://artifacts.example.com/k3s" }),
   },
   {
     what: "switch lbKind haproxy to nginx on lb-1",
