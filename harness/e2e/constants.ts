@@ -99,6 +99,13 @@ export const JOURNALS_DIR = "/var/log/k3sha-e2e-journals";
 export const MIRROR_PORT = 8080;
 export const MIRROR_URL = `http://${HOST_ADDRESSES.mirror}:${MIRROR_PORT}`;
 export const INSTALL_SCRIPT_URL = `${MIRROR_URL}/install.sh`;
+/**
+ * The mirror's HTTPS port (a certificate the lab's systemd hosts trust, as users' hosts trust
+ * their internal CA) and the release mirror on it, laid out as GitHub's releases: the stacks'
+ * k3sReleasesUrl, the installer's GITHUB_URL.
+ */
+export const MIRROR_TLS_PORT = 8443;
+export const RELEASES_URL = `https://${HOST_ADDRESSES.mirror}:${MIRROR_TLS_PORT}/k3s-io/k3s/releases`;
 
 /** The second SSH user: passwordless sudo on the lab hosts only (a private /etc/sudoers.d). */
 export const SUDO_USER = "k3sha";

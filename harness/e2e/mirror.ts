@@ -1,18 +1,27 @@
 /**
  * Fills the mirror's document root: the stand-in installer at /install.sh and, per K3s version, the
- * stand-in k3s with its sha256 list, laid out like a release (/k3s/<version>/k3s). Then runs the
- * mirror's HTTP server on the mirror host. Any number of versions: each binary reports its own.
+ * stand-in k3s with its sha256 list, laid out as GitHub's releases
+ * (/k3s-io/k3s/releases/download/<version>/k3s, what RELEASES_URL points at). Then runs the
+ * mirror's server on the mirror host: HTTP, and HTTPS with a certificate the systemd hosts trust
+ * (trustMirrorCertificate). Any number of versions: each binary reports its own.
  */
+import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
-import { E2E_DIR, MIRROR_PORT, MIRROR_URL } from "./constants";
+import { E2E_DIR, HOST_ADDRESSES, MIRROR_PORT, MIRROR_TLS_PORT, RELEASES_URL } from "./constants";
 import { E2eHost } from "./host";
 import { waitFor } from "../shared/sh";
 
 export const MIRROR_ROOT = path.join(E2E_DIR, "mirror", "root");
 export const MIRROR_LOG = path.join(E2E_DIR, "mirror", "requests.jsonl");
+const MIRROR_TLS = {
+  cert: path.join(E2E_DIR, "mirror", "mirror.crt"),
+  key: path.join(E2E_DIR, "mirror", "mirror.key"),
+};
+/** Where GitHub's layout starts under the document root (RELEASES_URL's path). */
+const RELEASES_PATH = new URL(RELEASES_URL).pathname;
 /**
  * The stand-in's one dependency (`yaml`, which has none of its own), copied where every lab host
  * sees it: the hosts' private /tmp hides a checkout that lives under /tmp, and the systemd hosts
@@ -32,12 +41,10 @@ export const sha256 = (text: string | Buffer) => createHash("sha256").update(tex
 
 /** The stand-in installer as served; its sha256 is what the stack's installScriptSha256 pins. */
 export function installerText(): string {
-  return fs
-    .readFileSync(path.join(__dirname, "stand-in", "install.sh"), "utf8")
-    .replace("@MIRROR_URL@", MIRROR_URL);
+  return fs.readFileSync(path.join(__dirname, "stand-in", "install.sh"), "utf8");
 }
 
-const STAND_IN_MODULES = ["http", "jsonpath", "kubectl", "tokens", "datastore"];
+const STAND_IN_MODULES = ["http", "jsonpath", "kubectl", "tokens", "datastore", "registries"];
 
 /**
  * The stand-in k3s for one version, as one executable file: its modules bundled behind a small
@@ -79,7 +86,7 @@ export function populateMirror(versions: string[]): void {
   fs.rmSync(NODE_MODULES, { recursive: true, force: true });
   fs.cpSync(YAML_PACKAGE, path.join(NODE_MODULES, "yaml"), { recursive: true });
   for (const version of versions) {
-    const dir = path.join(MIRROR_ROOT, "k3s", version);
+    const dir = path.join(MIRROR_ROOT, RELEASES_PATH, "download", version);
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
     const k3s = standInK3s(version);
     fs.writeFileSync(path.join(dir, "k3s"), k3s, { mode: 0o644 });
@@ -89,6 +96,34 @@ export function populateMirror(versions: string[]): void {
     path.join(path.dirname(MIRROR_ROOT), "mirror-server.js"),
     transpile("mirror-server.ts"),
   );
+  // Self-signed for the mirror's address, and a CA: a trust store takes it as an anchor.
+  execFileSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+      ...["-keyout", MIRROR_TLS.key, "-out", MIRROR_TLS.cert, "-days", "2"],
+      ...[
+        "-subj",
+        "/CN=k3s-ha e2e lab mirror",
+        "-addext",
+        `subjectAltName=IP:${HOST_ADDRESSES.mirror}`,
+      ],
+      ...["-addext", "basicConstraints=critical,CA:TRUE"],
+    ],
+    { stdio: "ignore" },
+  );
+}
+
+/**
+ * Adds the mirror's certificate to a host's CA bundle (Debian's /etc/ssl/certs/ca-certificates.crt,
+ * what curl reads), as an operator adds an internal CA; `root` is the host's root as this machine
+ * sees it.
+ */
+export function trustMirrorCertificate(root: string): void {
+  const bundle = path.join(root, "etc", "ssl", "certs", "ca-certificates.crt");
+  const system = fs.readFileSync(bundle, "utf8");
+  fs.rmSync(bundle);
+  fs.writeFileSync(bundle, `${system}${fs.readFileSync(MIRROR_TLS.cert, "utf8")}`, { mode: 0o644 });
 }
 
 export async function startMirror(host: E2eHost): Promise<void> {
@@ -98,13 +133,18 @@ export async function startMirror(host: E2eHost): Promise<void> {
     MIRROR_ROOT,
     String(MIRROR_PORT),
     MIRROR_LOG,
+    String(MIRROR_TLS_PORT),
+    MIRROR_TLS.cert,
+    MIRROR_TLS.key,
   ]);
-  await waitFor(
-    `the mirror listening on ${host.address}:${MIRROR_PORT}`,
-    async () => (await host.exec("ss", ["-Hltn", `sport = :${MIRROR_PORT}`])).trim() !== "",
-    10_000,
-    50,
-  );
+  for (const port of [MIRROR_PORT, MIRROR_TLS_PORT]) {
+    await waitFor(
+      `the mirror listening on ${host.address}:${port}`,
+      async () => (await host.exec("ss", ["-Hltn", `sport = :${port}`])).trim() !== "",
+      10_000,
+      50,
+    );
+  }
 }
 
 export function mirrorRequests(): { from: string; path: string; status: number }[] {

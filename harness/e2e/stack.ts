@@ -1,6 +1,7 @@
 /**
  * Lab stack configs: the repository's own example stacks (dev: HAProxy + KeepAlived; staging:
- * native Nginx), moved onto the lab's subnet, with the lab's key, pinned host keys and the mirror;
+ * native Nginx), moved onto the lab's subnet, with the lab's key, pinned host keys and the mirror
+ * (the install script, and the release mirror as k3sReleasesUrl);
  * then the day-2 edits a scenario applies (hosts added or removed, version, tokens, labels and
  * taints, extra args, SSH key, load-balancer kind).
  */
@@ -12,6 +13,7 @@ import {
   HostName,
   INSTALL_SCRIPT_URL,
   K3sNodeName,
+  RELEASES_URL,
   SUBNET,
   SUDO_USER,
   ServerName,
@@ -59,6 +61,8 @@ export interface LabStackOptions {
   lbKind?: Variant;
   /** No hostKey on any host, with sshTrustAnyHostKey: true (a stack deployed before pinning). */
   unpinnedHostKeys?: boolean;
+  /** The registryCredentials secret. */
+  registryCredentials?: string;
   /** Raw keys set last (`k3s-ha:` prefix added when missing); undefined deletes a key. */
   extra?: Record<string, unknown>;
 }
@@ -135,6 +139,7 @@ export function labStack(lab: E2eLab, opts: LabStackOptions): LabStack {
   config[K("sshPrivateKeyPath")] = opts.sshPrivateKeyPath ?? lab.clientKeyPath;
   config[K("installScriptUrl")] = INSTALL_SCRIPT_URL;
   config[K("installScriptSha256")] = opts.installScriptSha256 ?? sha256(installerText());
+  config[K("k3sReleasesUrl")] = RELEASES_URL;
   if (opts.k3sVersion) config[K("k3sVersion")] = opts.k3sVersion;
   for (const [key, value] of [
     ["extraServerArgs", opts.extraServerArgs],
@@ -154,6 +159,10 @@ export function labStack(lab: E2eLab, opts: LabStackOptions): LabStack {
   if (agentToken !== undefined) {
     config[K("agentToken")] = agentToken;
     secretKeys.push(K("agentToken"));
+  }
+  if (opts.registryCredentials !== undefined) {
+    config[K("registryCredentials")] = opts.registryCredentials;
+    secretKeys.push(K("registryCredentials"));
   }
   for (const [key, value] of Object.entries(opts.extra ?? {})) {
     if (value === undefined) delete config[K(key)];

@@ -11,7 +11,7 @@
  * container's `payload` subtree, so no two containers share one.
  *
  * Per host, in the upper layer: hostname, /etc/hosts, a machine id, an SSH host key (the lab
- * pins it) and an sshd drop-in (its address, the lab's authorized keys, bound read-only from
+ * pins it), the CA bundle with the lab mirror's certificate added, and an sshd drop-in (its address, the lab's authorized keys, bound read-only from
  * E2E_DIR so authorizeOnly reaches it). This machine's node binary and the stand-in's
  * node_modules copy are bound read-only at their own paths: the K3s stand-in's shebang names them.
  */
@@ -21,7 +21,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { E2E_DIR, HostName, PREFIX, nsName } from "./constants";
 import { E2eHost } from "./host";
-import { STAND_IN_NODE_MODULES } from "./mirror";
+import { STAND_IN_NODE_MODULES, trustMirrorCertificate } from "./mirror";
 import { childPids, isAlive, signal } from "../shared/processes";
 import { run, sleep, waitFor } from "../shared/sh";
 import {
@@ -94,6 +94,7 @@ export class SystemdHost extends E2eHost {
       path.dirname(path.join(this.root, HOST_KEY_PATH)),
       this.name,
     );
+    trustMirrorCertificate(this.root);
     const dropIn = path.join(etc, "ssh", "sshd_config.d", "k3sha-e2e.conf");
     fs.mkdirSync(path.dirname(dropIn), { recursive: true });
     fs.writeFileSync(dropIn, renderSshdDropIn(this.address), { mode: 0o644 });

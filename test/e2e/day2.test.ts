@@ -17,9 +17,11 @@ import {
   K3sNodeName,
   LB_HOSTS,
   ROTATE_VERSION,
+  SUBNET,
   VIP,
 } from "../../harness/e2e/constants";
 import {
+  expectBefore,
   expectAgentsJoined,
   expectK3sKept,
   expectK3sUninstalled,
@@ -30,7 +32,12 @@ import {
   flagValue,
 } from "../../harness/e2e/checks";
 import { Evaluation, up } from "../../harness/e2e/executor";
-import { clusterNodes, hostAddresses, k3sConfig } from "../../harness/e2e/inspect";
+import { clusterNodes, fileText, hostAddresses, k3sConfig } from "../../harness/e2e/inspect";
+import {
+  expectProxy,
+  expectRegistries,
+  expectRestartedInOrder,
+} from "../../harness/e2e/nodeSettingsChecks";
 import { keepJournalsOfFailures } from "../../harness/e2e/journals";
 import { E2eLab } from "../../harness/e2e/lab";
 import { E2eLoad, LoadSummary, Target } from "../../harness/e2e/load";
@@ -55,6 +62,22 @@ function destructive(c: PlannedChange): boolean {
 /** Host steps (the no-op host records are left out) with this operation. */
 const count = (changes: PlannedChange[], op: PlannedChange["op"]) =>
   changes.filter((c) => c.type === "command:remote:Command" && c.op === op).length;
+
+/** A registry mirror and a proxy in the lab: no connection goes to either (the stand-ins pull nothing). */
+const LAB_REGISTRY = "https://registry.lab.invalid:5000";
+const LAB_REGISTRIES = {
+  mirrors: { "docker.io": { endpoint: [LAB_REGISTRY] } },
+  configs: {
+    "registry.lab.invalid:5000": { tls: { ca_file: "/etc/ssl/certs/ca-certificates.crt" } },
+  },
+};
+const LAB_REGISTRY_CREDENTIALS =
+  "registry.lab.invalid:5000:\n  username: puller\n  password: day2-pull-password\n";
+/** The mirror is in the lab's subnet: the installer's downloads must bypass the proxy. */
+const LAB_PROXY = {
+  httpsProxy: "http://proxy.lab.invalid:3128",
+  noProxy: [`${SUBNET}.0/24`],
+};
 
 const vipTarget: Target = { host: VIP, port: 6443 };
 const lb1Target: Target = { host: HOST_ADDRESSES["lb-1"], port: 6443 };
@@ -183,6 +206,45 @@ const SCENARIOS: Scenario[] = [
     timeoutMs: 420_000,
   },
   {
+    name: "set registries (with credentials) and a proxy: K3s restarts node by node",
+    edit: (o) => ({
+      ...o,
+      registryCredentials: LAB_REGISTRY_CREDENTIALS,
+      extra: { ...o.extra, registries: LAB_REGISTRIES, proxy: LAB_PROXY },
+    }),
+    check: async (lab, run, since) => {
+      const { servers, agents } = stackNodes(labStack(lab, current));
+      await expectRestartedInOrder(lab, servers, agents, since);
+      expectBefore(run, "server-1-install", "server-2-install");
+      expectBefore(run, "server-2-install", "server-3-install");
+      expectRegistries(lab, [...servers, ...agents], {
+        registry: "docker.io",
+        hostEntry: `${LAB_REGISTRY}/v2`,
+        authFor: new URL(LAB_REGISTRY).host,
+      });
+      await expectProxy(lab, [...servers, ...agents], {
+        httpsProxy: LAB_PROXY.httpsProxy,
+        noProxyIncludes: [...LAB_PROXY.noProxy, ".svc", ".cluster.local", "10.42.0.0/16", VIP],
+      });
+    },
+    timeoutMs: 420_000,
+  },
+  {
+    name: "remove registries and the proxy: K3s restarts node by node",
+    edit: (o) => ({
+      ...o,
+      registryCredentials: undefined,
+      extra: { ...o.extra, registries: undefined, proxy: undefined },
+    }),
+    check: async (lab, _run, since) => {
+      const { servers, agents } = stackNodes(labStack(lab, current));
+      await expectRestartedInOrder(lab, servers, agents, since);
+      expectRegistries(lab, [...servers, ...agents], null);
+      await expectProxy(lab, [...servers, ...agents], null);
+    },
+    timeoutMs: 420_000,
+  },
+  {
     name: "rotate the SSH key",
     edit: (o) => ({ ...o, sshPrivateKeyPath: lab.secondClientKeyPath }),
     after: (l) => l.authorizeOnly([l.secondClientKeyPath]),
@@ -251,6 +313,20 @@ const SCENARIOS: Scenario[] = [
       expect(holders, "one LB host holds the VIP").to.have.length(1);
     },
     timeoutMs: 600_000,
+  },
+  {
+    name: "change vrrpAdvertIntervalMs (250 → 500; after the switch back): the LB hosts only",
+    edit: (o) => ({ ...o, extra: { ...o.extra, vrrpAdvertIntervalMs: 500 } }),
+    check: async (lab, _run, since) => {
+      const { servers, agents } = stackNodes(labStack(lab, current));
+      await expectNoK3sRestart(lab, [...servers, ...agents], since);
+      for (const lb of LB_HOSTS) {
+        expect(fileText(lab.host(lb), "/etc/keepalived/keepalived.conf"), lb).to.match(
+          /^\s*advert_int 0\.5$/m,
+        );
+      }
+    },
+    timeoutMs: 300_000,
   },
 ];
 

@@ -84,6 +84,7 @@ async function airgapped(opts: LabStackOptions, version: string): Promise<LabSta
       airgap: await airgapSetting(version),
       installScriptUrl: undefined,
       installScriptSha256: undefined,
+      k3sReleasesUrl: undefined,
     },
   };
 }

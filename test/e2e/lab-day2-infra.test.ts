@@ -14,7 +14,7 @@ import {
   HOSTS,
   HOST_ADDRESSES,
   INSTALL_SCRIPT_URL,
-  MIRROR_URL,
+  RELEASES_URL,
   ROTATE_VERSION,
   SUDO_USER,
 } from "../../harness/e2e/constants";
@@ -93,10 +93,10 @@ describe("e2e: day-2 lab infrastructure (stand-ins, keys, mirror, load)", functi
     }
   });
 
-  it("the mirror serves a stand-in per version, each reporting its own version", async function () {
+  it("the mirror serves a stand-in per version over https (a certificate the hosts trust), each reporting its own version", async function () {
     const agent = lab.host("agent-4");
     for (const version of DAY2_VERSIONS) {
-      const base = `${MIRROR_URL}/k3s/${version}`;
+      const base = `${RELEASES_URL}/download/${version}`;
       const out = await agent.exec("sh", [
         "-c",
         `set -e; d=$(mktemp -d); curl -sf -o "$d/k3s" '${base}/k3s'; curl -sf '${base}/sha256sum-amd64.txt'; ` +

@@ -20,6 +20,7 @@ import {
   INSTALL_SCRIPT_URL,
   NETNS_HOSTS,
   PREFIX,
+  RELEASES_URL,
   ROTATE_VERSION,
   SYSTEMD_HOSTS,
 } from "../../harness/e2e/constants";
@@ -51,9 +52,13 @@ async function sh(host: E2eHost, script: string, timeoutMs = 60_000) {
   return { code: m ? Number(m[1]) : -1, out: out.replace(/exit=\d+\n?$/, "") };
 }
 
-/** Fetches the stand-in installer from the mirror and runs it with these variables. */
+/**
+ * Fetches the stand-in installer from the mirror and runs it with these variables, and GITHUB_URL
+ * at the lab's release mirror unless they say otherwise ("" leaves it unset).
+ */
 function install(host: E2eHost, env: Record<string, string>, timeoutMs = 60_000) {
-  const vars = Object.entries(env)
+  const vars = Object.entries({ GITHUB_URL: RELEASES_URL, ...env })
+    .filter(([, v]) => v !== "")
     .map(([k, v]) => `${k}='${v}'`)
     .join(" ");
   return sh(
@@ -160,6 +165,17 @@ describe("e2e: lab hosts boot systemd; the installer and K3s stand-ins behave as
     expect(r.code).to.equal(1);
     expect(r.out).to.include("systemd is not running on this host");
     expect(exists(lab.host("lb-2"), "/usr/local/bin/k3s")).to.equal(false);
+  });
+
+  it("downloads from GITHUB_URL over https; without it, from github.com, which the lab cannot reach", async function () {
+    const host = lab.host("server-3");
+    const r = await install(host, { INSTALL_K3S_VERSION: BASE_VERSION, GITHUB_URL: "" });
+    expect(r.code).to.equal(1);
+    expect(r.out).to.include(
+      `Downloading hash https://github.com/k3s-io/k3s/releases/download/${BASE_VERSION}/sha256sum-amd64.txt`,
+    );
+    expect(r.out).to.include("Download failed");
+    expect(exists(host, "/usr/local/bin/k3s")).to.equal(false);
   });
 
   it("writes the unit and env file as install.sh, enables the unit and starts it; READY=1 from the main process", async function () {
@@ -309,7 +325,7 @@ describe("e2e: lab hosts boot systemd; the installer and K3s stand-ins behave as
     const before = mirrorRequests().length;
     const staged = await sh(
       host,
-      `curl -sf -o /usr/local/bin/k3s ${INSTALL_SCRIPT_URL.replace("install.sh", `k3s/${BASE_VERSION}/k3s`)} && chmod 755 /usr/local/bin/k3s`,
+      `curl -sf -o /usr/local/bin/k3s '${RELEASES_URL}/download/${BASE_VERSION}/k3s' && chmod 755 /usr/local/bin/k3s`,
     );
     expect(staged.code, staged.out).to.equal(0);
     const skipped = await install(host, {
@@ -323,7 +339,7 @@ describe("e2e: lab hosts boot systemd; the installer and K3s stand-ins behave as
       .filter((r) => r.from === host.address)
       .map((r) => r.path);
     expect(fetched, "only the binary staged by hand and the installer").to.deep.equal([
-      `/k3s/${BASE_VERSION}/k3s`,
+      `${new URL(RELEASES_URL).pathname}/download/${BASE_VERSION}/k3s`,
       "/install.sh",
     ]);
     expect(await unit(host, "k3s")).to.deep.include({

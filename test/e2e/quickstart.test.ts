@@ -35,6 +35,7 @@ import {
   HOST_IF,
   HostName,
   INSTALL_SCRIPT_URL,
+  RELEASES_URL,
   LB_HOSTS,
   PREFIX_LENGTH,
   SERVERS,
@@ -136,6 +137,7 @@ describe("e2e: the README's Quickstart, as a user runs it", function () {
     doc.setIn(["config", "k3s-ha:sshPrivateKeyPath"], lab.clientKeyPath);
     doc.setIn(["config", "k3s-ha:installScriptUrl"], INSTALL_SCRIPT_URL);
     doc.setIn(["config", "k3s-ha:installScriptSha256"], sha256(installerText()));
+    doc.setIn(["config", "k3s-ha:k3sReleasesUrl"], RELEASES_URL);
     fs.writeFileSync(stackFile, doc.toString());
     expect(fs.readFileSync(stackFile, "utf8")).to.not.match(/10\.10\.10\./);
     // npm ci would empty the linked node_modules: up.sh must find it current and skip it.

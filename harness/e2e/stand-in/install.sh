@@ -6,8 +6,10 @@
 #   INSTALL_K3S_VERSION (required to download: the mirror serves no release channel),
 #   INSTALL_K3S_EXEC and the arguments, INSTALL_K3S_SKIP_DOWNLOAD, INSTALL_K3S_SKIP_ENABLE,
 #   INSTALL_K3S_SKIP_START, INSTALL_K3S_FORCE_RESTART, K3S_URL, K3S_* (kept for the unit),
-#   INSTALL_K3S_MIRROR (ignored, as the default, non-China installer ignores it).
-# It downloads the stand-in k3s from the lab mirror (checked against the mirror's sha256 list),
+#   INSTALL_K3S_MIRROR (ignored, as the default, non-China installer ignores it), GITHUB_URL.
+# It downloads the stand-in k3s from GITHUB_URL as the real one does (default GitHub's releases,
+# which the lab cannot reach; the lab's stacks point it at the lab mirror), checked against the
+# sha256 list served beside it,
 # writes k3s-killall.sh, k3s[-agent]-uninstall.sh, the unit and its env file as install.sh does,
 # enables the unit and (re)starts it only when something changed. Config comes from
 # /etc/rancher/k3s/config.yaml, read by k3s. It keeps no record of its own: what it did is what
@@ -15,7 +17,8 @@
 set -eu
 set -o noglob
 
-MIRROR_URL='@MIRROR_URL@'
+# setup_env: GITHUB_URL from the environment, else GitHub's releases.
+GITHUB_URL=${GITHUB_URL:-https://github.com/k3s-io/k3s/releases}
 BIN_DIR=/usr/local/bin
 SYSTEMD_DIR=/etc/systemd/system
 
@@ -94,7 +97,9 @@ else
   [ -n "$VERSION" ] || fatal "the stand-in needs INSTALL_K3S_VERSION (the lab mirror serves no release channel)"
   TMP_DIR=$(mktemp -d -t k3s-install.XXXXXXXXXX)
   trap 'rm -rf "$TMP_DIR"' EXIT
-  base="$MIRROR_URL/k3s/$VERSION"
+  # download_hash, download_binary: ${GITHUB_URL}/download/${VERSION_K3S}/, the version as given
+  # ('+' and all), sha256sum-amd64.txt and k3s (amd64: no suffix).
+  base="$GITHUB_URL/download/$VERSION"
   info "Using $VERSION as release"
   info "Downloading hash $base/sha256sum-amd64.txt"
   curl -sfL -o "$TMP_DIR/k3s.hash" "$base/sha256sum-amd64.txt" || fatal 'Download failed'

@@ -21,6 +21,10 @@
  *   k3s token --help | rotate      `rotate` only from v1.25.15 / v1.26.10 / v1.27.7 / v1.28.3 on
  *   k3s etcd-snapshot save --name  writes the datastore's state as a snapshot file
  *
+ * At each start, server or agent, it reads registries.yaml and writes containerd's registry files
+ * from it, as K3s does (registries.ts). The proxy variables reach it, as K3s, through the unit's
+ * environment files; it makes no connection through them.
+ *
  * Run by the unit the stand-in installer writes (Type=notify, as install.sh's): `k3s server`
  * and `k3s agent` tell systemd READY=1 when they are ready, and only then (see notifyReady), at
  * the point K3s does (a server once it serves, an agent once it joined, which is later than K3s's
@@ -59,6 +63,7 @@ import {
 } from "./datastore";
 import { Reply, basicAuth, request } from "./http";
 import { KUBECONFIG_PATH, kubectl } from "./kubectl";
+import { REGISTRIES_DEFAULT_PATH, applyRegistries } from "./registries";
 import { sha256, splitToken, supportsTokenRotate, tokenFormatProblem, tokenHelp } from "./tokens";
 
 declare const STAND_IN_VERSION: string;
@@ -134,6 +139,18 @@ function loadConfig(flags: string[]): { config: Config } {
     config[m[1]] = Array.isArray(existing) ? [...(existing as unknown[]), value] : value;
   }
   return { config };
+}
+
+/** containerd's registry files from registries.yaml, at every start (registries.ts). */
+function setUpRegistries(config: Config): void {
+  const file = configString(config, "private-registry", REGISTRIES_DEFAULT_PATH);
+  try {
+    applyRegistries(file, `${AGENT_DIR}/etc/containerd`);
+  } catch (err) {
+    fail(
+      `failed to load the private registry configuration from ${file}: ${(err as Error).message}`,
+    );
+  }
 }
 
 function configString(config: Config, key: string, fallback: string): string {
@@ -356,6 +373,7 @@ async function runServer(flags: string[]): Promise<void> {
     if (problem) fail(`${key}: ${problem}`);
   }
   await blockIfNeverReady("k3s");
+  setUpRegistries(config);
   fs.mkdirSync(TLS_DIR, { recursive: true, mode: 0o700 });
   const joinUrl = typeof config.server === "string" ? config.server : undefined;
   const firstJoin = joinUrl !== undefined && !fs.existsSync(JOINED_MARKER);
@@ -680,6 +698,7 @@ async function runAgent(flags: string[]): Promise<void> {
   const problem = tokenFormatProblem(token);
   if (problem) fail(`token: ${problem}`);
   await blockIfNeverReady("k3s-agent");
+  setUpRegistries(config);
   const reg = registration(config, "agent");
   const deadline = Date.now() + AGENT_JOIN_TIMEOUT_MS;
   let joined: Awaited<ReturnType<typeof joinOnce>> | undefined;

@@ -1,15 +1,17 @@
 /**
- * The lab mirror: a plain HTTP file server for the stand-in installer and the stand-in k3s,
- * reachable only inside the lab. Logs every request (method, path, status) as JSON lines.
- * Self-contained (node builtins only); run as `node mirror-server.js <root> <port> <log>`.
+ * The lab mirror: a file server for the stand-in installer and the stand-in k3s, over HTTP and
+ * HTTPS, reachable only inside the lab. Logs every request (method, path, status) as JSON lines.
+ * Self-contained (node builtins only); run as
+ * `node mirror-server.js <root> <port> <log> <tls port> <cert> <key>`.
  */
 import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
 import * as path from "path";
 
-const [root, port, logFile] = process.argv.slice(2);
+const [root, port, logFile, tlsPort, cert, key] = process.argv.slice(2);
 
-const server = http.createServer((req, res) => {
+const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
   let status = 404;
   try {
     const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://mirror").pathname);
@@ -37,5 +39,8 @@ const server = http.createServer((req, res) => {
     status,
   };
   fs.appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
-});
-server.listen(Number(port), "0.0.0.0");
+};
+http.createServer(serve).listen(Number(port), "0.0.0.0");
+https
+  .createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, serve)
+  .listen(Number(tlsPort), "0.0.0.0");
