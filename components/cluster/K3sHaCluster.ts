@@ -14,7 +14,7 @@ import { BootstrapServer } from "../k3s/bootstrapServer";
 import { apiUrl, hostPort } from "../k3s/configYaml";
 import { JoiningServer } from "../k3s/joiningServer";
 import { membershipStep } from "../k3s/membership";
-import { FORMER_SERVER_TYPE } from "../k3s/serverSteps";
+import { BOOTSTRAP_SERVER_TYPE, FORMER_SERVER_TYPE, JOINING_SERVER_TYPE } from "../k3s/serverSteps";
 import { LbBackend } from "../lb/backends";
 import { HaproxyLbPair } from "../lb/haproxy-pair/haproxyLbPair";
 import { NginxLb } from "../lb/nginx/nginxLb";
@@ -114,6 +114,13 @@ export class K3sHaCluster extends pulumi.ComponentResource {
         parent: this,
         ...naming.formerlyAtRoot(local, formerType),
       });
+      // A server that was the bootstrap server and now joins, or the reverse (the first server
+      // left the stack): the same component under the other type, so its steps update in place
+      // and none runs its delete (an uninstall) on a live server.
+      const serverOpts = (local: string, otherType: string) => {
+        const opts = componentOpts(local, FORMER_SERVER_TYPE);
+        return { ...opts, aliases: [...(opts.aliases ?? []), { type: otherType }] };
+      };
       const [first, ...rest] = shape.servers;
       const server1 = new BootstrapServer(
         naming.name(first.name),
@@ -122,7 +129,7 @@ export class K3sHaCluster extends pulumi.ComponentResource {
           ...(secrets.token !== undefined && { token: secrets.token }),
           ...(secrets.agentToken !== undefined && { agentToken: secrets.agentToken }),
         },
-        componentOpts(first.name, FORMER_SERVER_TYPE),
+        serverOpts(first.name, JOINING_SERVER_TYPE),
       );
       // A token rotation checks, on the bootstrap server, that its K3s can rotate before the
       // cluster's token changes; every other host's steps wait for that check, so a refusal leaves
@@ -154,7 +161,7 @@ export class K3sHaCluster extends pulumi.ComponentResource {
             installAfter: [ready[ready.length - 1]],
             tokenAfter,
           },
-          componentOpts(node.name, FORMER_SERVER_TYPE),
+          serverOpts(node.name, BOOTSTRAP_SERVER_TYPE),
         );
         servers.push(joining);
         ready.push(joining.ready);

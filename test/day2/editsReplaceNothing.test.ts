@@ -195,6 +195,31 @@ const EDITS: Edit[] = [
     ],
   },
   {
+    what: "replace server-1, the founding server (add server-4, remove server-1 in one edit)",
+    base: () => DEV,
+    edit: (c) => ({
+      ...c,
+      "k3s-ha:servers": [
+        ...hosts(c, "servers").slice(1),
+        { name: "server-4", address: "10.10.10.53" },
+      ],
+    }),
+    deletes: [
+      "server-1-agent-token",
+      "server-1-config",
+      "server-1-install",
+      "server-1-membership",
+      "server-1-etcd-snapshot",
+      "server-1-read-token",
+      "server-1-ca-hash",
+      "server-1-read-kubeconfig",
+      // server-2 starts the cluster now: with a generated token, K3s reads its own server/token
+      // and config.yaml names no token file (the file goes at the end of the run).
+      "server-2-token",
+      ...recordsOf("server-1", "10.10.10.50"),
+    ],
+  },
+  {
     what: "change an agent's labels",
     base: () => DEV,
     edit: (c) => {
