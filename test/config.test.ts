@@ -616,11 +616,13 @@ describe("validateClusterConfig", () => {
         'installScriptUrl: "ftp://get.k3s.io" is not an http(s) URL',
       ]);
       expect(problemsOf({ ...devTopology(), installScriptUrl: "get.k3s.io" })).to.deep.equal([
-        'installScriptUrl: "get.k3s.io" is not a URL',
+        'installScriptUrl: "get.k3s.io" is not a URL (expected e.g. https://get.k3s.io)',
       ]);
       expect(
         problemsOf({ ...devTopology(), installScriptUrl: "https://bob:hunter2@get.k3s.io" }),
-      ).to.deep.equal(["installScriptUrl: must not contain a user name or password"]);
+      ).to.deep.equal([
+        "installScriptUrl: must not contain a user name or password: it would be logged with every command that fetches it",
+      ]);
       expect(
         problemsOf({ ...devTopology(), installScriptUrl: "https://get.k3s.io/?a=1&b=2" }),
       ).to.deep.equal([
@@ -1083,7 +1085,7 @@ describe("validateClusterConfig", () => {
         "sshPrivateKeyPath: holds key material, not a file path; set the sshPrivateKey secret instead",
         "sshBastion.password: unknown key (allowed: host, user, port, hostKey)",
         `k3sVersion: ${hidden(80)} is not a K3s version (expected e.g. v1.27.3+k3s1 or v1.30.0-rc1+k3s1)`,
-        "installScriptUrl: must not contain a user name or password",
+        "installScriptUrl: must not contain a user name or password: it would be logged with every command that fetches it",
         `extraServerArgs[0]: ${secretFlag("--token", TOKEN_KEY)}`,
         `extraServerArgs[1]: ${secretFlag("--agent-token", "the secret stack key agentToken (pulumi config set --secret agentToken ...)")}`,
         `extraAgentArgs[0]: ${secretFlag("--token", TOKEN_KEY)}`,

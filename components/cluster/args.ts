@@ -5,6 +5,7 @@
  * name resources.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ProxyConfig, RegistriesConfig } from "../config/types";
 
 /** A host the program configures over SSH. */
 export interface HostArgs {
@@ -87,27 +88,9 @@ export interface K3sArgs {
   /** Where the installer downloads the binary and its sha256 list (its GITHUB_URL); https only. */
   releasesUrl?: string;
   /** registries.yaml without credentials: {mirrors, configs} (credentials: `secrets.registryCredentials`). */
-  registries?: {
-    mirrors?: Record<string, { endpoint?: string[]; rewrite?: Record<string, string> }>;
-    configs?: Record<
-      string,
-      {
-        tls?: {
-          cert_file?: string;
-          key_file?: string;
-          ca_file?: string;
-          insecure_skip_verify?: boolean;
-        };
-      }
-    >;
-  };
+  registries?: Partial<RegistriesConfig>;
   /** HTTP(S) proxy for K3s and its installer; NO_PROXY gets the cluster's own addresses unless noProxyDefaults is false. */
-  proxy?: {
-    httpProxy?: string;
-    httpsProxy?: string;
-    noProxy?: string[];
-    noProxyDefaults?: boolean;
-  };
+  proxy?: Partial<ProxyConfig>;
   /** Install from local files (on the machine running Pulumi) instead of downloading. */
   airgap?: {
     k3sBinary: string;

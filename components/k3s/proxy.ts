@@ -9,10 +9,11 @@
  */
 import { Cidr, IpAddress, cidrContains, parseCidr, parseIpAddress } from "../config/address";
 import { childPath, indexPath, show } from "../config/display";
-import { readArray, readBool, readObject, readString } from "../config/fields";
+import { readArray, readBool, readObject } from "../config/fields";
 import type { RawClusterConfig } from "../config/keys";
 import { Problems } from "../config/problems";
 import { shellSafetyProblem } from "../config/shellWord";
+import { readHttpUrl } from "../config/url";
 import type { ClusterConfig, ProxyConfig } from "../config/types";
 import type { HostRef } from "../host/hostEntry";
 import { registrationAddressOf } from "../lb/registrationAddress";
@@ -28,33 +29,13 @@ export interface ProxyEnvironment {
 const PATH = "proxy";
 
 function readProxyUrl(p: Problems, path: string, value: unknown): string | undefined {
-  const text = readString(p, path, value, "an http(s) URL such as http://proxy.example.com:3128");
-  if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    p.error(path, `${show(text, path)} is not a URL (expected e.g. http://proxy.example.com:3128)`);
-    return undefined;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    p.error(path, `${show(text, path)} is not an http(s) URL`);
-    return undefined;
-  }
-  if (url.username !== "" || url.password !== "") {
-    p.error(
-      path,
-      "must not contain a user name or password: it would be stored in the stack file and in K3s's env file, which are not secret; use a proxy that authorises the nodes by address",
-    );
-    return undefined;
-  }
   // The installer copies the variables through `echo $v` (unquoted): only shell-safe words survive.
-  const unsafe = shellSafetyProblem(text, path);
-  if (unsafe) {
-    p.error(path, unsafe);
-    return undefined;
-  }
-  return text;
+  return readHttpUrl(p, path, value, {
+    example: "http://proxy.example.com:3128",
+    noCredentials:
+      "it would be stored in the stack file and in K3s's env file, which are not secret; use a proxy that authorises the nodes by address",
+    shellSafe: true,
+  });
 }
 
 function readNoProxy(p: Problems, path: string, value: unknown): string[] {

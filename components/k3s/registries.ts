@@ -10,6 +10,7 @@ import type { RawClusterConfig } from "../config/keys";
 import { childPath, indexPath, show } from "../config/display";
 import { readArray, readBool, readObject, readString } from "../config/fields";
 import { Problems } from "../config/problems";
+import { readHttpUrl } from "../config/url";
 import type { RegistriesConfig } from "../config/types";
 import { MANAGED_HEADER } from "../host/script";
 
@@ -38,30 +39,11 @@ function registryNameProblem(name: string): string | undefined {
 }
 
 function readEndpoint(p: Problems, path: string, value: unknown): string | undefined {
-  const text = readString(p, path, value, "an http(s) URL");
-  if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    p.error(
-      path,
-      `${show(text, path)} is not a URL (expected e.g. https://registry.example.com:5000)`,
-    );
-    return undefined;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    p.error(path, `${show(text, path)} is not an http(s) URL`);
-    return undefined;
-  }
-  if (url.username !== "" || url.password !== "") {
-    p.error(
-      path,
-      "must not contain a user name or password (the stack file is not secret): put them in the registryCredentials secret",
-    );
-    return undefined;
-  }
-  return text;
+  return readHttpUrl(p, path, value, {
+    example: "https://registry.example.com:5000",
+    noCredentials: "the stack file is not secret; put them in the registryCredentials secret",
+    shellSafe: false,
+  });
 }
 
 function readMirror(p: Problems, path: string, value: unknown): RegistryMirror | undefined {

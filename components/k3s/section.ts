@@ -5,6 +5,7 @@ import { indexPath, show } from "../config/display";
 import { readArray, readRequiredString, readString } from "../config/fields";
 import { Problems } from "../config/problems";
 import { shellSafetyProblem } from "../config/shellWord";
+import { readHttpUrl } from "../config/url";
 import { flagName, refusedExtraFlag, serverOnlyFlag } from "./flags";
 import { readProxy } from "./proxy";
 import { readRegistries } from "./registries";
@@ -44,31 +45,13 @@ function readVersion(p: Problems, value: unknown): string | undefined {
   return version;
 }
 
+/** A URL a host's shell fetches: credentials in it would be logged with every command. */
 function readUrl(p: Problems, path: string, value: unknown): string | undefined {
-  const text = readString(p, path, value, "an http(s) URL");
-  if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    p.error(path, `${show(text, path)} is not a URL`);
-    return undefined;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    p.error(path, `${show(text, path)} is not an http(s) URL`);
-    return undefined;
-  }
-  // Credentials in the URL would be logged with every command that fetches it.
-  if (url.username !== "" || url.password !== "") {
-    p.error(path, "must not contain a user name or password");
-    return undefined;
-  }
-  const unsafe = shellSafetyProblem(text, path);
-  if (unsafe) {
-    p.error(path, unsafe);
-    return undefined;
-  }
-  return text;
+  return readHttpUrl(p, path, value, {
+    example: "https://get.k3s.io",
+    noCredentials: "it would be logged with every command that fetches it",
+    shellSafe: true,
+  });
 }
 
 function readInstallScriptUrl(p: Problems, value: unknown): string | undefined {

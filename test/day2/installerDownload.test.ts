@@ -5,9 +5,9 @@
  */
 import { expect } from "chai";
 import * as http from "http";
-import { AddressInfo } from "net";
 import { installK3sScript } from "../../components/k3s/scripts";
 import { FakeHost } from "./fakeHost";
+import { serveOnLoopback } from "./loopbackServer";
 
 const INSTALLER = `#!/bin/sh
 echo "installer ran: $INSTALL_K3S_VERSION" >&2
@@ -21,7 +21,7 @@ describe("downloading the install script", function () {
   const hosts: FakeHost[] = [];
 
   before(async () => {
-    server = http.createServer((req, res) => {
+    ({ server, base } = await serveOnLoopback((req, res) => {
       if (req.url === "/redirect.sh") {
         res.writeHead(302, { location: `${base}/install.sh` });
         res.end();
@@ -32,9 +32,7 @@ describe("downloading the install script", function () {
         res.writeHead(404);
         res.end();
       }
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }));
   });
   after(() => {
     server.close();

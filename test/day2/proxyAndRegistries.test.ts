@@ -8,7 +8,6 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as http from "http";
-import { AddressInfo } from "net";
 import * as path from "path";
 import type { K3sConfig } from "../../components/config/types";
 import { shQuote } from "../../components/host/script";
@@ -16,6 +15,7 @@ import { ProxyEnvironment } from "../../components/k3s/proxy";
 import { K3S_REGISTRIES_PATH } from "../../components/k3s/registries";
 import { InstallOptions, installK3sScript, installedStatePath } from "../../components/k3s/scripts";
 import { FakeHost, FakeNode } from "./fakeHost";
+import { serveOnLoopback } from "./loopbackServer";
 
 const VERSION = "v1.27.7+k3s1";
 const INSTALLER = `#!/bin/sh
@@ -41,12 +41,10 @@ describe("install step: proxy, release mirror and registries", function () {
   const hosts: FakeHost[] = [];
 
   before(async () => {
-    server = http.createServer((req, res) => {
+    ({ server, base } = await serveOnLoopback((req, res) => {
       res.writeHead(req.url === "/install.sh" ? 200 : 404);
       res.end(req.url === "/install.sh" ? INSTALLER : "");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }));
   });
   after(() => {
     server.close();
