@@ -20,7 +20,7 @@ keepalived_held_marker() { printf '%s/keepalived-held-for-peer' "$K3S_HA_STATE_D
 # True when file $1 is one the program wrote (it starts with the managed header).
 managed_file() { [ -f "$1" ] && grep -qF "$K3S_HA_MANAGED_HEADER" "$1"; }
 
-port_free() { [ -z "$(ss -Hltn "sport = :$1")" ]; }
+nginx_listens() { ss -Hltnp "sport = :6443" | grep -q '"nginx"'; }
 
 # Stops service $1 if the program set it up (its config $2 is managed) and it runs: this host's
 # load balancer is now $3.
@@ -33,8 +33,9 @@ retire_service() {
 # Stops the other load-balancer kinds the program set up on this host; $1 is this host's tier
 # (haproxy, nginx or nginx-docker). On a switch (haproxy <-> nginx, native <-> docker) Pulumi
 # creates the new tier's steps first and deletes the old tier's at the end of the run; both listen
-# on :6443, so the new one stops the old daemons before it binds. Stopping KeepAlived first hands
-# the VIP to the peer at once. The old steps' deletes then restore the distribution's files.
+# on :6443: the new one stops the old daemons once it listens beside them (switch_tier), or, where
+# it cannot (Docker), before it binds. Stopping KeepAlived first hands the VIP to the peer at once.
+# The old steps' deletes then restore the distribution's files.
 retire_other_tiers() {
   if [ "$1" != haproxy ]; then
     retire_service keepalived "$KEEPALIVED_CONF" "$1"
@@ -44,15 +45,44 @@ retire_other_tiers() {
   # (worker_shutdown_timeout), where `stop` waits for them (Debian: 5 s) with the port closed.
   if [ "$1" != nginx ] && managed_file "$NGINX_CONF" && have nginx && svc_running nginx; then
     nginx -s quit; svc_disable nginx; log "nginx: quit gracefully: this host's load balancer is now $1"
-    # Nginx closes its listener within moments of the signal; the new proxy binds once it has.
+    # Nginx closes its listeners within moments of the signal; a new proxy that could not share
+    # the port binds once they are gone.
     if have ss; then
       tries=0
-      until port_free 6443 || [ "$tries" -ge 50 ]; do sleep 0.2; tries=$((tries + 1)); done
+      while nginx_listens && [ "$tries" -lt 50 ]; do sleep 0.2; tries=$((tries + 1)); done
     else sleep 2; fi
   fi
   if [ "$1" != nginx-docker ] && have docker && [ "$(docker container inspect -f '{{.State.Running}}' "$NGINX_CONTAINER" 2>/dev/null)" = true ]; then
     docker stop "$NGINX_CONTAINER" >/dev/null; log "$NGINX_CONTAINER: stopped: this host's load balancer is now $1"
   fi
+}
+
+# True when another load-balancer kind the program set up runs here natively: the tier this
+# host's tier $1 replaces.
+other_tier_running() {
+  case $1 in
+    haproxy) managed_file "$NGINX_CONF" && have nginx && svc_running nginx ;;
+    nginx) managed_file "$HAPROXY_CFG" && have haproxy && svc_running haproxy ;;
+    *) return 1 ;;
+  esac
+}
+
+# Starts or reloads service $2, this host's tier $1 ($3: changed when its file changed), and stops
+# the tier it replaces. On a switch, make before break: $2 starts while the old tier still listens
+# on :6443 (both set SO_REUSEPORT: Nginx's `reuseport`, HAProxy's default on Linux), so a client
+# finds a listener throughout; then the old tier stops. Where the port cannot be shared (an Nginx
+# set up by an earlier release, without reuseport), the start fails and the old tier stops first.
+switch_tier() {
+  if ! svc_running "$2" && other_tier_running "$1"; then
+    svc_enable "$2"
+    if svc start "$2" 2>/dev/null; then
+      log "$2: started beside the tier it replaces"; rm -f "$(reload_pending "$2")"
+      retire_other_tiers "$1"; return 0
+    fi
+    log "$2: could not share :6443 with the tier it replaces; stopping that tier first"
+  fi
+  retire_other_tiers "$1"
+  svc_apply "$2" "$3"
 }
 
 # Before this host changes, the LB host that changes before it ($1, named for messages, at $2 =

@@ -88,7 +88,7 @@ describe("renderNginxConf", function () {
     for (const mode of MODES) {
       const server = block(renderNginxConf({ backends: DEV_BACKENDS, mode }), "server");
       expect(server).to.deep.equal([
-        "listen 6443 so_keepalive=on;",
+        "listen 6443 so_keepalive=on reuseport;",
         "proxy_pass k3s_servers;",
         "proxy_connect_timeout 3s;",
         "# Idle exec, logs -f and watches; the 10 min default cuts them.",
@@ -135,13 +135,13 @@ describe("renderNginxConf", function () {
     ]);
     const server = block(conf, "server");
     expect(server.slice(0, 2)).to.deep.equal([
-      "listen 7443 so_keepalive=on;",
-      "listen [::]:7443 so_keepalive=on;",
+      "listen 7443 so_keepalive=on reuseport;",
+      "listen [::]:7443 so_keepalive=on reuseport;",
     ]);
     expect(renderNginxConf({ backends: DEV_BACKENDS, mode: "native" })).to.not.include("[::]");
     expect(
       renderNginxConf({ backends: DEV_BACKENDS, mode: "native", ipv6Listener: true }),
-    ).to.include("listen [::]:6443 so_keepalive=on;");
+    ).to.include("listen [::]:6443 so_keepalive=on reuseport;");
   });
 
   it("is deterministic, starts with the header and ends with a newline", function () {

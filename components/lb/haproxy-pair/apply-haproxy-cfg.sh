@@ -1,6 +1,6 @@
 #!/bin/sh
 # Writes haproxy.cfg from stdin (checked by `haproxy -c` first) and reloads HAProxy, never
-# restarts it. On lb-2, first checks that lb-1 ($peer, at $peer_at) serves with its new config:
+# restarts it; on a switch from Nginx, starts beside it before it stops (switch_tier). On lb-2, first checks that lb-1 ($peer, at $peer_at) serves with its new config:
 # once one of the K3s servers ($peer_servers, host:port words) answers /ping directly, /ping
 # through the peer must answer too.
 # Writes stdin to: $HAPROXY_CFG (mode 0644)
@@ -14,5 +14,4 @@ ensure_packages haproxy=haproxy curl=curl
 mkdir -p /run/haproxy
 keep_original "$HAPROXY_CFG"
 changed=$(write_file "$HAPROXY_CFG" 0644 "haproxy -c -q -f" "mark_reload haproxy")
-retire_other_tiers haproxy
-svc_apply haproxy "$changed"
+switch_tier haproxy haproxy "$changed"

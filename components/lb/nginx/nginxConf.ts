@@ -56,8 +56,9 @@ export function renderNginxConf(args: NginxConfArgs): string {
     "  }",
     "",
     "  server {",
-    `    listen ${port} so_keepalive=on;`,
-    ...(ipv6 ? [`    listen [::]:${port} so_keepalive=on;`] : []),
+    // reuseport: on a tier switch Nginx binds beside HAProxy, which sets SO_REUSEPORT itself.
+    `    listen ${port} so_keepalive=on reuseport;`,
+    ...(ipv6 ? [`    listen [::]:${port} so_keepalive=on reuseport;`] : []),
     "    proxy_pass k3s_servers;",
     "    proxy_connect_timeout 3s;",
     "    # Idle exec, logs -f and watches; the 10 min default cuts them.",
