@@ -58,7 +58,7 @@ describe("day 2 under mocks: scaling out and in", function () {
       const withoutServerList = (run: ProgramRun) =>
         script(run, lb, "create").replace(/^peer_servers='[^']*'$/m, "");
       expect(withoutServerList(four)).to.equal(withoutServerList(three));
-      expect(script(four, lb, "create")).to.contain('svc_apply haproxy "$changed"');
+      expect(script(four, lb, "create")).to.contain('switch_tier haproxy haproxy "$changed"');
       expect(stdinOf(four, lb)).to.contain("10.10.10.53:6443");
     }
     expect(script(four, "lb-lb-2-haproxy", "create")).to.contain(
