@@ -87,6 +87,10 @@ export interface K3sArgs {
   extraTlsSans?: string[];
   /** Where the installer downloads the binary and its sha256 list (its GITHUB_URL); https only. */
   releasesUrl?: string;
+  /** Scheduled etcd snapshots: a 5-field cron expression (default: K3s's, every 12 hours at minute 0). */
+  etcdSnapshotScheduleCron?: string;
+  /** Scheduled etcd snapshots each server keeps, at least 1 (default: K3s's, 5; 0 also means K3s's). */
+  etcdSnapshotRetention?: number;
   /** registries.yaml without credentials: {mirrors, configs} (credentials: `secrets.registryCredentials`). */
   registries?: Partial<RegistriesConfig>;
   /** HTTP(S) proxy for K3s and its installer; NO_PROXY gets the cluster's own addresses unless noProxyDefaults is false. */

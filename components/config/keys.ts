@@ -96,6 +96,20 @@ export const STACK_KEYS = {
       "Where the installer downloads the K3s binary and its sha256 list (its GITHUB_URL: <url>/download/<version>/k3s); default GitHub's releases",
     arg: "k3s.releasesUrl",
   },
+  etcdSnapshotScheduleCron: {
+    type: "string",
+    default: "",
+    description:
+      "Scheduled etcd snapshots on every server: a 5-field cron expression (K3s's etcd-snapshot-schedule-cron); unset: K3s's default, 0 */12 * * *",
+    arg: "k3s.etcdSnapshotScheduleCron",
+  },
+  etcdSnapshotRetention: {
+    type: "integer",
+    default: 0,
+    description:
+      "Scheduled etcd snapshots each server keeps (K3s's etcd-snapshot-retention); 0: unset, K3s's default, 5",
+    arg: "k3s.etcdSnapshotRetention",
+  },
   vip: {
     type: "string",
     default: "",

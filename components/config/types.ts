@@ -69,6 +69,10 @@ export interface K3sConfig {
    * `<releasesUrl>/download/<version>/k3s`); absent: GitHub's releases.
    */
   releasesUrl?: string;
+  /** K3s's etcd-snapshot-schedule-cron (5 fields); absent: K3s's default, not rendered. */
+  etcdSnapshotScheduleCron?: string;
+  /** K3s's etcd-snapshot-retention (at least 1); absent: K3s's default, not rendered. */
+  etcdSnapshotRetention?: number;
   /** Private registry mirrors and TLS for registries.yaml (credentials come from a secret). */
   registries?: RegistriesConfig;
   /** HTTP(S) proxy for K3s and its installer. */

@@ -43,6 +43,11 @@ export interface ServerConfigArgs {
   /** Whether a token file is written (false only for a first server that generates its token). */
   tokenFile: boolean;
   agentTokenFile: boolean;
+  /**
+   * Scheduled etcd snapshots (K3s's etcd-snapshot-schedule-cron and etcd-snapshot-retention);
+   * each rendered only when set, so a stack without them keeps its config.yaml byte for byte.
+   */
+  etcdSnapshots?: { scheduleCron?: string; retention?: number };
 }
 
 export function renderServerConfig(args: ServerConfigArgs): string {
@@ -53,6 +58,12 @@ export function renderServerConfig(args: ServerConfigArgs): string {
     ...(args.agentTokenFile ? { "agent-token-file": K3S_AGENT_TOKEN_PATH } : {}),
     "tls-san": [...args.tlsSans],
     "write-kubeconfig-mode": "0600",
+    ...(args.etcdSnapshots?.scheduleCron !== undefined && {
+      "etcd-snapshot-schedule-cron": args.etcdSnapshots.scheduleCron,
+    }),
+    ...(args.etcdSnapshots?.retention !== undefined && {
+      "etcd-snapshot-retention": args.etcdSnapshots.retention,
+    }),
   };
   return render(settings);
 }

@@ -2,7 +2,7 @@
 import type { K3sConfig } from "../config/types";
 import type { RawClusterConfig } from "../config/keys";
 import { indexPath, show } from "../config/display";
-import { readArray, readRequiredString, readString } from "../config/fields";
+import { readArray, readInt, readRequiredString, readString } from "../config/fields";
 import { Problems } from "../config/problems";
 import { shellSafetyProblem } from "../config/shellWord";
 import { readHttpUrl } from "../config/url";
@@ -126,6 +126,41 @@ function readArgs(p: Problems, path: string, value: unknown): string[] {
   return args;
 }
 
+/** A cron field: digits, names (JAN, MON), `*`, `?`, ranges, lists and steps. */
+const CRON_FIELD = /^[0-9A-Za-z*?,/-]+$/;
+/** More scheduled snapshots per server than this would fill a disk before they help anyone. */
+const MAX_SNAPSHOT_RETENTION = 1000;
+
+/**
+ * K3s's etcd-snapshot-schedule-cron: a standard cron expression of five fields (minute, hour,
+ * day of month, month, day of week), as docs.k3s.io cli/etcd-snapshot describes it.
+ */
+function readSnapshotCron(p: Problems, value: unknown): string | undefined {
+  const path = "etcdSnapshotScheduleCron";
+  const expected = 'a cron expression of 5 fields, e.g. "0 */6 * * *"';
+  const text = readString(p, path, value, expected);
+  if (text === undefined) return undefined;
+  const fields = text.trim().split(/\s+/);
+  if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
+    p.error(path, `${show(text, path)} is not ${expected}`);
+    return undefined;
+  }
+  return fields.join(" ");
+}
+
+/** K3s's etcd-snapshot-retention; 0, as Pulumi.yaml declares it, leaves K3s's default. */
+function readSnapshotRetention(p: Problems, value: unknown): number | undefined {
+  const retention = readInt(p, "etcdSnapshotRetention", value, 0, MAX_SNAPSHOT_RETENTION);
+  return retention === 0 ? undefined : retention;
+}
+
+/** A snapshot setting given as a key and again as an extra server flag: K3s would take one. */
+function checkSnapshotFlagTwice(p: Problems, key: string, flag: string, args: string[]): void {
+  if (args.some((a) => flagName(a) === flag)) {
+    p.error(key, `is set and extraServerArgs has --${flag} too; keep one of the two`);
+  }
+}
+
 export function readK3sSection(
   p: Problems,
   raw: RawClusterConfig,
@@ -147,6 +182,19 @@ export function readK3sSection(
   const proxy = readProxy(p, raw);
   const extraServerArgs = readArgs(p, "extraServerArgs", raw.extraServerArgs);
   const extraAgentArgs = readArgs(p, "extraAgentArgs", raw.extraAgentArgs);
+  const etcdSnapshotScheduleCron = readSnapshotCron(p, raw.etcdSnapshotScheduleCron);
+  const etcdSnapshotRetention = readSnapshotRetention(p, raw.etcdSnapshotRetention);
+  if (etcdSnapshotScheduleCron !== undefined) {
+    checkSnapshotFlagTwice(
+      p,
+      "etcdSnapshotScheduleCron",
+      "etcd-snapshot-schedule-cron",
+      extraServerArgs,
+    );
+  }
+  if (etcdSnapshotRetention !== undefined) {
+    checkSnapshotFlagTwice(p, "etcdSnapshotRetention", "etcd-snapshot-retention", extraServerArgs);
+  }
   // Only the China mirror's copy of the install script reads INSTALL_K3S_MIRROR; get.k3s.io
   // ignores it (its environment list in k3s-io/k3s install.sh has no such variable).
   const mirrorUsed = installMirror !== undefined && !raw.airgap;
@@ -186,6 +234,8 @@ export function readK3sSection(
     ...(releasesUrl !== undefined && { releasesUrl }),
     ...(registries !== undefined && { registries }),
     ...(proxy !== undefined && { proxy }),
+    ...(etcdSnapshotScheduleCron !== undefined && { etcdSnapshotScheduleCron }),
+    ...(etcdSnapshotRetention !== undefined && { etcdSnapshotRetention }),
     extraServerArgs,
     extraAgentArgs,
   };

@@ -122,6 +122,10 @@ export function serverConfig(
       tlsSans: tlsSans(c),
       tokenFile,
       agentTokenFile: true,
+      etcdSnapshots: {
+        scheduleCron: c.k3s.etcdSnapshotScheduleCron,
+        retention: c.k3s.etcdSnapshotRetention,
+      },
     }),
   );
   return host.file("config", K3S_CONFIG_PATH, content, false, after, "config.yaml");

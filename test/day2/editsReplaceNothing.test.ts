@@ -305,6 +305,15 @@ const EDITS: Edit[] = [
     edit: (c) => ({ ...c, "k3s-ha:k3sReleasesUrl": "https://artifacts.example.com/k3s" }),
   },
   {
+    what: "set scheduled etcd snapshots (etcdSnapshotScheduleCron, etcdSnapshotRetention)",
+    base: () => DEV,
+    edit: (c) => ({
+      ...c,
+      "k3s-ha:etcdSnapshotScheduleCron": "0 */6 * * *",
+      "k3s-ha:etcdSnapshotRetention": 12,
+    }),
+  },
+  {
     what: "switch lbKind haproxy to nginx on lb-1",
     base: () => DEV,
     edit: (c) => ({

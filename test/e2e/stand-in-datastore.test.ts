@@ -234,4 +234,43 @@ describe("e2e stand-in: datastore", function () {
       expect(ds.apiservers()).to.deep.equal(["10.77.0.50:6443"]);
     });
   });
+  describe("cluster reset and rejoin (pkg/etcd/etcd.go Reset)", function () {
+    it("resets the membership to the resetting server, keeps the objects, and refuses a stale member until it rejoins as a new one", function () {
+      ds.serverStart({ serverSha: OLD, nodeSha: OLD, firstJoin: true });
+      ds.register(reg("server-2", "server"));
+      const stale = ds.memberNameOf("server-2")!;
+      ds.patch("server-1", { annotations: { "example.com/marker": "kept" } });
+      ds.resetMembership(reg("server-1", "server"));
+      expect(ds.state.members.map((m) => m.node)).to.deep.equal(["server-1"]);
+      expect(ds.get("server-1").metadata.annotations["example.com/marker"]).to.equal("kept");
+      expect(ds.get("server-2").status.conditions[0].status).to.equal("Unknown");
+      // server-2 with its old etcd data: refused, as etcd refuses a removed member.
+      expect(
+        statusOf(() =>
+          dispatch(ds, {
+            op: "serverStart",
+            serverSha: OLD,
+            nodeSha: OLD,
+            firstJoin: false,
+            reg: reg("server-2", "server"),
+            memberName: stale,
+          }),
+        ),
+      ).to.equal(409);
+      expect(ds.state.members.map((m) => m.node)).to.deep.equal(["server-1"]);
+      // Its server/db deleted: it joins again, as a new member.
+      const { answer } = dispatch(ds, {
+        op: "serverStart",
+        serverSha: OLD,
+        nodeSha: OLD,
+        firstJoin: true,
+        reg: reg("server-2", "server"),
+      });
+      const member = (answer as { member: string }).member;
+      expect(member)
+        .to.match(/^server-2-[0-9a-f]{8}$/)
+        .and.not.equal(stale);
+      expect(ds.state.members.map((m) => m.node)).to.deep.equal(["server-1", "server-2"]);
+    });
+  });
 });

@@ -54,6 +54,21 @@ describe("K3s config.yaml", () => {
     expect(doc).to.not.have.any.keys("token-file", "cluster-init", "node-label", "node-taint");
   });
 
+  it("renders scheduled etcd snapshot settings only when set, so a stack without them keeps its file byte for byte", () => {
+    const base = { node, tlsSans: ["10.10.10.100"], tokenFile: true, agentTokenFile: true };
+    const unset = renderServerConfig({ ...base, etcdSnapshots: {} });
+    expect(unset).to.equal(renderServerConfig(base));
+    expect(unset).to.not.include("etcd-snapshot");
+    const doc = parse(
+      renderServerConfig({
+        ...base,
+        etcdSnapshots: { scheduleCron: "0 */6 * * *", retention: 12 },
+      }),
+    ) as Record<string, unknown>;
+    expect(doc["etcd-snapshot-schedule-cron"]).to.equal("0 */6 * * *");
+    expect(doc["etcd-snapshot-retention"]).to.equal(12);
+  });
+
   it("sends an agent to the registration address", () => {
     const doc = parse(
       renderAgentConfig({

@@ -240,6 +240,55 @@ describe("validate/domains", () => {
     });
   });
 
+  describe("scheduled etcd snapshots: etcdSnapshotScheduleCron and etcdSnapshotRetention", () => {
+    it("leaves both unset by default (K3s's own: every 12 hours, 5 kept), and 0 retention means unset", () => {
+      const k3s = accepted({ ...haproxyStack(), etcdSnapshotRetention: 0 }).k3s;
+      expect(k3s).to.not.have.any.keys("etcdSnapshotScheduleCron", "etcdSnapshotRetention");
+    });
+
+    it("takes a 5-field cron expression and a retention from 1, as strings or numbers", () => {
+      const k3s = accepted({
+        ...haproxyStack(),
+        etcdSnapshotScheduleCron: " 0  */6 * * 1-5 ",
+        etcdSnapshotRetention: "12",
+      }).k3s;
+      expect(k3s).to.include({
+        etcdSnapshotScheduleCron: "0 */6 * * 1-5",
+        etcdSnapshotRetention: 12,
+      });
+    });
+
+    it("refuses a cron expression without 5 fields and a retention out of range, naming the field", () => {
+      expect(
+        problemsOf({
+          ...haproxyStack(),
+          etcdSnapshotScheduleCron: "0 */6 * *",
+          etcdSnapshotRetention: -1,
+        }),
+      ).to.deep.equal([
+        'etcdSnapshotScheduleCron: "0 */6 * *" is not a cron expression of 5 fields, e.g. "0 */6 * * *"',
+        "etcdSnapshotRetention: expected an integer from 0 to 1000, got -1",
+      ]);
+      expect(
+        problemsOf({ ...haproxyStack(), etcdSnapshotScheduleCron: "0 0 * * $(reboot)" }),
+      ).to.deep.equal([
+        'etcdSnapshotScheduleCron: "0 0 * * $(reboot)" is not a cron expression of 5 fields, e.g. "0 */6 * * *"',
+      ]);
+    });
+
+    it("refuses a setting given twice, as a key and as an extra server flag", () => {
+      expect(
+        problemsOf({
+          ...haproxyStack(),
+          etcdSnapshotRetention: 3,
+          extraServerArgs: ["--etcd-snapshot-retention=7"],
+        }),
+      ).to.deep.equal([
+        "etcdSnapshotRetention: is set and extraServerArgs has --etcd-snapshot-retention too; keep one of the two",
+      ]);
+    });
+  });
+
   describe("k3sVersion: a release tag the installer can download", () => {
     it("refuses leading zeros and counters from 0, which no K3s tag has", () => {
       for (const bad of ["v1.27.03+k3s1", "v01.27.3+k3s1", "v1.27.3+k3s0", "v1.30.0-rc0+k3s1"]) {

@@ -13,8 +13,12 @@
 import { randomBytes } from "crypto";
 import { sha256 } from "./tokens";
 
-/** Where the cluster-init server keeps the datastore. */
-export const DATASTORE_PATH = "/var/lib/rancher/k3s/server/stand-in-datastore.json";
+/**
+ * Where the cluster-init server keeps the datastore: in K3s's etcd data directory
+ * (${data-dir}/server/db/etcd, pkg/etcd/etcd.go dbDir), so that losing server/db loses it, and a
+ * restore moves it aside as K3s moves etcd's (pkg/etcd/etcd.go Restore: etcd-old-<unix>).
+ */
+export const DATASTORE_PATH = "/var/lib/rancher/k3s/server/db/etcd/stand-in-datastore.json";
 /**
  * Its nodes' last status updates, kept apart under K3s's runtime directory /run/k3s (they change
  * every few seconds; both uninstall scripts remove it).
@@ -139,7 +143,26 @@ export class Datastore {
    * the password it is keyed on, else it fails as K3s does ("bootstrap data already found and
    * encrypted with different token": pkg/cluster/storage.go getBootstrapKeyFromStorage).
    */
-  serverStart(args: { serverSha: string; nodeSha: string; firstJoin: boolean }): void {
+  serverStart(args: {
+    serverSha: string;
+    nodeSha: string;
+    firstJoin: boolean;
+    memberName?: string;
+  }): void {
+    // A server that still has its etcd data starts as the member it was; etcd refuses a member
+    // the cluster no longer lists (removed, or the cluster was reset from a snapshot): "the member
+    // has been permanently removed from the cluster". K3s's answer is to back up and delete
+    // server/db on that server and start it again, which rejoins it as a new member (the
+    // message of pkg/etcd/etcd.go Reset).
+    if (
+      args.memberName !== undefined &&
+      !this.state.members.some((m) => m.name === args.memberName)
+    ) {
+      throw new DatastoreError(
+        409,
+        `etcd member ${args.memberName} is not a member of this cluster (removed, or the cluster was reset): the member has been permanently removed from the cluster; back up and delete /var/lib/rancher/k3s/server/db on this server and start it again to rejoin`,
+      );
+    }
     const b = this.state.bootstrap;
     if (!b) {
       this.state.bootstrap = { server: args.serverSha, node: args.nodeSha, updatedAt: this.iso() };
@@ -202,6 +225,23 @@ export class Datastore {
 
   private memberOf(name: string): EtcdMember | undefined {
     return this.state.members.find((m) => m.node === name);
+  }
+
+  /** The etcd member name of a server node, if it is a member. */
+  memberNameOf(node: string): string | undefined {
+    return this.memberOf(node)?.name;
+  }
+
+  /**
+   * `--cluster-reset` on this server: etcd restarts as a new single-member cluster of this node
+   * (pkg/etcd/etcd.go Reset → newCluster(ctx, true): --force-new-cluster), keeping every object
+   * of the datastore it runs on (the restored snapshot's, with --cluster-reset-restore-path).
+   * Node status updates are not carried over: every node posts again once it reaches the cluster.
+   */
+  resetMembership(reg: Registration): void {
+    this.state.members = this.state.members.filter((m) => m.node === reg.name);
+    this.state.heartbeats = {};
+    this.register(reg);
   }
 
   /**
@@ -405,7 +445,15 @@ export class Datastore {
 
 /** The calls other servers forward to the cluster-init server. */
 export type DatastoreOp =
-  | { op: "serverStart"; serverSha: string; nodeSha: string; firstJoin: boolean; reg: Registration }
+  | {
+      op: "serverStart";
+      serverSha: string;
+      nodeSha: string;
+      firstJoin: boolean;
+      reg: Registration;
+      /** The etcd member this server was, when it still has its etcd data (a joined server). */
+      memberName?: string;
+    }
   | { op: "checkServer"; serverSha: string }
   | { op: "join"; nodeSha: string; reg: Registration }
   | { op: "heartbeat"; name: string; credentialSha: string }
@@ -423,7 +471,7 @@ export function dispatch(ds: Datastore, call: DatastoreOp): { answer: unknown; c
     case "serverStart": {
       ds.serverStart(call);
       const { first } = ds.register(call.reg);
-      return { answer: { first }, changed: true };
+      return { answer: { first, member: ds.memberNameOf(call.reg.name) }, changed: true };
     }
     case "checkServer":
       ds.checkServer(call.serverSha);

@@ -20,6 +20,16 @@
  *                                  (kubectl.ts) against the datastore
  *   k3s token --help | rotate      `rotate` only from v1.25.15 / v1.26.10 / v1.27.7 / v1.28.3 on
  *   k3s etcd-snapshot save --name  writes the datastore's state as a snapshot file
+ *   k3s server --cluster-reset [--cluster-reset-restore-path=<file>]
+ *                                  on the cluster-init server, with K3s stopped: moves the etcd
+ *                                  data aside and restores the snapshot file (or keeps the data),
+ *                                  resets the etcd membership to this one server, writes
+ *                                  server/db/reset-flag, says K3s's message and exits 0; refused
+ *                                  while reset-flag exists; the next plain start removes it. A
+ *                                  joined server whose etcd member the cluster no longer lists is
+ *                                  refused until its server/db is deleted, then rejoins as a new
+ *                                  member (pkg/cluster/managed.go start, pkg/etcd/etcd.go Reset,
+ *                                  Restore). Not modelled: S3, scheduled snapshots.
  *
  * At each start, server or agent, it reads registries.yaml and writes containerd's registry files
  * from it, as K3s does (registries.ts). The proxy variables reach it, as K3s, through the unit's
@@ -74,8 +84,17 @@ const SERVER_DIR = `${DATA_DIR}/server`;
 const AGENT_DIR = `${DATA_DIR}/agent`;
 const TLS_DIR = `${SERVER_DIR}/tls`;
 const TOKEN_PATH = `${SERVER_DIR}/token`;
-/** A server that joined once is a member: later starts reconcile instead of joining. */
-const JOINED_MARKER = `${SERVER_DIR}/stand-in-joined`;
+/** K3s's etcd data (pkg/etcd/etcd.go dbDir) and the directory holding it, snapshots and reset-flag. */
+const DB_DIR = `${SERVER_DIR}/db`;
+const ETCD_DIR = `${DB_DIR}/etcd`;
+/** Written by a cluster reset, removed by the next normal start (pkg/etcd/etcd.go ResetFile). */
+const RESET_FLAG = `${DB_DIR}/reset-flag`;
+/**
+ * A server that joined once is a member while it keeps its etcd data: later starts reconcile as
+ * that member (its name is in the file, as etcd keeps its member id in its data) instead of
+ * joining.
+ */
+const JOINED_MARKER = `${ETCD_DIR}/stand-in-member`;
 const NODE_CREDENTIAL_PATH = `${AGENT_DIR}/stand-in-node-credential`;
 /** The CA an agent verified its server against (K3s: agent/server-ca.crt). */
 const AGENT_CA_PATH = `${AGENT_DIR}/server-ca.crt`;
@@ -372,10 +391,11 @@ async function runServer(flags: string[]): Promise<void> {
     const problem = value === undefined ? undefined : tokenFormatProblem(value);
     if (problem) fail(`${key}: ${problem}`);
   }
+  const joinUrl = typeof config.server === "string" ? config.server : undefined;
+  if (isSet(config["cluster-reset"])) return clusterReset(config, nodeName, token, joinUrl);
   await blockIfNeverReady("k3s");
   setUpRegistries(config);
   fs.mkdirSync(TLS_DIR, { recursive: true, mode: 0o700 });
-  const joinUrl = typeof config.server === "string" ? config.server : undefined;
   const firstJoin = joinUrl !== undefined && !fs.existsSync(JOINED_MARKER);
   let adminToken: string;
   let password: string;
@@ -431,17 +451,27 @@ async function runServer(flags: string[]): Promise<void> {
   // genUsers/getNodePass).
   let nodePassword = agentToken ? splitToken(agentToken).password : password;
   const reg = registration(config, "server");
+  const memberName = joinUrl ? readIfExists(JOINED_MARKER)?.trim() || undefined : undefined;
   const started = await store.call({
     op: "serverStart",
     serverSha: sha256(password),
     nodeSha: sha256(nodePassword),
     firstJoin,
     reg,
+    ...(memberName !== undefined && { memberName }),
   });
   if (started.status !== 200) {
     fail(`the datastore refused this server (${started.status}): ${started.body}`);
   }
-  if (joinUrl) writePrivate(JOINED_MARKER, `${new Date().toISOString()}\n`);
+  if (joinUrl) {
+    const { member } = JSON.parse(started.body) as { member?: string };
+    writePrivate(JOINED_MARKER, `${member ?? ""}\n`);
+  }
+  // The first normal start after a reset removes the flag (pkg/cluster/managed.go start).
+  if (!joinUrl && fs.existsSync(RESET_FLAG)) {
+    fs.rmSync(RESET_FLAG);
+    log(`removed ${RESET_FLAG}: started normally after a cluster reset`);
+  }
 
   // K3s keeps the full token (CA hash + password) in server/token (docs.k3s.io cli/token).
   writePrivate(TOKEN_PATH, `K10${sha256(ca.cert)}::server:${password}\n`);
@@ -645,6 +675,70 @@ async function runServer(flags: string[]): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+function isSet(value: unknown): boolean {
+  return typeof value === "string" ? value.toLowerCase() !== "false" : value === true;
+}
+
+/**
+ * `k3s server --cluster-reset [--cluster-reset-restore-path=<file>]`, as K3s runs it
+ * (pkg/cluster/managed.go start; pkg/etcd/etcd.go Reset, Restore), on the cluster-init server with
+ * K3s stopped. Refused while server/db/reset-flag exists (a reset already ran and no normal start
+ * followed). With a restore path, the etcd data moves to db/etcd-old-<unix> and the snapshot file
+ * becomes the data; the bootstrap data in it must open with this server's token, as K3s's
+ * rebootstrap needs ("bootstrap data already found and encrypted with different token"). The
+ * membership becomes this server alone; reset-flag is written; then K3s's message and exit 0.
+ */
+function clusterReset(
+  config: Config,
+  nodeName: string,
+  token: string | undefined,
+  joinUrl: string | undefined,
+): void {
+  if (fs.existsSync(RESET_FLAG)) {
+    fail(
+      `cluster-reset was successfully performed, please remove the cluster-reset flag and start k3s normally, if you need to perform another cluster reset, you must first manually delete the ${RESET_FLAG} file`,
+    );
+  }
+  if (joinUrl) {
+    fail(
+      "the stand-in models --cluster-reset on the cluster-init server only (this one joins a server)",
+    );
+  }
+  const restorePath = config["cluster-reset-restore-path"];
+  let text: string | undefined;
+  if (typeof restorePath === "string" && restorePath !== "" && restorePath !== "true") {
+    if (isSet(config["etcd-s3"])) {
+      fail("the stand-in does not model S3: restore a local file with --etcd-s3=false");
+    }
+    text = readIfExists(restorePath);
+    if (text === undefined) fail(`etcd: snapshot path does not exist: ${restorePath}`);
+    if (fs.existsSync(ETCD_DIR)) {
+      const aside = `${DB_DIR}/etcd-old-${Math.floor(Date.now() / 1000)}`;
+      fs.renameSync(ETCD_DIR, aside);
+      log(`moved the etcd data directory to ${aside}`);
+    }
+    log(`restoring etcd snapshot ${restorePath}`);
+  } else {
+    text = readIfExists(DATASTORE_PATH);
+    if (text === undefined) fail(`no etcd data in ${ETCD_DIR} to reset`);
+  }
+  const state = JSON.parse(text) as DatastoreState;
+  const existing = readIfExists(TOKEN_PATH)?.trim();
+  const password = token ? splitToken(token).password : existing && splitToken(existing).password;
+  if (!password || !state.bootstrap || state.bootstrap.server !== sha256(password)) {
+    fail("bootstrap data already found and encrypted with different token");
+  }
+  const ds = new Datastore(state);
+  ds.resetMembership(registration(config, "server"));
+  writePrivate(DATASTORE_PATH, JSON.stringify({ ...ds.state, heartbeats: {} }, null, 1));
+  writePrivate(HEARTBEATS_PATH, "{}");
+  writePrivate(RESET_FLAG, "");
+  log(
+    `Managed etcd cluster membership has been reset, restart without --cluster-reset flag now. Backup and delete \${datadir}/server/db on each peer etcd server and rejoin the nodes (node ${nodeName})`,
+  );
+  process.exit(0);
 }
 
 class Refused extends Error {}
