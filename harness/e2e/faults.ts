@@ -16,7 +16,7 @@ import { parentPid, pidsInPidNamespace, signal } from "../shared/processes";
 import { run, waitFor } from "../shared/sh";
 import { E2E_DIR } from "./constants";
 import { E2eHost } from "./host";
-import { MIRROR_ROOT, installerText, sha256 } from "./mirror";
+import { installerText, mirroredK3s, sha256 } from "./mirror";
 
 /** While this file exists, a K3s stand-in that starts never becomes ready (harness/e2e/stand-in/k3s.ts). */
 export const NEVER_READY_PATH = "/etc/rancher/k3s/stand-in-never-ready";
@@ -156,7 +156,7 @@ export async function airgapSetting(version: string): Promise<Record<string, unk
   const dir = path.join(AIRGAP_DIR, version);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   const k3s = path.join(dir, "k3s");
-  fs.copyFileSync(path.join(MIRROR_ROOT, "k3s", version, "k3s"), k3s);
+  fs.copyFileSync(mirroredK3s(version), k3s);
   const installScript = path.join(dir, "install.sh");
   fs.writeFileSync(installScript, installerText());
   const images = path.join(dir, imagesFileName(version));

@@ -39,6 +39,11 @@ function transpile(file: string): string {
 
 export const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
 
+/** Where the mirror keeps the stand-in k3s of `version` (GitHub's release layout). */
+export function mirroredK3s(version: string): string {
+  return path.join(MIRROR_ROOT, RELEASES_PATH, "download", version, "k3s");
+}
+
 /** The stand-in installer as served; its sha256 is what the stack's installScriptSha256 pins. */
 export function installerText(): string {
   return fs.readFileSync(path.join(__dirname, "stand-in", "install.sh"), "utf8");
@@ -86,7 +91,7 @@ export function populateMirror(versions: string[]): void {
   fs.rmSync(NODE_MODULES, { recursive: true, force: true });
   fs.cpSync(YAML_PACKAGE, path.join(NODE_MODULES, "yaml"), { recursive: true });
   for (const version of versions) {
-    const dir = path.join(MIRROR_ROOT, RELEASES_PATH, "download", version);
+    const dir = path.dirname(mirroredK3s(version));
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
     const k3s = standInK3s(version);
     fs.writeFileSync(path.join(dir, "k3s"), k3s, { mode: 0o644 });
