@@ -122,7 +122,7 @@ describe("e2e: day-2 lab infrastructure (stand-ins, keys, mirror, load)", functi
     const install = (version: string) =>
       sh(
         `curl -sf ${INSTALL_SCRIPT_URL} -o /tmp/install.sh && ` +
-          `INSTALL_K3S_VERSION=${version} INSTALL_K3S_EXEC=server sh /tmp/install.sh >/dev/null 2>&1`,
+          `GITHUB_URL='${RELEASES_URL}' INSTALL_K3S_VERSION=${version} INSTALL_K3S_EXEC=server sh /tmp/install.sh >/dev/null 2>&1`,
       );
     fs.mkdirSync(host.hostPath("/etc/rancher/k3s"), { recursive: true });
     const writeToken = (t: string) =>
