@@ -46,7 +46,9 @@ export function mirroredK3s(version: string): string {
 
 /** The stand-in installer as served; its sha256 is what the stack's installScriptSha256 pins. */
 export function installerText(): string {
-  return fs.readFileSync(path.join(__dirname, "stand-in", "install.sh"), "utf8");
+  return fs
+    .readFileSync(path.join(__dirname, "stand-in", "install.sh"), "utf8")
+    .replace("@GITHUB_RELEASES@", RELEASES_URL);
 }
 
 const STAND_IN_MODULES = ["http", "jsonpath", "kubectl", "tokens", "datastore", "registries"];

@@ -167,12 +167,13 @@ describe("e2e: lab hosts boot systemd; the installer and K3s stand-ins behave as
     expect(exists(lab.host("lb-2"), "/usr/local/bin/k3s")).to.equal(false);
   });
 
-  it("downloads from GITHUB_URL over https; without it, from github.com, which the lab cannot reach", async function () {
+  it("downloads from GITHUB_URL over https: one that serves no release fails the download", async function () {
     const host = lab.host("server-3");
-    const r = await install(host, { INSTALL_K3S_VERSION: BASE_VERSION, GITHUB_URL: "" });
+    const nowhere = RELEASES_URL.replace(/\/releases$/, "/no-releases");
+    const r = await install(host, { INSTALL_K3S_VERSION: BASE_VERSION, GITHUB_URL: nowhere });
     expect(r.code).to.equal(1);
     expect(r.out).to.include(
-      `Downloading hash https://github.com/k3s-io/k3s/releases/download/${BASE_VERSION}/sha256sum-amd64.txt`,
+      `Downloading hash ${nowhere}/download/${BASE_VERSION}/sha256sum-amd64.txt`,
     );
     expect(r.out).to.include("Download failed");
     expect(exists(host, "/usr/local/bin/k3s")).to.equal(false);

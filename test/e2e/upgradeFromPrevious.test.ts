@@ -177,7 +177,8 @@ describe(`e2e: upgrade from the previous release (${PREVIOUS}) on a converged cl
     process.once("exit", removeWorktree);
     await lab.up([stackVersion("haproxy")]);
     removeSignals = lab.teardownOnSignals();
-    stack = labStack(lab, { variant: "haproxy" });
+    // The previous release has no k3sReleasesUrl: its installer downloads from the default.
+    stack = labStack(lab, { variant: "haproxy", extra: { k3sReleasesUrl: undefined } });
     const fresh = await run(`fresh up with ${PREVIOUS}`, { program: worktree.program });
     expect(fresh.errors, `${PREVIOUS}'s fresh up`).to.deep.equal([]);
     const settled = await run(`${PREVIOUS} again, no edit`, {

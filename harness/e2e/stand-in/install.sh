@@ -8,8 +8,7 @@
 #   INSTALL_K3S_SKIP_START, INSTALL_K3S_FORCE_RESTART, K3S_URL, K3S_* (kept for the unit),
 #   INSTALL_K3S_MIRROR (ignored, as the default, non-China installer ignores it), GITHUB_URL.
 # It downloads the stand-in k3s from GITHUB_URL as the real one does (default GitHub's releases,
-# which the lab cannot reach; the lab's stacks point it at the lab mirror), checked against the
-# sha256 list served beside it,
+# here the lab mirror's copy of their layout), checked against the sha256 list served beside it,
 # writes k3s-killall.sh, k3s[-agent]-uninstall.sh, the unit and its env file as install.sh does,
 # enables the unit and (re)starts it only when something changed. Config comes from
 # /etc/rancher/k3s/config.yaml, read by k3s. It keeps no record of its own: what it did is what
@@ -17,8 +16,10 @@
 set -eu
 set -o noglob
 
-# setup_env: GITHUB_URL from the environment, else GitHub's releases.
-GITHUB_URL=${GITHUB_URL:-https://github.com/k3s-io/k3s/releases}
+# setup_env: GITHUB_URL from the environment, else GitHub's releases, for which the lab mirror
+# stands in (the lab cannot reach github.com; a release of the program that passes no GITHUB_URL
+# still installs).
+GITHUB_URL=${GITHUB_URL:-@GITHUB_RELEASES@}
 BIN_DIR=/usr/local/bin
 SYSTEMD_DIR=/etc/systemd/system
 
