@@ -66,6 +66,7 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
         "server-1-ca-hash",
         "server-1-read-kubeconfig",
         "registration-gate",
+        "server-removal-check",
         // Membership steps run on a server that stays: they remove a node before its uninstall.
         "server-2-membership",
         "server-3-membership",
@@ -213,6 +214,7 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
       "server-1-etcd-snapshot",
       "server-1-token-rotation",
       "server-1-ca-hash",
+      "server-removal-check",
     ];
     for (const c of commands(run)) {
       if (readOnly.includes(c.name)) expect(c.inputs.delete, c.name).to.equal(undefined);
@@ -270,7 +272,8 @@ describe("the program on the dev stack (the page's HAProxy + KeepAlived topology
       while (top?.parent) top = byUrn.get(top.parent);
       expect(top, r.name).to.equal(cluster);
     }
-    for (const c of commands(run).filter((c) => c.name !== "registration-gate")) {
+    const clusterWide = ["registration-gate", "server-removal-check"];
+    for (const c of commands(run).filter((c) => !clusterWide.includes(c.name))) {
       expect(c.parent, c.name).to.match(/k3s-ha:(k3s|lb):/);
     }
   });

@@ -13,6 +13,8 @@ describe("the program's size as agents are added", function () {
     expect(commands(large).length - commands(small).length).to.equal(27 * 4);
     expect(criticalPath(large)).to.have.length(criticalPath(small).length);
     expect(criticalPath(small)).to.deep.equal([
+      // The check of server removals, before any other host step.
+      "server-removal-check",
       // server-1 generates the agent token before its install (as long a chain as its config).
       "server-1-agent-token",
       "server-1-install",
@@ -21,12 +23,12 @@ describe("the program's size as agents are added", function () {
       "server-2-install",
       "server-3-install",
       "registration-gate",
-      criticalPath(small)[7],
       criticalPath(small)[8],
+      criticalPath(small)[9],
     ]);
-    expect(criticalPath(small)[7]).to.match(/^agent-\d+-install$/);
-    expect(criticalPath(small)[8]).to.equal(
-      criticalPath(small)[7].replace("install", "membership"),
+    expect(criticalPath(small)[8]).to.match(/^agent-\d+-install$/);
+    expect(criticalPath(small)[9]).to.equal(
+      criticalPath(small)[8].replace("install", "membership"),
     );
   });
 });

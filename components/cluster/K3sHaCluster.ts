@@ -23,6 +23,7 @@ import type { K3sHaClusterArgs } from "./args";
 import { rewriteKubeconfigServer } from "./kubeconfig";
 import { prepareCluster } from "./prepare";
 import { registrationGate } from "./registrationGate";
+import { serverListRecord, serverRemovalCheck } from "./serverRemovals";
 import { argPath } from "./validate";
 
 export const K3S_HA_CLUSTER_TYPE = "k3s-ha:index:K3sHaCluster";
@@ -89,9 +90,28 @@ export class K3sHaCluster extends pulumi.ComponentResource {
       const field = args.fromStackProgram ? (path: string) => path : argPath;
       const records = checkHostRecords(recordedHosts(shape, field), naming, this);
       const checks = prepared.deployTimeChecks;
+      const recordsChecked = pulumi.all([records, ...(checks ? [checks] : [])]);
+      // Every other host step waits for the removal check and then the server list record
+      // (through hostsChecked): a refused removal leaves every host as it was.
+      const [first, ...rest] = shape.servers;
+      const serverNames = shape.servers.map((s) => s.name);
+      const removalCheck = serverRemovalCheck(naming.name("server-removal-check"), {
+        host: first,
+        servers: serverNames,
+        field: field("servers"),
+        ssh: { ...prepared.ssh, hostsChecked: recordsChecked },
+        opts: { parent: this },
+      });
+      const serverList = serverListRecord(
+        naming.name("server-list-record"),
+        serverNames,
+        field("servers"),
+        removalCheck.id,
+        this,
+      );
       const ssh: SshSettings = {
         ...prepared.ssh,
-        hostsChecked: checks ? pulumi.all([records, checks]) : records,
+        hostsChecked: pulumi.all([recordsChecked, serverList]),
       };
 
       // Servers join the bootstrap server directly (k3s#9661), one at a time, each after the
@@ -121,7 +141,6 @@ export class K3sHaCluster extends pulumi.ComponentResource {
         const opts = componentOpts(local, FORMER_SERVER_TYPE);
         return { ...opts, aliases: [...(opts.aliases ?? []), { type: otherType }] };
       };
-      const [first, ...rest] = shape.servers;
       const server1 = new BootstrapServer(
         naming.name(first.name),
         {

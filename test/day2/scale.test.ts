@@ -51,7 +51,14 @@ describe("day 2 under mocks: scaling out and in", function () {
       [...stepsOf("server-4", SERVER_STEPS), ...hostRecordNames("server-4", "10.10.10.53")].sort(),
     );
     expect(diff.removed).to.deep.equal([]);
-    expect(diff.changed).to.deep.equal(["lb-lb-1-haproxy", "lb-lb-2-haproxy", "registration-gate"]);
+    // The server list record and the removal check re-run on any change of the server list.
+    expect(diff.changed).to.deep.equal([
+      "lb-lb-1-haproxy",
+      "lb-lb-2-haproxy",
+      "registration-gate",
+      "server-list-record",
+      "server-removal-check",
+    ]);
     for (const lb of ["lb-lb-1-haproxy", "lb-lb-2-haproxy"]) {
       // The script is the same (write, check with haproxy -c, reload); only the config differs,
       // and on lb-2 the servers its check of lb-1 probes /ping with (haproxyLbPair.ts).
@@ -133,6 +140,8 @@ describe("day 2 under mocks: scaling out and in", function () {
         "lb-lb-1-haproxy",
         "lb-lb-2-haproxy",
         "registration-gate",
+        "server-list-record",
+        "server-removal-check",
       ]);
       expect(stdinOf(two, "lb-lb-1-haproxy")).to.not.contain("10.10.10.52");
     });

@@ -30,7 +30,7 @@ describe("preview:offline", function () {
     const text = await renderOfflinePreview("staging");
     expect(text).to.contain("load balancer nginx");
     expect(text).to.contain(
-      "host lb-1 (10.10.10.98)\n  - lb-nginx\n      writes /etc/nginx/nginx.conf",
+      "host lb-1 (10.10.10.98)\n  - lb-nginx\n      after: server-removal-check\n      writes /etc/nginx/nginx.conf",
     );
   });
 
