@@ -44,6 +44,7 @@ import { E2eLoad, LoadSummary, Target } from "../../harness/e2e/load";
 import { LabStackOptions, labStack, stackNodes } from "../../harness/e2e/stack";
 import { PlannedChange } from "../../harness/engine/plan";
 import { reveal } from "../../harness/program/mocks";
+import { waitFor } from "../../harness/shared/sh";
 import { Day2Result, writeDay2Results } from "../../bench/day2/results";
 
 const STACK = "day2";
@@ -495,4 +496,75 @@ describe("e2e day 2: one edit at a time on a converged cluster, under client loa
       });
     });
   }
+
+  /**
+   * A refused server removal: the run fails with the reason, no host step but the read-only
+   * removal check ran, no node's K3s was stopped or started, the cluster is as it was, and the
+   * stack as it was converges again.
+   */
+  async function expectRefused(refused: Evaluation, reason: string, since: number) {
+    expect(refused.errors.join("\n"), "the refusal").to.include(reason);
+    expect(
+      refused.steps.map((x) => `${x.op} ${x.name}`),
+      "host steps that ran",
+    ).to.deep.equal(["update server-removal-check"]);
+    expect(refused.deletes, "deletes").to.deep.equal([]);
+    const nodes = stackNodes(labStack(lab, current));
+    await expectMembership(lab, nodes);
+    await expectNoK3sRestart(lab, [...nodes.servers, ...nodes.agents], since);
+  }
+
+  it("refuses, before any host changes, removing two of three servers in one edit", async function () {
+    this.timeout(300_000);
+    const [first, second, third] = stackNodes(labStack(lab, current)).servers;
+    const since = Date.now();
+    const refused = await run({ ...current, servers: [first] }, `remove ${second} and ${third}`);
+    await expectRefused(
+      refused,
+      `servers: this run would remove 2 of the 3 servers this stack deployed (${second}, ${third})`,
+      since,
+    );
+    // The check ran with the refused list; the stack as it was re-runs it, then nothing.
+    const back = await run(current, "the stack as it was");
+    expect(back.errors).to.deep.equal([]);
+    expect(back.steps.map((x) => x.name)).to.deep.equal(["server-removal-check"]);
+    const again = await run(current, "again with no edit");
+    expect([...again.steps, ...again.deletes].map((x) => x.name)).to.deep.equal([]);
+  });
+
+  it("refuses, before any host changes, removing a server while another is down", async function () {
+    this.timeout(300_000);
+    const [first, second, third] = stackNodes(labStack(lab, current)).servers;
+    const down = lab.host(second);
+    const ready = async (name: string) =>
+      (await clusterNodes(lab, first)).find((n) => n.name === name)?.ready === "True";
+    await down.exec("systemctl", ["stop", "k3s"]);
+    try {
+      await waitFor(`${second} not Ready`, async () => !(await ready(second)), 90_000, 1_000);
+      const since = Date.now();
+      const refused = await run(
+        // Two servers are refused unless the stack says it knows (the validation).
+        { ...current, servers: [first, second], extra: { allowTwoServers: true } },
+        `remove ${third} while ${second} is down`,
+      );
+      expect(refused.errors.join("\n")).to.include(
+        `servers: this run removes ${third} from the cluster, but etcd members that stay are not Ready (${second})`,
+      );
+      expect(refused.steps.map((x) => `${x.op} ${x.name}`)).to.deep.equal([
+        "update server-removal-check",
+      ]);
+      expect(refused.deletes).to.deep.equal([]);
+      const nodes = stackNodes(labStack(lab, current));
+      const up = [...nodes.servers, ...nodes.agents].filter((n) => n !== second);
+      await expectNoK3sRestart(lab, up, since);
+    } finally {
+      await down.exec("systemctl", ["start", "k3s"]);
+    }
+    await waitFor(`${second} Ready again`, () => ready(second), 90_000, 1_000);
+    await expectMembership(lab, stackNodes(labStack(lab, current)));
+    // A failed step keeps its old state: the stack as it was runs nothing.
+    const back = await run(current, `${second} back, the stack as it was`);
+    expect(back.errors).to.deep.equal([]);
+    expect([...back.steps, ...back.deletes].map((x) => x.name)).to.deep.equal([]);
+  });
 });
