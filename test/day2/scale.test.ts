@@ -14,6 +14,17 @@ import { SECRET_KEYS, devHosts, devStack, diffRuns, hostRecordNames } from "./ru
 const stepsOf = (node: string, steps: string[]) => [node, ...steps.map((s) => `${node}-${s}`)];
 const AGENT_STEPS = ["token", "config", "install", "membership"];
 const SERVER_STEPS = ["token", "agent-token", "config", "install", "membership"];
+/**
+ * What a change of the server list changes besides the server's own steps: the LB backends, the
+ * gate's probe, and the server list record and removal check, which re-run on any such change.
+ */
+const SERVER_LIST_CHANGES = [
+  "lb-lb-1-haproxy",
+  "lb-lb-2-haproxy",
+  "registration-gate",
+  "server-list-record",
+  "server-removal-check",
+];
 const script = (run: ProgramRun, name: string, kind: "create" | "delete") =>
   unwrapCommandLine(step(run, name).inputs[kind] as string);
 
@@ -51,14 +62,7 @@ describe("day 2 under mocks: scaling out and in", function () {
       [...stepsOf("server-4", SERVER_STEPS), ...hostRecordNames("server-4", "10.10.10.53")].sort(),
     );
     expect(diff.removed).to.deep.equal([]);
-    // The server list record and the removal check re-run on any change of the server list.
-    expect(diff.changed).to.deep.equal([
-      "lb-lb-1-haproxy",
-      "lb-lb-2-haproxy",
-      "registration-gate",
-      "server-list-record",
-      "server-removal-check",
-    ]);
+    expect(diff.changed).to.deep.equal(SERVER_LIST_CHANGES);
     for (const lb of ["lb-lb-1-haproxy", "lb-lb-2-haproxy"]) {
       // The script is the same (write, check with haproxy -c, reload); only the config differs,
       // and on lb-2 the servers its check of lb-1 probes /ping with (haproxyLbPair.ts).
@@ -136,13 +140,7 @@ describe("day 2 under mocks: scaling out and in", function () {
         ].sort(),
       );
       expect(diff.added).to.deep.equal([]);
-      expect(diff.changed).to.deep.equal([
-        "lb-lb-1-haproxy",
-        "lb-lb-2-haproxy",
-        "registration-gate",
-        "server-list-record",
-        "server-removal-check",
-      ]);
+      expect(diff.changed).to.deep.equal(SERVER_LIST_CHANGES);
       expect(stdinOf(two, "lb-lb-1-haproxy")).to.not.contain("10.10.10.52");
     });
 
