@@ -128,12 +128,20 @@ function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
 
+/** Computed once per resolved configuration: every node's install step asks for the same. */
+const environments = new WeakMap<ClusterConfig, ProxyEnvironment | undefined>();
+
 /**
  * The proxy variables for every K3s node: the stack's, and unless noProxyDefaults is false, NO_PROXY
- * with localhost, the cluster's networks and domain, the registration address and each node address
- * the given entries do not cover.
+ * with localhost, the cluster's networks and domain, and the registration address and each node
+ * address that the given entries do not cover.
  */
 export function proxyEnvironment(c: ClusterConfig): ProxyEnvironment | undefined {
+  if (!environments.has(c)) environments.set(c, computeProxyEnvironment(c));
+  return environments.get(c);
+}
+
+function computeProxyEnvironment(c: ClusterConfig): ProxyEnvironment | undefined {
   const proxy = c.k3s.proxy;
   if (!proxy) return undefined;
   let noProxy = [...proxy.noProxy];
@@ -141,12 +149,11 @@ export function proxyEnvironment(c: ClusterConfig): ProxyEnvironment | undefined
     const family = c.servers[0].address.includes(":") ? "ipv6" : "ipv4";
     const domain = flagValue(c.k3s.extraServerArgs, "cluster-domain")?.value ?? "cluster.local";
     const cidrs = cidrsOf(proxy.noProxy);
-    const nodes = [...c.servers, ...c.agents]
-      .map((n) => n.address)
-      .filter((a) => {
-        const ip = parseIpAddress(a);
-        return typeof ip === "string" || !cidrs.some((cidr) => cidrContains(cidr, ip));
-      });
+    const uncovered = (address: string) => {
+      const ip = parseIpAddress(address);
+      return typeof ip === "string" || !cidrs.some((cidr) => cidrContains(cidr, ip));
+    };
+    const nodes = [...c.servers, ...c.agents].map((n) => n.address);
     noProxy = unique([
       ...noProxy,
       "localhost",
@@ -155,8 +162,7 @@ export function proxyEnvironment(c: ClusterConfig): ProxyEnvironment | undefined
       ".svc",
       `.${domain}`,
       ...clusterNetworks(c.k3s.extraServerArgs, family),
-      registrationAddressOf(c),
-      ...nodes,
+      ...[registrationAddressOf(c), ...nodes].filter(uncovered),
     ]);
   }
   return {
