@@ -267,6 +267,8 @@ export class FakeHost {
         clearTimeout(timer);
         resolve({ status: code ?? -1, stdout, stderr });
       });
+      // A script that reads no stdin may have exited already: its closed pipe is no failure.
+      child.stdin.on("error", () => {});
       child.stdin.end(options.stdin ?? "");
     });
   }
