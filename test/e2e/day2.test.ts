@@ -475,7 +475,11 @@ describe("e2e day 2: one edit at a time on a converged cluster, under client loa
       const planned = s.loads ?? [{ target: registrationTarget(before) }];
       const targets = planned.map((l) => l.target);
       const since = Date.now();
-      const loads = await Promise.all(targets.map((t) => E2eLoad.start(lab, { targets: [t] })));
+      // The cluster CA the client trusts, from a server the cluster has before the edit.
+      const caFrom = stackNodes(labStack(lab, before)).servers[0];
+      const loads = await Promise.all(
+        targets.map((t) => E2eLoad.start(lab, { targets: [t], caFrom })),
+      );
       const t0 = Date.now();
       const evaluation = await run(next, s.name);
       const wallMs = Date.now() - t0;
