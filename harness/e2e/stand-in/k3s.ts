@@ -4,10 +4,11 @@
  *
  *   k3s --version                  "k3s version <version> (stand-in)": the version baked into
  *                                  this binary (the installer replaces it on an upgrade)
- *   k3s server [flags]             reads /etc/rancher/k3s/config.yaml; the cluster-init server
- *                                  keeps the datastore (datastore.ts), a joining or restarting
- *                                  server bootstraps from <server> with its token and is refused
- *                                  when the token does not match; serves TLS on 6443 (/ping,
+ *   k3s server [flags]             reads /etc/rancher/k3s/config.yaml; every etcd member keeps
+ *                                  a replica of the datastore (datastore.ts, replica.ts); a
+ *                                  joining server bootstraps from <server> with its token, a
+ *                                  server with etcd data starts from it (server: unused); both
+ *                                  are refused when the token does not match; serves TLS on 6443 (/ping,
  *                                  /cacerts, /watch, /readyz, /version, the supervisor's
  *                                  PUT /v1-k3s/token from the versions that have it, and
  *                                  /db/info: the etcd members, to the server user)
