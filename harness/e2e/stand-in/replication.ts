@@ -29,8 +29,9 @@ export function leaderOrder(state: DatastoreState): EtcdMember[] {
 
 /**
  * A change is committed when a majority of the voters acknowledged it, of the configuration
- * before it and of the one after (a membership change needs both: etcd's raft joint consensus;
- * a removed leader's own removal still needs the remaining members' majority).
+ * before it and of the one after. Stricter than etcd, which commits a single membership change
+ * under the configuration before it (raft's one-at-a-time ConfChange): here a leader's removal of
+ * itself also needs the remaining members' majority.
  */
 export function committed(
   before: readonly EtcdMember[],
