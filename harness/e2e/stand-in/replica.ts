@@ -48,7 +48,12 @@ function writePrivate(file: string, content: string): void {
   fs.renameSync(tmp, file);
 }
 
-const durable = (s: DatastoreState) => JSON.stringify({ ...s, heartbeats: {} }, null, 1);
+/**
+ * What the datastore file holds, to compare: it changes only with the cluster, so status updates
+ * (the heartbeats and the revisions they raise) stay in /run. A restarting member catches up the
+ * revision from its peers.
+ */
+const durableKey = (s: DatastoreState) => JSON.stringify({ ...s, heartbeats: {}, revision: 0 });
 
 /** A member's stand-in API (its supervisor port), from its peer URL. */
 const apiOf = (peerURL: string) => peerURL.replace(/^https:\/\/([^:/]+):2380$/, "https://$1:6443");
@@ -73,7 +78,11 @@ export class Replica {
     },
   ) {
     const text = readIfExists(DATASTORE_PATH);
-    if (text) this.load(JSON.parse(text) as DatastoreState, readIfExists(HEARTBEATS_PATH));
+    if (text) {
+      const state = JSON.parse(text) as DatastoreState;
+      this.written = durableKey(state);
+      this.load(state, readIfExists(HEARTBEATS_PATH));
+    }
   }
 
   /** Whether this server has etcd data (K3s: the database is initialized). */
@@ -94,9 +103,11 @@ export class Replica {
 
   private save(): void {
     const s = this.ds!.state;
-    const text = durable(s);
-    if (text !== this.written) writePrivate(DATASTORE_PATH, text);
-    this.written = text;
+    const key = durableKey(s);
+    if (key !== this.written) {
+      writePrivate(DATASTORE_PATH, JSON.stringify({ ...s, heartbeats: {} }, null, 1));
+      this.written = key;
+    }
     // Status updates go to /run only: the data directory changes only with the cluster.
     writePrivate(HEARTBEATS_PATH, JSON.stringify(s.heartbeats));
     if (s.members.length > 0 && !isMember(s, this.o.node) && !this.removed) {
