@@ -36,6 +36,7 @@ import {
   curlFrom,
   curlVerified,
   etcdMemberNodes,
+  etcdMembers,
   exists,
   fileMode,
   fileText,
@@ -166,26 +167,37 @@ export async function expectConfiguredCluster(
     expect(lab.host("lb-1").pids("nginx"), "nginx runs on lb-1").to.have.length.greaterThan(0);
   }
 
-  // The kubeconfig output points at the registration address and works from an agent host.
+  await expectKubeconfigWorks(lab, evaluation, registrationUrl, [...SERVERS, ...AGENTS]);
+}
+
+/**
+ * The kubeconfig output points at the registration address and works from an agent host: the
+ * API it reaches lists exactly these nodes, every one Ready.
+ */
+export async function expectKubeconfigWorks(
+  lab: E2eLab,
+  evaluation: Evaluation,
+  registrationUrl: string,
+  nodeNames: readonly string[],
+): Promise<void> {
   const kubeconfig = (evaluation.outputs.kubeconfig as { secret: string }).secret;
   expect(evaluation.outputs.kubeconfig, "kubeconfig is a secret output").to.have.property("secret");
   const doc = parse(kubeconfig) as { clusters: { cluster: { server: string } }[] };
   expect(doc.clusters[0].cluster.server).to.equal(registrationUrl);
   const agent = lab.host("agent-1");
   fs.writeFileSync(agent.hostPath("/tmp/kubeconfig"), kubeconfig, { mode: 0o600 });
-  const nodes = await agent.exec("env", [
-    "KUBECONFIG=/tmp/kubeconfig",
-    "k3s",
-    "kubectl",
-    "get",
-    "nodes",
-    "-o",
-    'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
-  ]);
-  fs.rmSync(agent.hostPath("/tmp/kubeconfig"));
-  expect(nodes.trim().split("\n").sort()).to.deep.equal(
-    [...SERVERS, ...AGENTS].map((n) => `${n}=True`).sort(),
-  );
+  const nodes = await agent
+    .exec("env", [
+      "KUBECONFIG=/tmp/kubeconfig",
+      "k3s",
+      "kubectl",
+      "get",
+      "nodes",
+      "-o",
+      'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+    ])
+    .finally(() => fs.rmSync(agent.hostPath("/tmp/kubeconfig")));
+  expect(nodes.trim().split("\n").sort()).to.deep.equal(nodeNames.map((n) => `${n}=True`).sort());
 }
 
 /** The value after `name` in an argument list ("--server", "https://..."), or undefined. */
@@ -456,19 +468,25 @@ export async function expectNoK3sRestart(
 
 /**
  * The cluster's API lists exactly these nodes, every one Ready, and exactly these servers as etcd
- * members (/db/info): what the program's commands left.
+ * members (/db/info), asked on the first of them: what the program's commands left.
  */
 export async function expectMembership(
   lab: E2eLab,
   want: { servers: readonly ServerName[]; agents: readonly AgentName[] },
 ): Promise<void> {
-  const nodes = await clusterNodes(lab);
+  const via = want.servers[0];
+  const nodes = await clusterNodes(lab, via);
   expect(
     nodes.map((n) => n.name),
     "node objects",
   ).to.deep.equal([...want.servers, ...want.agents].sort());
   for (const n of nodes) expect(n.ready, `${n.name} is Ready`).to.equal("True");
-  expect(await etcdMemberNodes(lab), "etcd members").to.deep.equal([...want.servers].sort());
+  const members = await etcdMembers(lab, via);
+  expect(members.map((m) => m.node).sort(), "etcd members").to.deep.equal([...want.servers].sort());
+  expect(
+    members.filter((m) => m.isLearner).map((m) => m.node),
+    "etcd members that do not vote yet",
+  ).to.deep.equal([]);
 }
 
 /**
@@ -489,6 +507,7 @@ export async function expectAgentsJoined(
   agents: readonly AgentName[],
   sinceMs: number,
   freshMs = 10_000,
+  via: ServerName = "server-1",
 ): Promise<void> {
   for (const name of agents) {
     const host = lab.host(name);
@@ -505,7 +524,7 @@ export async function expectAgentsJoined(
       ).to.be.at.most(AGENT_READY_BOUND_MS);
     }
   }
-  const first = new Map((await clusterNodes(lab)).map((n) => [n.name, n]));
+  const first = new Map((await clusterNodes(lab, via)).map((n) => [n.name, n]));
   for (const name of agents) {
     expect(first.get(name)?.ready, `${name}'s node is Ready`).to.equal("True");
   }
@@ -514,7 +533,7 @@ export async function expectAgentsJoined(
   let stale = [...agents];
   while (stale.length > 0 && Date.now() < deadline) {
     await sleep(1_000);
-    const now = new Map((await clusterNodes(lab)).map((n) => [n.name, n]));
+    const now = new Map((await clusterNodes(lab, via)).map((n) => [n.name, n]));
     stale = stale.filter(
       (a) => (now.get(a)?.lastHeartbeatMs ?? 0) <= (first.get(a)?.lastHeartbeatMs ?? 0),
     );

@@ -18,6 +18,8 @@ export type HostName =
   | "server-2"
   | "server-3"
   | "server-4"
+  | "server-5"
+  | "server-6"
   | "lb-1"
   | "lb-2"
   | "agent-1"
@@ -33,8 +35,13 @@ export const AGENTS = ["agent-1", "agent-2", "agent-3"] as const;
 export const K3S_NODES = [...SERVERS, ...AGENTS] as const;
 /** Booted with the others but in no example stack: day-2 scenarios add them. */
 export const EXTRA_SERVERS = ["server-4"] as const;
+/**
+ * In no example stack and booted only for a suite that asks (E2eLab.up's `optional`): replacing
+ * all three servers needs three new machines. Each systemd host costs boot time.
+ */
+export const OPTIONAL_SERVERS = ["server-5", "server-6"] as const;
 export const EXTRA_AGENTS = ["agent-4"] as const;
-export const ALL_SERVERS = [...SERVERS, ...EXTRA_SERVERS] as const;
+export const ALL_SERVERS = [...SERVERS, ...EXTRA_SERVERS, ...OPTIONAL_SERVERS] as const;
 export const ALL_AGENTS = [...AGENTS, ...EXTRA_AGENTS] as const;
 export const ALL_K3S_NODES = [...ALL_SERVERS, ...ALL_AGENTS] as const;
 export type ServerName = (typeof ALL_SERVERS)[number];
@@ -54,6 +61,8 @@ export const HOST_ADDRESSES: Record<HostName, string> = {
   "server-2": `${SUBNET}.51`,
   "server-3": `${SUBNET}.52`,
   "server-4": `${SUBNET}.53`,
+  "server-5": `${SUBNET}.54`,
+  "server-6": `${SUBNET}.55`,
   "lb-1": `${SUBNET}.98`,
   "lb-2": `${SUBNET}.99`,
   "agent-1": `${SUBNET}.101`,
@@ -63,6 +72,7 @@ export const HOST_ADDRESSES: Record<HostName, string> = {
   mirror: `${SUBNET}.200`,
 };
 export const HOSTS = Object.keys(HOST_ADDRESSES) as HostName[];
+export const OPTIONAL_HOSTS: readonly HostName[] = OPTIONAL_SERVERS;
 
 /**
  * Hosts that stay network namespaces without an init system (harness/e2e/host.ts): lb-2, so the program's

@@ -600,6 +600,8 @@ export interface EtcdMember {
   /** The lab host whose address the member's peer URL names. */
   node: string;
   peerURLs: string[];
+  /** Set for a member that does not vote yet (etcd's MemberList: isLearner). */
+  isLearner?: boolean;
 }
 
 /**
@@ -619,8 +621,8 @@ export async function etcdMembers(lab: E2eLab, via: HostName = "server-1"): Prom
 }
 
 /** Node names of the etcd members, sorted. */
-export async function etcdMemberNodes(lab: E2eLab): Promise<string[]> {
-  return (await etcdMembers(lab)).map((m) => m.node).sort();
+export async function etcdMemberNodes(lab: E2eLab, via: HostName = "server-1"): Promise<string[]> {
+  return (await etcdMembers(lab, via)).map((m) => m.node).sort();
 }
 
 /**

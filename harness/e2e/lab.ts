@@ -1,13 +1,22 @@
 /**
  * The end-to-end lab: every host of the dev topology, server-4 and agent-4 (which day-2 scenarios
- * add), a mirror, each with its own sshd. Every K3s host and lb-1 boot systemd in a container
+ * add), a mirror, each with its own sshd, and the optional hosts a suite asks for (server-5 and
+ * server-6). Every K3s host and lb-1 boot systemd in a container
  * (harness/e2e/systemd-host.ts); lb-2 and the mirror are network namespaces without init (harness/e2e/host.ts).
  * up() first removes whatever a previous run left; down() removes everything up() made;
  * teardownOnSignals() makes Ctrl-C (or a CI cancel) do the same.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { E2E_DIR, HOSTS, HostName, JOURNALS_DIR, NETNS_HOSTS, SYSTEMD_HOSTS } from "./constants";
+import {
+  E2E_DIR,
+  HOSTS,
+  HostName,
+  JOURNALS_DIR,
+  NETNS_HOSTS,
+  OPTIONAL_HOSTS,
+  SYSTEMD_HOSTS,
+} from "./constants";
 import { E2eHost, MOUNTPOINTS, NetnsHost } from "./host";
 import { populateMirror, startMirror } from "./mirror";
 import { createNetwork, destroyNetwork } from "./network";
@@ -40,8 +49,13 @@ export class E2eLab {
     return h;
   }
 
-  /** Boots every host; `versions` are the K3s versions the mirror serves a stand-in for. */
-  async up(versions: string[]): Promise<void> {
+  /**
+   * Boots every host but the optional ones not in `optional`; `versions` are the K3s versions the
+   * mirror serves a stand-in for.
+   */
+  async up(versions: string[], optional: readonly HostName[] = []): Promise<void> {
+    const hosts = HOSTS.filter((h) => !OPTIONAL_HOSTS.includes(h) || optional.includes(h));
+    const systemdHosts = SYSTEMD_HOSTS.filter((h) => hosts.includes(h));
     await cleanupLeftovers();
     fs.mkdirSync(E2E_DIR, { recursive: true, mode: 0o755 });
     fs.chmodSync(E2E_DIR, 0o755);
@@ -50,9 +64,9 @@ export class E2eLab {
     await generateClientKey();
     populateMirror(versions);
     const rootfs = await ensureRootfs();
-    await createNetwork();
+    await createNetwork(hosts);
     const t0 = Date.now();
-    for (const name of HOSTS) {
+    for (const name of hosts) {
       this.hosts.set(
         name,
         NETNS_HOSTS.includes(name) ? new NetnsHost(name) : new SystemdHost(name, rootfs.dir),
@@ -60,11 +74,11 @@ export class E2eLab {
     }
     // The namespace hosts first: their mount namespaces then copy none of the overlays.
     await Promise.all(NETNS_HOSTS.map((name) => this.host(name).boot()));
-    await Promise.all(SYSTEMD_HOSTS.map((name) => this.host(name).boot()));
+    await Promise.all(systemdHosts.map((name) => this.host(name).boot()));
     this.timings = { rootfsBuilt: rootfs.built, rootfsMs: rootfs.ms, bootMs: Date.now() - t0 };
     console.log(
       `    e2e lab: rootfs ${rootfs.built ? "built" : "found"} in ${seconds(rootfs.ms)}, ` +
-        `${HOSTS.length} hosts (${SYSTEMD_HOSTS.length} systemd) booted in ${seconds(this.timings.bootMs)}`,
+        `${hosts.length} hosts (${systemdHosts.length} systemd) booted in ${seconds(this.timings.bootMs)}`,
     );
     await startMirror(this.host("mirror"));
     await startRelay();

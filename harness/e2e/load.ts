@@ -14,7 +14,7 @@ import * as path from "path";
 import * as ts from "typescript";
 import { startLoad } from "../lb-lab/load";
 import type { LoadResult, LoadSpec } from "../lb-lab/load/types";
-import { CONTROLLER_NS, E2E_DIR, HOST_ADDRESSES, SUBNET, VIP } from "./constants";
+import { CONTROLLER_NS, E2E_DIR, HOST_ADDRESSES, SUBNET, ServerName, VIP } from "./constants";
 import { E2eLab } from "./lab";
 import { Variant } from "./stack";
 
@@ -47,8 +47,8 @@ export interface E2eLoadOptions {
   watchStallMs?: number;
   /** Upper bound on the run if stop() is never called (default and maximum MAX_LOAD_MS). */
   maxDurationMs?: number;
-  /** Which server's CA to trust (default server-1, the cluster-init server). */
-  caFrom?: "server-1" | "server-2" | "server-3" | "server-4";
+  /** Which server's CA to trust (default server-1, the cluster-init server of the example stacks). */
+  caFrom?: ServerName;
 }
 
 export interface LoadSummary {

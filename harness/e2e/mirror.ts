@@ -51,7 +51,16 @@ export function installerText(): string {
     .replace("@GITHUB_RELEASES@", RELEASES_URL);
 }
 
-const STAND_IN_MODULES = ["http", "jsonpath", "kubectl", "tokens", "datastore", "registries"];
+const STAND_IN_MODULES = [
+  "http",
+  "jsonpath",
+  "kubectl",
+  "tokens",
+  "datastore",
+  "replication",
+  "replica",
+  "registries",
+];
 
 /**
  * The stand-in k3s for one version, as one executable file: its modules bundled behind a small

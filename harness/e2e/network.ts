@@ -5,6 +5,7 @@ import {
   CONTROLLER_NS,
   HOSTS,
   HOST_ADDRESSES,
+  HostName,
   HOST_IF,
   PREFIX,
   PREFIX_LENGTH,
@@ -19,8 +20,8 @@ import {
 } from "../shared/netns";
 import { run } from "../shared/sh";
 
-export async function createNetwork(): Promise<void> {
-  const members: SwitchedNetwork["members"] = HOSTS.map((host) => ({
+export async function createNetwork(hosts: readonly HostName[] = HOSTS): Promise<void> {
+  const members: SwitchedNetwork["members"] = hosts.map((host) => ({
     host,
     ns: nsName(host),
     address: HOST_ADDRESSES[host],

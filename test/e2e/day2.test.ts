@@ -16,8 +16,11 @@ import {
   HOST_ADDRESSES,
   K3sNodeName,
   LB_HOSTS,
+  OPTIONAL_SERVERS,
   ROTATE_VERSION,
+  SERVERS,
   SUBNET,
+  ServerName,
   VIP,
 } from "../../harness/e2e/constants";
 import {
@@ -25,6 +28,7 @@ import {
   expectAgentsJoined,
   expectK3sKept,
   expectK3sUninstalled,
+  expectKubeconfigWorks,
   expectMembership,
   expectNoK3sFailure,
   expectNoK3sRestart,
@@ -38,6 +42,7 @@ import {
   expectRegistries,
   expectRestartedInOrder,
 } from "../../harness/e2e/nodeSettingsChecks";
+import { haproxyServers } from "../../harness/e2e/faults";
 import { keepJournalsOfFailures } from "../../harness/e2e/journals";
 import { E2eLab } from "../../harness/e2e/lab";
 import { E2eLoad, LoadSummary, Target } from "../../harness/e2e/load";
@@ -330,7 +335,53 @@ const SCENARIOS: Scenario[] = [
     },
     timeoutMs: 300_000,
   },
+  // Last: every server of the example stack is replaced, one edit at a time (add the new, remove
+  // the old), the founding role moving on to the next server each time.
+  replaceServer("server-1", "server-4"),
+  replaceServer("server-2", "server-5"),
+  replaceServer("server-3", "server-6", async (l, run) => {
+    const { servers, agents } = stackNodes(labStack(l, current));
+    expect(servers, "the stack's servers").to.deep.equal(["server-4", "server-5", "server-6"]);
+    for (const old of SERVERS) await expectK3sUninstalled(l, old);
+    await expectLbBackends(l, servers);
+    await expectKubeconfigWorks(l, run, `https://${VIP}:6443`, [...servers, ...agents]);
+  }),
 ];
+
+/**
+ * The edit that replaces `old` by `added` (added last in the servers list), under the client load
+ * through the VIP; the LB backends follow in the same run.
+ */
+function replaceServer(old: ServerName, added: ServerName, check?: Scenario["check"]): Scenario {
+  return {
+    name: `replace a server: add ${added}, remove ${old}`,
+    edit: (o) => ({
+      ...o,
+      servers: [...(o.servers ?? [...SERVERS]).filter((s) => s !== old), added],
+    }),
+    removed: [old],
+    check: async (l, run, since) => {
+      await expectLbBackends(l, stackNodes(labStack(l, current)).servers);
+      await check?.(l, run, since);
+    },
+    timeoutMs: 600_000,
+  };
+}
+
+/** haproxy.cfg on each LB host, and the server list HAProxy runs with, are exactly these servers. */
+async function expectLbBackends(l: E2eLab, servers: readonly ServerName[]): Promise<void> {
+  const want = servers.map((s) => `${s} ${HOST_ADDRESSES[s]}:6443`).sort();
+  for (const lb of LB_HOSTS) {
+    const cfg = fileText(l.host(lb), "/etc/haproxy/haproxy.cfg");
+    const listed = [...cfg.matchAll(/^\s*server\s+(\S+)\s+(\S+)\s/gm)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    expect(listed.sort(), `${lb}: haproxy.cfg's servers`).to.deep.equal(want);
+    expect(await haproxyServers(l.host(lb)), `${lb}: HAProxy's running servers`).to.deep.equal(
+      [...servers].sort(),
+    );
+  }
+}
 
 const lab = new E2eLab();
 let current: LabStackOptions = { variant: "haproxy", k3sVersion: BASE_VERSION };
@@ -401,7 +452,7 @@ describe("e2e day 2: one edit at a time on a converged cluster, under client loa
   keepJournalsOfFailures(lab);
 
   before(async function () {
-    await lab.up(DAY2_VERSIONS);
+    await lab.up(DAY2_VERSIONS, OPTIONAL_SERVERS);
     removeSignals = lab.teardownOnSignals();
     const fresh = await run(current, "fresh up");
     expect(fresh.errors).to.deep.equal([]);
@@ -426,7 +477,11 @@ describe("e2e day 2: one edit at a time on a converged cluster, under client loa
       const planned = s.loads ?? [{ target: registrationTarget(before) }];
       const targets = planned.map((l) => l.target);
       const since = Date.now();
-      const loads = await Promise.all(targets.map((t) => E2eLoad.start(lab, { targets: [t] })));
+      // The cluster CA the client trusts, from a server the cluster has before the edit.
+      const caFrom = stackNodes(labStack(lab, before)).servers[0];
+      const loads = await Promise.all(
+        targets.map((t) => E2eLoad.start(lab, { targets: [t], caFrom })),
+      );
       const t0 = Date.now();
       const evaluation = await run(next, s.name);
       const wallMs = Date.now() - t0;
@@ -458,7 +513,7 @@ describe("e2e day 2: one edit at a time on a converged cluster, under client loa
         servers: nodes.servers,
         agents: nodes.agents,
       });
-      await expectAgentsJoined(lab, nodes.agents, since);
+      await expectAgentsJoined(lab, nodes.agents, since, undefined, nodes.servers[0]);
       await s.check?.(lab, evaluation, since);
       for (const [i, summary] of summaries.entries()) {
         for (const line of failureContext(summary, evaluation, targets[i].host))

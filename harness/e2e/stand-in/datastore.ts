@@ -1,14 +1,13 @@
 /**
  * The K3s STAND-IN's datastore: what the cluster-init server keeps in one JSON file (in place of
  * etcd): the bootstrap credentials (as sha256 digests only), the node objects, the etcd member list,
- * node heartbeats and the credential each node got when it joined. Every other server forwards its
- * datastore calls to the server it joined. Pure logic over a plain state object (clock injected),
- * so it is unit-tested without the lab; node builtins only.
+ * node heartbeats and the credential each node got when it joined. Every etcd member keeps a
+ * replica of it; replication.ts says which member applies a call and when it is committed, and
+ * replica.ts carries it between servers. Pure logic over a plain state object (clock injected), so
+ * it is unit-tested without the lab; node builtins only.
  *
  * Where unsure, stricter than K3s: the datastore is the only authority for tokens (a running
- * server that has not restarted since a rotation already refuses the old token), and it lives on
- * one server (real etcd keeps quorum while one member restarts; here API calls through the other
- * servers fail while the cluster-init server restarts).
+ * server that has not restarted since a rotation already refuses the old token).
  */
 import { randomBytes } from "crypto";
 import { sha256 } from "./tokens";
@@ -73,6 +72,12 @@ export interface EtcdMember {
   node: string;
   peerURL: string;
   addedAt: string;
+  /**
+   * A learner receives the log but does not vote until promoted (K3s adds a joining server with
+   * MemberAddAsLearner, pkg/etcd/etcd.go join; its leader promotes it once caught up,
+   * pkg/etcd/etcd.go manageLearners).
+   */
+  isLearner?: boolean;
 }
 
 export interface DatastoreState {
@@ -84,6 +89,10 @@ export interface DatastoreState {
   heartbeats: Record<string, number>;
   /** node → sha256 of the credential it got when it joined (its "client certificate"). */
   credentials: Record<string, string>;
+  /** etcd's cluster ID: set when the cluster starts, new after a --cluster-reset. */
+  clusterId?: string;
+  /** Raised by every committed change (etcd's revision; replicas compare it). */
+  revision?: number;
 }
 
 export class DatastoreError extends Error {
@@ -166,6 +175,7 @@ export class Datastore {
     const b = this.state.bootstrap;
     if (!b) {
       this.state.bootstrap = { server: args.serverSha, node: args.nodeSha, updatedAt: this.iso() };
+      this.state.clusterId ??= randomBytes(8).toString("hex");
       return;
     }
     if (b.server !== args.serverSha) {
@@ -239,9 +249,22 @@ export class Datastore {
    * Node status updates are not carried over: every node posts again once it reaches the cluster.
    */
   resetMembership(reg: Registration): void {
-    this.state.members = this.state.members.filter((m) => m.node === reg.name);
+    this.state.members = this.state.members
+      .filter((m) => m.node === reg.name)
+      .map((m) => ({ ...m, isLearner: false }));
     this.state.heartbeats = {};
+    // A restored snapshot starts a new cluster: etcd gives it a new cluster ID, so the peers of
+    // the old one are refused (etcd's rafthttp "cluster ID mismatch").
+    this.state.clusterId = randomBytes(8).toString("hex");
     this.register(reg);
+  }
+
+  /** A learner that caught up votes from now on (pkg/etcd/etcd.go manageLearners, promoteMember). */
+  promote(node: string): boolean {
+    const m = this.memberOf(node);
+    if (!m?.isLearner) return false;
+    m.isLearner = false;
+    return true;
   }
 
   /**
@@ -304,6 +327,8 @@ export class Datastore {
         node: reg.name,
         peerURL: `https://${reg.address}:2380`,
         addedAt: this.iso(),
+        // The first member starts the cluster and votes; every later one joins as a learner.
+        isLearner: this.state.members.length > 0,
       };
       this.state.members.push(member);
       node.metadata.annotations[ETCD_NODE_NAME_ANNOTATION] = member.name;
@@ -422,12 +447,19 @@ export class Datastore {
    * The etcd member list as etcd's MemberList gives it (what K3s's /db/info serves): a member's
    * ID, name, peer and client URLs.
    */
-  members(): { ID: number; name: string; peerURLs: string[]; clientURLs: string[] }[] {
+  members(): {
+    ID: number;
+    name: string;
+    peerURLs: string[];
+    clientURLs: string[];
+    isLearner?: boolean;
+  }[] {
     return this.state.members.map((m) => ({
       ID: parseInt(sha256(m.name).slice(0, 12), 16),
       name: m.name,
       peerURLs: [m.peerURL],
       clientURLs: [m.peerURL.replace(/:2380$/, ":2379")],
+      ...(m.isLearner && { isLearner: true }),
     }));
   }
 
@@ -443,7 +475,7 @@ export class Datastore {
   }
 }
 
-/** The calls other servers forward to the cluster-init server. */
+/** The calls a server forwards to the member that applies them (replication.ts leaderOrder). */
 export type DatastoreOp =
   | {
       op: "serverStart";
@@ -463,6 +495,7 @@ export type DatastoreOp =
   | { op: "get"; name: string }
   | { op: "patch"; name: string; patch: Parameters<Datastore["patch"]>[1] }
   | { op: "remove"; name: string }
+  | { op: "promote"; node: string }
   | { op: "dump" };
 
 /** Runs one call; returns its JSON answer and whether the state changed (to be saved). */
@@ -502,6 +535,8 @@ export function dispatch(ds: Datastore, call: DatastoreOp): { answer: unknown; c
     case "remove":
       ds.remove(call.name);
       return { answer: {}, changed: true };
+    case "promote":
+      return { answer: {}, changed: ds.promote(call.node) };
     case "dump":
       return { answer: { ...ds.state, nodes: ds.list() }, changed: false };
   }

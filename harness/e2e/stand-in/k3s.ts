@@ -4,10 +4,11 @@
  *
  *   k3s --version                  "k3s version <version> (stand-in)": the version baked into
  *                                  this binary (the installer replaces it on an upgrade)
- *   k3s server [flags]             reads /etc/rancher/k3s/config.yaml; the cluster-init server
- *                                  keeps the datastore (datastore.ts), a joining or restarting
- *                                  server bootstraps from <server> with its token and is refused
- *                                  when the token does not match; serves TLS on 6443 (/ping,
+ *   k3s server [flags]             reads /etc/rancher/k3s/config.yaml; every etcd member keeps
+ *                                  a replica of the datastore (datastore.ts, replica.ts); a
+ *                                  joining server bootstraps from <server> with its token, a
+ *                                  server with etcd data starts from it (server: unused); both
+ *                                  are refused when the token does not match; serves TLS on 6443 (/ping,
  *                                  /cacerts, /watch, /readyz, /version, the supervisor's
  *                                  PUT /v1-k3s/token from the versions that have it, and
  *                                  /db/info: the etcd members, to the server user)
@@ -61,19 +62,17 @@ import {
   DATASTORE_PATH,
   Datastore,
   HEARTBEATS_PATH,
-  DatastoreError,
   DatastoreOp,
   DatastoreState,
   HEARTBEAT_EVERY_MS,
   Registration,
-  dispatch,
-  emptyState,
   parseLabels,
   parseTaints,
 } from "./datastore";
 import { Reply, basicAuth, request } from "./http";
 import { KUBECONFIG_PATH, kubectl } from "./kubectl";
 import { REGISTRIES_DEFAULT_PATH, applyRegistries } from "./registries";
+import { Replica } from "./replica";
 import { sha256, splitToken, supportsTokenRotate, tokenFormatProblem, tokenHelp } from "./tokens";
 
 declare const STAND_IN_VERSION: string;
@@ -90,11 +89,10 @@ const ETCD_DIR = `${DB_DIR}/etcd`;
 /** Written by a cluster reset, removed by the next normal start (pkg/etcd/etcd.go ResetFile). */
 const RESET_FLAG = `${DB_DIR}/reset-flag`;
 /**
- * A server that joined once is a member while it keeps its etcd data: later starts reconcile as
- * that member (its name is in the file, as etcd keeps its member id in its data) instead of
- * joining.
+ * A server is a member while it keeps its etcd data: later starts reconcile as that member (its
+ * name is in the file, as etcd keeps its member id in its data) instead of joining.
  */
-const JOINED_MARKER = `${ETCD_DIR}/stand-in-member`;
+const MEMBER_MARKER = `${ETCD_DIR}/stand-in-member`;
 const NODE_CREDENTIAL_PATH = `${AGENT_DIR}/stand-in-node-credential`;
 /** The CA an agent verified its server against (K3s: agent/server-ca.crt). */
 const AGENT_CA_PATH = `${AGENT_DIR}/server-ca.crt`;
@@ -313,55 +311,6 @@ function registration(config: Config, role: "server" | "agent"): Registration {
   };
 }
 
-/** A datastore call: run here on the cluster-init server, or forwarded to the server joined. */
-class DatastoreClient {
-  private local?: Datastore;
-
-  constructor(private readonly upstream?: { url: string; ca: string; adminToken: string }) {
-    if (!upstream) {
-      const text = readIfExists(DATASTORE_PATH);
-      const state = text ? (JSON.parse(text) as DatastoreState) : emptyState();
-      const beats = readIfExists(HEARTBEATS_PATH);
-      state.heartbeats = beats ? (JSON.parse(beats) as Record<string, number>) : {};
-      this.local = new Datastore(state);
-    }
-  }
-
-  get isLocal(): boolean {
-    return this.local !== undefined;
-  }
-
-  async call(op: DatastoreOp): Promise<{ status: number; body: string }> {
-    if (this.local) {
-      try {
-        const { answer, changed } = dispatch(this.local, op);
-        const state = this.local.state;
-        // Status updates go to /run only: the datastore file changes only with the cluster.
-        if (changed && op.op !== "heartbeat") {
-          writePrivate(DATASTORE_PATH, JSON.stringify({ ...state, heartbeats: {} }, null, 1));
-        }
-        if (changed) writePrivate(HEARTBEATS_PATH, JSON.stringify(state.heartbeats));
-        return { status: 200, body: JSON.stringify(answer) };
-      } catch (err) {
-        if (err instanceof DatastoreError) return { status: err.status, body: err.message };
-        throw err;
-      }
-    }
-    const u = this.upstream!;
-    try {
-      const reply = await request(`${u.url}/stand-in/datastore`, {
-        method: "POST",
-        ca: u.ca,
-        headers: { authorization: `Bearer ${u.adminToken}` },
-        body: JSON.stringify(op),
-      });
-      return { status: reply.status, body: reply.body };
-    } catch (err) {
-      return { status: 503, body: `datastore at ${u.url} unreachable: ${(err as Error).message}` };
-    }
-  }
-}
-
 function readBody(req: import("http").IncomingMessage): Promise<string> {
   return new Promise((resolve) => {
     let body = "";
@@ -396,32 +345,40 @@ async function runServer(flags: string[]): Promise<void> {
   await blockIfNeverReady("k3s");
   setUpRegistries(config);
   fs.mkdirSync(TLS_DIR, { recursive: true, mode: 0o700 });
-  const firstJoin = joinUrl !== undefined && !fs.existsSync(JOINED_MARKER);
+  // Once its etcd data exists a server starts its member from it: bootstrapping is skipped, so
+  // neither cluster-init nor server: matter any more (pkg/cluster/bootstrap.go
+  // shouldBootstrapLoad, "If the database is initialized we skip bootstrapping; if the user wants
+  // to rejoin a cluster they need to delete the database").
+  const hasData = fs.existsSync(DATASTORE_PATH);
+  const bootstrapUrl = hasData ? undefined : joinUrl;
+  const firstJoin = bootstrapUrl !== undefined;
   let adminToken: string;
   let password: string;
 
-  if (joinUrl) {
+  if (bootstrapUrl) {
     // A joining server bootstraps over HTTP from the server it names (pkg/cluster/bootstrap.go
-    // httpBootstrap); a restarting one is checked against the datastore with its token
+    // httpBootstrap); a restarting one is checked against the datastore with its token below
     // (pkg/cluster/storage.go): both fail when the token is not the cluster's.
     if (!token) fail("a server joining a cluster needs a token");
     password = splitToken(token).password;
-    const cacerts = await request(`${joinUrl}/cacerts`).catch((err: Error) =>
-      fail(`${joinUrl}/cacerts: ${err.message}`),
+    const cacerts = await request(`${bootstrapUrl}/cacerts`).catch((err: Error) =>
+      fail(`${bootstrapUrl}/cacerts: ${err.message}`),
     );
-    if (cacerts.status !== 200) fail(`${joinUrl}/cacerts answered ${cacerts.status}`);
+    if (cacerts.status !== 200) fail(`${bootstrapUrl}/cacerts answered ${cacerts.status}`);
     // A secure token's hash must be the sha256 of what /cacerts serves, else the joiner sends no
     // credential (pkg/clientaccess/token.go validateCACerts).
     const { caHash } = splitToken(token);
     if (caHash && caHash !== sha256(cacerts.body)) {
-      fail(`the token's CA hash does not match the CA ${joinUrl} serves`);
+      fail(`the token's CA hash does not match the CA ${bootstrapUrl} serves`);
     }
-    const boot = await request(`${joinUrl}/v1-k3s/server-bootstrap`, {
+    const boot = await request(`${bootstrapUrl}/v1-k3s/server-bootstrap`, {
       ca: cacerts.body,
       headers: { authorization: basicAuth("server", password), "x-stand-in-node-name": nodeName },
-    }).catch((err: Error) => fail(`${joinUrl}/v1-k3s/server-bootstrap: ${err.message}`));
+    }).catch((err: Error) => fail(`${bootstrapUrl}/v1-k3s/server-bootstrap: ${err.message}`));
     if (boot.status !== 200) {
-      fail(`${joinUrl} refused the bootstrap (${boot.status} ${boot.body.trim()}): token rejected`);
+      fail(
+        `${bootstrapUrl} refused the bootstrap (${boot.status} ${boot.body.trim()}): token rejected`,
+      );
     }
     const data = JSON.parse(boot.body) as { caCert: string; caKey: string; adminToken: string };
     writePrivate(`${TLS_DIR}/server-ca.crt`, data.caCert);
@@ -444,14 +401,20 @@ async function runServer(flags: string[]): Promise<void> {
     cert: fs.readFileSync(`${TLS_DIR}/server-ca.crt`, "utf8"),
     key: fs.readFileSync(`${TLS_DIR}/server-ca.key`, "utf8"),
   };
-  const store = new DatastoreClient(
-    joinUrl ? { url: joinUrl, ca: ca.cert, adminToken } : undefined,
-  );
+  const store = new Replica({
+    node: nodeName,
+    ca: ca.cert,
+    adminToken,
+    joinUrl: bootstrapUrl,
+    log,
+  });
+  if (!hasData && !bootstrapUrl) store.initialize();
+  if (hasData) await store.catchUp().catch((err: Error) => fail(err.message));
   // The node user's password: the agent token, else the server token (pkg/daemons/control/deps
   // genUsers/getNodePass).
   let nodePassword = agentToken ? splitToken(agentToken).password : password;
   const reg = registration(config, "server");
-  const memberName = joinUrl ? readIfExists(JOINED_MARKER)?.trim() || undefined : undefined;
+  const memberName = hasData ? readIfExists(MEMBER_MARKER)?.trim() || undefined : undefined;
   const started = await store.call({
     op: "serverStart",
     serverSha: sha256(password),
@@ -463,10 +426,9 @@ async function runServer(flags: string[]): Promise<void> {
   if (started.status !== 200) {
     fail(`the datastore refused this server (${started.status}): ${started.body}`);
   }
-  if (joinUrl) {
-    const { member } = JSON.parse(started.body) as { member?: string };
-    writePrivate(JOINED_MARKER, `${member ?? ""}\n`);
-  }
+  const { member } = JSON.parse(started.body) as { member?: string };
+  writePrivate(MEMBER_MARKER, `${member ?? ""}\n`);
+  if (firstJoin) await store.takeJoinedReplica().catch((err: Error) => fail(err.message));
   // The first normal start after a reset removes the flag (pkg/cluster/managed.go start).
   if (!joinUrl && fs.existsSync(RESET_FLAG)) {
     fs.rmSync(RESET_FLAG);
@@ -561,9 +523,22 @@ async function runServer(flags: string[]): Promise<void> {
       const answer = await store.call(op);
       return reply(answer.status, answer.body, "application/json");
     };
-    if (url === "/stand-in/datastore" && method === "POST") {
+    if (/^\/stand-in\/datastore(\?leader)?$/.test(url) && method === "POST") {
       if (!admin) return reply(401, "Unauthorized");
-      return forward(JSON.parse(body) as DatastoreOp);
+      const answer = await store.call(JSON.parse(body) as DatastoreOp, url.endsWith("?leader"));
+      return reply(answer.status, answer.body, "application/json");
+    }
+    if (url === "/stand-in/replica") {
+      if (!admin) return reply(401, "Unauthorized");
+      if (method === "GET") {
+        const answer = store.snapshot();
+        return reply(answer.status, answer.body, "application/json");
+      }
+      if (method === "PUT") {
+        const answer = store.receive(JSON.parse(body) as DatastoreState);
+        return reply(answer.status, answer.body, "application/json");
+      }
+      return reply(405, "");
     }
     if (url === "/stand-in/datastore" && method === "GET") {
       if (!admin) return reply(401, "Unauthorized");
