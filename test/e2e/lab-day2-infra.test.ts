@@ -14,6 +14,7 @@ import {
   HOSTS,
   HOST_ADDRESSES,
   INSTALL_SCRIPT_URL,
+  OPTIONAL_HOSTS,
   RELEASES_URL,
   ROTATE_VERSION,
   SUDO_USER,
@@ -45,7 +46,8 @@ describe("e2e: day-2 lab infrastructure (stand-ins, keys, mirror, load)", functi
 
   before(async function () {
     removeSignalHandlers = lab.teardownOnSignals();
-    await lab.up(DAY2_VERSIONS);
+    // Every host, the optional ones (server-5/6) too: each must boot and answer.
+    await lab.up(DAY2_VERSIONS, OPTIONAL_HOSTS);
   });
 
   after(async function () {

@@ -19,6 +19,7 @@ import {
   HOST_ADDRESSES,
   INSTALL_SCRIPT_URL,
   NETNS_HOSTS,
+  OPTIONAL_HOSTS,
   PREFIX,
   RELEASES_URL,
   ROTATE_VERSION,
@@ -115,7 +116,8 @@ describe("e2e: lab hosts boot systemd; the installer and K3s stand-ins behave as
 
   before(async function () {
     removeSignalHandlers = lab.teardownOnSignals();
-    await lab.up(DAY2_VERSIONS);
+    // Every host, the optional ones (server-5/6) too: each must boot and answer.
+    await lab.up(DAY2_VERSIONS, OPTIONAL_HOSTS);
   });
 
   after(async function () {
