@@ -95,6 +95,13 @@ describe("e2e stand-in: datastore replication", function () {
     expect(pushVerdict(local, { ...copy(local), revision: 6 })).to.equal("adopt");
     expect(pushVerdict(local, copy(local))).to.equal("same");
     expect(pushVerdict(local, { ...copy(local), revision: 4 })).to.equal("stale");
+    // Two members applied at once: the same revision with other content is a stale pusher, so the
+    // change a majority holds is not overwritten (a rebooted agent's join was lost this way).
+    const other = copy(local);
+    other.heartbeats = { ...other.heartbeats, "agent-1": 1 };
+    expect(pushVerdict(local, other), "same revision, other content").to.equal("stale");
+    const reordered = Object.fromEntries(Object.entries(copy(local)).reverse()) as typeof local;
+    expect(pushVerdict(local, reordered), "the same state, keys in another order").to.equal("same");
     expect(pushVerdict(local, { ...copy(local), revision: 9, clusterId: "other" })).to.equal(
       "foreign",
     );

@@ -45,6 +45,15 @@ export function committed(
   return ok(before) && ok(after);
 }
 
+/** JSON with object keys sorted: two replicas of the same state compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
 export type PushVerdict = "adopt" | "same" | "stale" | "foreign";
 
 /**
@@ -57,7 +66,11 @@ export function pushVerdict(local: DatastoreState, pushed: DatastoreState): Push
   const mine = local.revision ?? 0;
   const theirs = pushed.revision ?? 0;
   if (theirs > mine) return "adopt";
-  return theirs === mine ? "same" : "stale";
+  // The same revision with other content: two members applied at once (one rejoined and came
+  // first in the member list while another still applied). etcd's terms let only one commit an
+  // index; here the pusher yields and catches up, so a change a majority committed is not lost.
+  if (theirs === mine) return canonical(pushed) === canonical(local) ? "same" : "stale";
+  return "stale";
 }
 
 /**
