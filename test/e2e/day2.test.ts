@@ -103,6 +103,8 @@ interface Scenario {
   loads?: { target: Target; maxFailed?: number }[];
   /** The SSH key the hosts accept after the run (a key rotation retires the old one). */
   after?: (lab: E2eLab) => void;
+  /** Sets the hosts up before the load starts (e.g. a tier as an earlier release left it). */
+  prepare?: (lab: E2eLab) => Promise<void>;
   /** Scenario-specific checks after the run. */
   check?: (lab: E2eLab, run: Evaluation, since: number) => Promise<void> | void;
   timeoutMs: number;
@@ -275,52 +277,13 @@ const SCENARIOS: Scenario[] = [
     edit: (o) => ({ ...o, extraTlsSans: [VIP, HOST_ADDRESSES["lb-1"]] }),
     timeoutMs: 420_000,
   },
-  {
-    name: "switch lbKind haproxy → nginx (lb-1)",
-    edit: (o) => ({ ...o, lbKind: "nginx" }),
-    // lb-1:6443 changes proxy under load; the VIP is retired with the old tier at the end of the
-    // run (its failures from then on are expected). Measured and reported, not promised.
-    loads: [
-      { target: lb1Target, maxFailed: Infinity },
-      { target: vipTarget, maxFailed: Infinity },
-    ],
-    check: async (l) => {
-      const nodes = new Map((await clusterNodes(l)).map((n) => [n.name, n]));
-      for (const a of ["agent-1", "agent-2", "agent-3"] as const) {
-        const lb1 = `https://${HOST_ADDRESSES["lb-1"]}:6443`;
-        expect(k3sConfig(l.host(a)).server, `${a} joins through lb-1 now`).to.equal(lb1);
-        expect(
-          flagValue(nodes.get(a)?.nodeArgs ?? [], "--server"),
-          `${a}'s K3s started with lb-1`,
-        ).to.equal(lb1);
-      }
-      expect(l.host("lb-1").pids("nginx"), "nginx on lb-1").to.not.be.empty;
-      for (const lb of LB_HOSTS) {
-        expect(l.host(lb).pids("haproxy"), `haproxy on ${lb}`).to.deep.equal([]);
-        expect(l.host(lb).pids("keepalived"), `keepalived on ${lb}`).to.deep.equal([]);
-        expect(await hostAddresses(l.host(lb)), `${lb} holds no VIP`).to.not.include(VIP);
-      }
-    },
-    timeoutMs: 600_000,
-  },
-  {
-    name: "switch lbKind nginx → haproxy (lb-1, lb-2 and the VIP)",
-    edit: (o) => ({ ...o, lbKind: undefined }),
-    loads: [
-      { target: vipTarget, maxFailed: Infinity },
-      { target: lb1Target, maxFailed: Infinity },
-    ],
-    check: async (l) => {
-      expect(l.host("lb-1").pids("nginx"), "nginx on lb-1").to.deep.equal([]);
-      const holders: string[] = [];
-      for (const lb of LB_HOSTS) {
-        expect(l.host(lb).pids("haproxy"), `haproxy on ${lb}`).to.not.be.empty;
-        if ((await hostAddresses(l.host(lb))).includes(VIP)) holders.push(lb);
-      }
-      expect(holders, "one LB host holds the VIP").to.have.length(1);
-    },
-    timeoutMs: 600_000,
-  },
+  // Each switch twice, side by side: make before break (the new proxy starts beside the old one on
+  // :6443), then the procedure this release falls back to, and earlier releases always used, when
+  // the old tier cannot share the port (it is stopped first).
+  switchToNginx("make before break"),
+  switchToHaproxy("make before break"),
+  switchToNginx("break before make"),
+  switchToHaproxy("break before make"),
   {
     name: "change vrrpAdvertIntervalMs (250 → 500; after the switch back): the LB hosts only",
     edit: (o) => ({ ...o, extra: { ...o.extra, vrrpAdvertIntervalMs: 500 } }),
@@ -352,6 +315,92 @@ const SCENARIOS: Scenario[] = [
  * The edit that replaces `old` by `added` (added last in the servers list), under the client load
  * through the VIP; the LB backends follow in the same run.
  */
+type SwitchProcedure = "make before break" | "break before make";
+
+/** What lb-1's step of the new tier says it did: started beside the old tier, or after it. */
+const PROCEDURE_LOG: Record<SwitchProcedure, string> = {
+  "make before break": "started beside the tier it replaces",
+  "break before make": "could not share :6443 with the tier it replaces; stopping that tier first",
+};
+
+function expectProcedure(run: Evaluation, procedure: SwitchProcedure): void {
+  const lb1 = run.steps.filter((x) => x.host === HOST_ADDRESSES["lb-1"]).map((x) => x.stderr);
+  expect(lb1.join("\n"), `lb-1's steps: ${procedure}`).to.include(PROCEDURE_LOG[procedure]);
+  const other = procedure === "make before break" ? "break before make" : "make before break";
+  expect(lb1.join("\n"), "not the other procedure").to.not.include(PROCEDURE_LOG[other]);
+}
+
+/**
+ * Sets lb-1's running tier up as one that cannot share :6443 (`sed` over the managed file, then a
+ * restart): an Nginx without `reuseport`, as releases up to 0.3 wrote it, or an HAProxy with
+ * `noreuseport`. The new tier's start then fails to bind, and the old tier is stopped first.
+ */
+async function unsharePort(lab: E2eLab, tier: "haproxy" | "nginx"): Promise<void> {
+  const host = lab.host("lb-1");
+  const edit =
+    tier === "nginx"
+      ? ["-i", "s/ reuseport;/;/", "/etc/nginx/nginx.conf"]
+      : ["-i", "s/^global$/global\\n  noreuseport/", "/etc/haproxy/haproxy.cfg"];
+  await host.exec("sed", edit);
+  await host.exec("systemctl", ["restart", tier]);
+}
+
+function switchToNginx(procedure: SwitchProcedure): Scenario {
+  return {
+    name: `switch lbKind haproxy → nginx (lb-1), ${procedure}`,
+    edit: (o) => ({ ...o, lbKind: "nginx" }),
+    ...(procedure === "break before make" && { prepare: (l) => unsharePort(l, "haproxy") }),
+    // lb-1:6443 changes proxy under load; the VIP is retired with the old tier at the end of the
+    // run (its failures from then on are expected). Measured and reported, not promised.
+    loads: [
+      { target: lb1Target, maxFailed: Infinity },
+      { target: vipTarget, maxFailed: Infinity },
+    ],
+    check: async (l, run) => {
+      expectProcedure(run, procedure);
+      const nodes = new Map((await clusterNodes(l)).map((n) => [n.name, n]));
+      for (const a of ["agent-1", "agent-2", "agent-3"] as const) {
+        const lb1 = `https://${HOST_ADDRESSES["lb-1"]}:6443`;
+        expect(k3sConfig(l.host(a)).server, `${a} joins through lb-1 now`).to.equal(lb1);
+        expect(
+          flagValue(nodes.get(a)?.nodeArgs ?? [], "--server"),
+          `${a}'s K3s started with lb-1`,
+        ).to.equal(lb1);
+      }
+      expect(l.host("lb-1").pids("nginx"), "nginx on lb-1").to.not.be.empty;
+      for (const lb of LB_HOSTS) {
+        expect(l.host(lb).pids("haproxy"), `haproxy on ${lb}`).to.deep.equal([]);
+        expect(l.host(lb).pids("keepalived"), `keepalived on ${lb}`).to.deep.equal([]);
+        expect(await hostAddresses(l.host(lb)), `${lb} holds no VIP`).to.not.include(VIP);
+      }
+    },
+    timeoutMs: 600_000,
+  };
+}
+
+function switchToHaproxy(procedure: SwitchProcedure): Scenario {
+  return {
+    name: `switch lbKind nginx → haproxy (lb-1, lb-2 and the VIP), ${procedure}`,
+    edit: (o) => ({ ...o, lbKind: undefined }),
+    ...(procedure === "break before make" && { prepare: (l) => unsharePort(l, "nginx") }),
+    loads: [
+      { target: vipTarget, maxFailed: Infinity },
+      { target: lb1Target, maxFailed: Infinity },
+    ],
+    check: async (l, run) => {
+      expectProcedure(run, procedure);
+      expect(l.host("lb-1").pids("nginx"), "nginx on lb-1").to.deep.equal([]);
+      const holders: string[] = [];
+      for (const lb of LB_HOSTS) {
+        expect(l.host(lb).pids("haproxy"), `haproxy on ${lb}`).to.not.be.empty;
+        if ((await hostAddresses(l.host(lb))).includes(VIP)) holders.push(lb);
+      }
+      expect(holders, "one LB host holds the VIP").to.have.length(1);
+    },
+    timeoutMs: 600_000,
+  };
+}
+
 function replaceServer(old: ServerName, added: ServerName, check?: Scenario["check"]): Scenario {
   return {
     name: `replace a server: add ${added}, remove ${old}`,
@@ -476,6 +525,7 @@ describe("e2e day 2: one edit at a time on a converged cluster, under client loa
       const nodes = stackNodes(labStack(lab, next));
       const planned = s.loads ?? [{ target: registrationTarget(before) }];
       const targets = planned.map((l) => l.target);
+      await s.prepare?.(lab);
       const since = Date.now();
       // The cluster CA the client trusts, from a server the cluster has before the edit.
       const caFrom = stackNodes(labStack(lab, before)).servers[0];
