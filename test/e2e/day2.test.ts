@@ -311,10 +311,6 @@ const SCENARIOS: Scenario[] = [
   }),
 ];
 
-/**
- * The edit that replaces `old` by `added` (added last in the servers list), under the client load
- * through the VIP; the LB backends follow in the same run.
- */
 type SwitchProcedure = "make before break" | "break before make";
 
 /** What lb-1's step of the new tier says it did: started beside the old tier, or after it. */
@@ -401,6 +397,10 @@ function switchToHaproxy(procedure: SwitchProcedure): Scenario {
   };
 }
 
+/**
+ * The edit that replaces `old` by `added` (added last in the servers list), under the client load
+ * through the VIP; the LB backends follow in the same run.
+ */
 function replaceServer(old: ServerName, added: ServerName, check?: Scenario["check"]): Scenario {
   return {
     name: `replace a server: add ${added}, remove ${old}`,
