@@ -16,7 +16,6 @@
  *   (the hosts have no internet), as every lab stack does.
  */
 import { expect } from "chai";
-import { spawn } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -30,7 +29,6 @@ import {
 } from "../../harness/e2e/checks";
 import {
   AGENTS,
-  CONTROLLER_NS,
   HOST_ADDRESSES,
   HOST_IF,
   HostName,
@@ -42,6 +40,7 @@ import {
   SUDO_USER,
   VIP,
 } from "../../harness/e2e/constants";
+import { runInController, showRun as show } from "../../harness/e2e/controller-command";
 import { daemonPids, hostAddresses, treeHashes } from "../../harness/e2e/inspect";
 import { keepJournalsOfFailures } from "../../harness/e2e/journals";
 import { E2eLab } from "../../harness/e2e/lab";
@@ -52,12 +51,6 @@ import { Worktree, addWorktree } from "../../harness/shared/worktree";
 const REPO = path.resolve(__dirname, "..", "..");
 const STACK = "quick";
 const CONFIGURED: HostName[] = [...SERVERS, ...AGENTS, ...LB_HOSTS];
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** SHA256:<base64, unpadded> of a key's blob, as `ssh-keygen -lf` prints it. */
 function fingerprintOf(authorizedKey: string): string {
@@ -74,33 +67,18 @@ describe("e2e: the README's Quickstart, as a user runs it", function () {
   keepJournalsOfFailures(lab);
 
   /** A command in the controller netns, from the checkout, with the user's environment. */
-  function run(argv: string[], timeoutMs = 600_000): Promise<Run> {
-    const env = {
-      PATH: `${path.join(tree.dir, "harness", "cli")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-      HOME: home,
-      LANG: "C.UTF-8",
-      npm_config_update_notifier: "false",
-    };
-    return new Promise((resolve, reject) => {
-      const child = spawn("ip", ["netns", "exec", CONTROLLER_NS, ...argv], {
-        cwd: tree.dir,
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
-      child.once("error", reject);
-      child.once("close", (status) => {
-        clearTimeout(timer);
-        resolve({ status, stdout, stderr });
-      });
+  const run = (argv: string[], timeoutMs?: number) =>
+    runInController(argv, {
+      cwd: tree.dir,
+      env: {
+        PATH: `${path.join(tree.dir, "harness", "cli")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+        HOME: home,
+        LANG: "C.UTF-8",
+        npm_config_update_notifier: "false",
+      },
+      timeoutMs,
     });
-  }
 
-  const show = (r: Run) => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
   const snapshot = () =>
     Object.fromEntries(
       CONFIGURED.map((n) => [n, { files: treeHashes(lab.host(n)), pids: daemonPids(lab.host(n)) }]),

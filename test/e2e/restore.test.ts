@@ -12,19 +12,12 @@
  * pkg/cluster/managed.go and pkg/etcd/etcd.go; real K3s has not run this drill.
  */
 import { expect } from "chai";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import {
-  AGENTS,
-  BASE_VERSION,
-  CONTROLLER_NS,
-  HostName,
-  SERVERS,
-  SUDO_USER,
-} from "../../harness/e2e/constants";
+import { AGENTS, BASE_VERSION, HostName, SERVERS, SUDO_USER } from "../../harness/e2e/constants";
+import { runInController, showRun as show } from "../../harness/e2e/controller-command";
 import { up } from "../../harness/e2e/executor";
 import { clusterNodes, etcdMemberNodes, exists } from "../../harness/e2e/inspect";
 import { keepJournalsOfFailures } from "../../harness/e2e/journals";
@@ -36,12 +29,6 @@ const STACK = "restore";
 const MARKER = "k3s-ha.test/marker";
 const DB = "/var/lib/rancher/k3s/server/db";
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 describe("e2e: restore from an etcd snapshot (npm run restore)", function () {
   this.timeout(900_000);
   const lab = new E2eLab();
@@ -51,35 +38,17 @@ describe("e2e: restore from an etcd snapshot (npm run restore)", function () {
   keepJournalsOfFailures(lab);
 
   /** `npm run restore` in the controller netns, from the checkout, stdin not a terminal. */
-  function restore(args: string[], timeoutMs = 600_000): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(
-        "ip",
-        ["netns", "exec", CONTROLLER_NS, "npm", "run", "--silent", "restore", "--", ...args],
-        {
-          cwd: REPO,
-          env: {
-            PATH: process.env.PATH ?? "/usr/bin:/bin",
-            HOME: dir,
-            LANG: "C.UTF-8",
-            npm_config_update_notifier: "false",
-          },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
-      child.once("error", reject);
-      child.once("close", (status) => {
-        clearTimeout(timer);
-        resolve({ status, stdout, stderr });
-      });
+  const restore = (args: string[], timeoutMs?: number) =>
+    runInController(["npm", "run", "--silent", "restore", "--", ...args], {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: dir,
+        LANG: "C.UTF-8",
+        npm_config_update_notifier: "false",
+      },
+      timeoutMs,
     });
-  }
-  const show = (r: Run) => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
   const onServer1 = (args: string[]) =>
     lab.host("server-1").exec("k3s", ["kubectl", ...args], { timeoutMs: 30_000 });
