@@ -1,6 +1,7 @@
 /** Chooses and parameterises the K3s host scripts (the `.sh` files beside this module). Pure. */
 import type { K3sConfig } from "../config/types";
 import { K3S_HA_STATE_DIR, hostScript } from "../host/script";
+import { K3S_CONFIG_PATH } from "./configYaml";
 import type { ProxyEnvironment } from "./proxy";
 
 export type K3sRole = "server" | "agent";
@@ -25,9 +26,20 @@ export function installedStatePath(service: string): string {
   return `${K3S_HA_STATE_DIR}/installed-${service}`;
 }
 
+/**
+ * The config.yaml keys a server reads only to found or join a cluster: a change to them alone (the
+ * first server removed from the stack) leaves a server with etcd data running (write-file.sh).
+ */
+export const SERVER_BOOTSTRAP_KEYS = ["server", "cluster-init"] as const;
+
 /** Writes a K3s file (config or token) from stdin, mode 0600; leaves the restart to the install step. */
 export function writeK3sFileScript(role: K3sRole, path: string): string {
-  return hostScript("k3s/write-file.sh", { path, service: serviceName(role) });
+  const bootstrapKeys = role === "server" && path === K3S_CONFIG_PATH ? SERVER_BOOTSTRAP_KEYS : [];
+  return hostScript("k3s/write-file.sh", {
+    path,
+    service: serviceName(role),
+    bootstrap_keys: bootstrapKeys.join(" "),
+  });
 }
 
 /** Removes a file a step wrote (the uninstall script removes /etc/rancher/k3s as a whole). */

@@ -13,7 +13,7 @@ import {
   writeK3sFileScript,
 } from "../../components/k3s/scripts";
 import { restartMarkerPath } from "../../components/k3s/scripts";
-import { K3S_SECRET_CONFIG_PATH } from "../../components/k3s/configYaml";
+import { K3S_CONFIG_PATH, K3S_SECRET_CONFIG_PATH } from "../../components/k3s/configYaml";
 import { shQuote, withLibrary } from "../../components/host/script";
 import { FakeHost, FakeHostState, FakeNode } from "./fakeHost";
 
@@ -135,6 +135,73 @@ test -e ${marker} && echo marker-left`,
     );
     expect(r.stdout).to.contain("node-name: server-2");
     expect(r.stdout).to.contain("marker-left");
+  });
+
+  it("keeps K3s running when a server's config.yaml changes only in server: and cluster-init once its etcd member exists; restarts it before that, for any other change and on an agent", async () => {
+    const WAL = "/var/lib/rancher/k3s/server/db/etcd/member/wal";
+    const joiner = "node-name: server-2\nserver: https://10.0.0.11:6443\ntls-san:\n  - 10.0.0.10\n";
+    const first = "node-name: server-2\ncluster-init: true\ntls-san:\n  - 10.0.0.10\n";
+    const other = "node-name: server-2\ncluster-init: true\ntls-san:\n  - 10.0.0.99\n";
+    const cases = [
+      {
+        name: "joiner → first, etcd data",
+        role: "server",
+        wal: true,
+        from: joiner,
+        to: first,
+        restart: false,
+      },
+      {
+        name: "another server: URL, etcd data",
+        role: "server",
+        wal: true,
+        from: joiner,
+        to: joiner.replace(".11", ".12"),
+        restart: false,
+      },
+      {
+        name: "joiner → first, no etcd data yet",
+        role: "server",
+        wal: false,
+        from: joiner,
+        to: first,
+        restart: true,
+      },
+      {
+        name: "tls-san changed too, etcd data",
+        role: "server",
+        wal: true,
+        from: joiner,
+        to: other,
+        restart: true,
+      },
+      {
+        name: "an agent's server: URL",
+        role: "agent",
+        wal: true,
+        from: joiner,
+        to: joiner.replace(".11", ".12"),
+        restart: true,
+      },
+    ] as const;
+    for (const c of cases) {
+      const service = c.role === "server" ? "k3s" : "k3s-agent";
+      const host = fakeHost({ version: NEW, running: [service], nodes: servers });
+      const config = path.join(host.dir, "config.yaml");
+      const step = writeK3sFileScript(c.role, K3S_CONFIG_PATH).replaceAll(K3S_CONFIG_PATH, config);
+      const r = await host.run(
+        `printf %s ${shQuote(c.from)} >${shQuote(config)}
+printf %s ${shQuote(c.to)} | sh -c ${shQuote(step)}
+cmp -s ${shQuote(config)} - <<'EOF'
+${c.to}EOF
+[ $? = 0 ] && echo written
+test -e ${restartMarkerPath(service)} && echo marker-left || true`,
+        { isolated: true, setup: c.wal ? `mkdir -p ${WAL}` : "" },
+      );
+      expect(r.stdout, `${c.name}: ${r.stderr}`).to.contain("written");
+      expect(r.stdout.includes("marker-left"), c.name).to.equal(c.restart);
+      if (!c.restart) expect(r.stderr, c.name).to.contain(`${service} keeps running`);
+    }
   });
 
   it("removes a secret config fragment the stack no longer has and restarts K3s in the install step; state files are 0600", async () => {

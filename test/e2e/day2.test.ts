@@ -410,7 +410,10 @@ function replaceServer(old: ServerName, added: ServerName, check?: Scenario["che
     }),
     removed: [old],
     check: async (l, run, since) => {
-      await expectLbBackends(l, stackNodes(labStack(l, current)).servers);
+      const { servers, agents } = stackNodes(labStack(l, current));
+      await expectLbBackends(l, servers);
+      // The servers that stay see only server: and cluster-init change (write-file.sh).
+      await expectNoK3sRestart(l, [...servers.filter((s) => s !== added), ...agents], since);
       await check?.(l, run, since);
     },
     timeoutMs: 600_000,

@@ -93,6 +93,12 @@ const RESET_FLAG = `${DB_DIR}/reset-flag`;
  * name is in the file, as etcd keeps its member id in its data) instead of joining.
  */
 const MEMBER_MARKER = `${ETCD_DIR}/stand-in-member`;
+/**
+ * What K3s tests to call its etcd initialized (pkg/etcd/etcd.go IsInitialized, walDir): etcd makes
+ * it when the member first starts. The stand-in keeps no WAL; it makes the directory alongside its
+ * data, so a host script that tests it sees what it would see with K3s.
+ */
+const ETCD_WAL_DIR = `${ETCD_DIR}/member/wal`;
 const NODE_CREDENTIAL_PATH = `${AGENT_DIR}/stand-in-node-credential`;
 /** The CA an agent verified its server against (K3s: agent/server-ca.crt). */
 const AGENT_CA_PATH = `${AGENT_DIR}/server-ca.crt`;
@@ -428,6 +434,7 @@ async function runServer(flags: string[]): Promise<void> {
   }
   const { member } = JSON.parse(started.body) as { member?: string };
   writePrivate(MEMBER_MARKER, `${member ?? ""}\n`);
+  fs.mkdirSync(ETCD_WAL_DIR, { recursive: true, mode: 0o700 });
   if (firstJoin) await store.takeJoinedReplica().catch((err: Error) => fail(err.message));
   // The first normal start after a reset removes the flag (pkg/cluster/managed.go start).
   if (!joinUrl && fs.existsSync(RESET_FLAG)) {
